@@ -1,0 +1,104 @@
+"""The ``harden`` command line: thin click commands over the library.
+
+Subcommands are imported only when invoked, so ``harden --help`` and
+``harden --version`` stay fast. Every HardenError is caught here, once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from harden import __version__
+from harden.errors import ExitCode, HardenError
+
+# name -> "module:function"; explicit, no import-time registration.
+COMMANDS: dict[str, str] = {
+    "generate": "harden.cli.generate:generate",
+    "run": "harden.cli.run:run",
+    "diff": "harden.cli.seccomp:diff",
+    "explain": "harden.cli.seccomp:explain",
+    "spec": "harden.cli.spec:spec",
+    "measure-runtime": "harden.cli.measure:measure_runtime",
+}
+
+_SHORT_HELP: dict[str, str] = {
+    "generate": "Generate a checked bundle of profiles from a workload spec.",
+    "run": "Run a local command confined by a bundle.",
+    "diff": "Compare two seccomp profiles per architecture.",
+    "explain": "Show why each syscall of a seccomp profile is allowed.",
+    "spec": "Check workload specs.",
+    "measure-runtime": "Measure the syscalls a container runtime needs after seccomp is on.",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        module = __import__(module_name, fromlist=[attr])
+        command = getattr(module, attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, _SHORT_HELP.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+EPILOG = """\b
+Exit codes:
+  0  success
+  1  a check, proof or policy failed
+  2  bad usage or bad input (nothing was written)
+  3  a scan could not read everything (results incomplete)
+  4  a required tool, permission or engine is missing
+"""
+
+
+@click.group(cls=LazyGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="harden")
+def cli() -> None:
+    """harden: least-privilege profiles for containers, host audit and CI gate."""
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point: run the CLI and turn errors into messages and exit codes."""
+    try:
+        code = cli.main(args=argv, prog_name="harden", standalone_mode=False)
+    except HardenError as exc:
+        click.echo(exc.diagnostics(), err=True)
+        sys.exit(int(exc.exit_code))
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.INPUT)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("HARDEN_DEBUG"):
+            raise
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "hint: this is a bug in harden; rerun with HARDEN_DEBUG=1 for a traceback "
+            "and report it",
+            err=True,
+        )
+        sys.exit(70)
+    sys.exit(int(code) if isinstance(code, int) else 0)

@@ -1,0 +1,1 @@
+"""Builders from a WorkloadSpec to artefacts (pure), and the bundle that gathers them."""

@@ -1,0 +1,1 @@
+"""Facts of the Linux kernel ABI that harden reasons about: capabilities, syscalls, constants."""

@@ -1,0 +1,1 @@
+"""Observing what workloads and container runtimes really do."""

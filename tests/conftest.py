@@ -1,0 +1,143 @@
+"""Shared fixtures: golden files, root/engine requirements, the test image and probe.
+
+Tests that need root or a Docker engine are marked; with HARDEN_REQUIRE_DOCKER=1
+(set by `make test`, hence in CI) a missing engine fails them instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tarfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+PREFIX = "harden-test-"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-goldens", action="store_true",
+                     help="rewrite golden files from the current output")
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[[Path, str | bytes], None]:
+    """Compare output with a golden file (or rewrite it with --update-goldens)."""
+    update = bool(request.config.getoption("--update-goldens"))
+
+    def check(path: Path, actual: str | bytes) -> None:
+        data = actual.encode() if isinstance(actual, str) else actual
+        if update or not path.exists():
+            if not update:
+                pytest.fail(f"golden file {path} is missing; run pytest --update-goldens")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            return
+        assert data.decode(errors="replace") == path.read_bytes().decode(errors="replace"), (
+            f"output differs from {path}; review and run pytest --update-goldens")
+
+    return check
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    require = os.environ.get("HARDEN_REQUIRE_DOCKER") == "1"
+    is_root = os.geteuid() == 0
+    engine = _engine_up() if any(i.get_closest_marker("docker") for i in items) else False
+    for item in items:
+        if item.get_closest_marker("root") and not is_root and not require:
+            item.add_marker(pytest.mark.skip(reason="needs root"))
+        if item.get_closest_marker("docker") and not engine and not require:
+            item.add_marker(pytest.mark.skip(reason="needs a running Docker engine"))
+
+
+def _engine_up() -> bool:
+    try:
+        from harden.engine.client import docker_client
+
+        docker_client(timeout=5)
+    except Exception:  # noqa: BLE001 - any failure means: no engine
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def sysprobe(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A static binary that makes one raw syscall and prints the errno."""
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.fail("gcc is needed to build the syscall probe (make test installs it)")
+    out = tmp_path_factory.mktemp("probe") / "sysprobe"
+    subprocess.run([gcc, "-static", "-O2", "-o", str(out), str(DATA / "probe" / "sysprobe.c")],
+                   check=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def docker() -> Any:
+    from harden.engine.client import docker_client
+
+    return docker_client()
+
+
+def _rootfs(base: Path, sysprobe: Path) -> Path:
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        pytest.fail("busybox-static is needed for the test image (make test installs it)")
+    root = base / "rootfs"
+    for sub in ("bin", "etc", "srv/www", "tmp", "data/in", "data/out", "proc", "sys", "dev"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(busybox, root / "bin" / "busybox")
+    applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True)
+    for applet in applets.stdout.split():
+        if applet != "busybox":
+            (root / "bin" / applet).symlink_to("busybox")
+    shutil.copy2(sysprobe, root / "bin" / "sysprobe")
+    (root / "etc" / "passwd").write_text(
+        "root:x:0:0:root:/root:/bin/sh\nwww:x:101:101:www:/srv/www:/bin/false\n"
+        "batch:x:1000:1000:batch:/tmp:/bin/sh\n")
+    (root / "etc" / "group").write_text("root:x:0:\nwww:x:101:\nbatch:x:1000:\n")
+    (root / "srv" / "www" / "index.html").write_text("hello from harden\n")
+    (root / "data" / "in" / "numbers.txt").write_text("3\n1\n2\n")
+    (root / "tmp").chmod(0o1777)
+    (root / "data" / "out").chmod(0o777)
+    return root
+
+
+@pytest.fixture(scope="session")
+def test_image(docker: Any, sysprobe: Path, tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[str]:
+    """A busybox image with the probe, a web root and batch data, built locally."""
+    base = tmp_path_factory.mktemp("image")
+    root = _rootfs(base, sysprobe)
+    tar_path = base / "rootfs.tar"
+    with tarfile.open(tar_path, "w") as tar:
+        tar.add(root, arcname=".")
+    repo = f"{PREFIX}{uuid.uuid4().hex[:10]}"
+    name = f"{repo}:1"
+    with tar_path.open("rb") as handle:
+        docker.api.import_image_from_data(handle.read(), repository=repo, tag="1")
+    yield name
+    docker.images.remove(name, force=True)
+
+
+@pytest.fixture
+def container_name(docker: Any) -> Iterator[Callable[[], str]]:
+    """Unique container names; every container created with one is removed afterwards."""
+    names: list[str] = []
+
+    def make() -> str:
+        names.append(f"{PREFIX}{uuid.uuid4().hex[:12]}")
+        return names[-1]
+
+    yield make
+    for name in names:
+        try:
+            docker.containers.get(name).remove(force=True)
+        except Exception:  # noqa: BLE001, S110 - already gone
+            pass
