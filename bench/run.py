@@ -1,0 +1,21 @@
+"""`make bench`: every benchmark figure, each against a baseline measured in the same run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import generate  # noqa: E402
+
+SECTIONS = [generate.main]
+
+
+def main() -> None:
+    for section in SECTIONS:
+        section()
+
+
+if __name__ == "__main__":
+    main()
