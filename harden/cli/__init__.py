@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "explain": "harden.cli.seccomp:explain",
     "spec": "harden.cli.spec:spec",
     "measure-runtime": "harden.cli.measure:measure_runtime",
+    "verify": "harden.cli.verify:verify",
+    "userns": "harden.cli.userns:userns",
 }
 
 _SHORT_HELP: dict[str, str] = {
@@ -32,6 +34,8 @@ _SHORT_HELP: dict[str, str] = {
     "explain": "Show why each syscall of a seccomp profile is allowed.",
     "spec": "Check workload specs.",
     "measure-runtime": "Measure the syscalls a container runtime needs after seccomp is on.",
+    "verify": "Check every artefact of a bundle with its real tool, and the layers together.",
+    "userns": "Plan non-overlapping user-namespace ID ranges for many tenants.",
 }
 
 

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -26,6 +26,10 @@ from harden.seccomp.build import allowed_names, build_profile
 from harden.seccomp.compile import compile_profile
 from harden.seccomp.model import Profile
 from harden.seccomp.simulate import SimulationReport, simulate
+
+if TYPE_CHECKING:
+    from harden.selinux.base import SelinuxBase
+    from harden.userns.pool import Pool
 
 MANIFEST = "manifest.json"
 BUNDLE_KIND = "harden.bundle"
@@ -114,16 +118,45 @@ def check_seccomp(
     return files, tuple(reports)
 
 
-def build_bundle(spec: WorkloadSpec, progress: Progress = lambda _m: None) -> Bundle:
-    """Build and check every artefact of the foundation layers (capabilities + seccomp)."""
+def build_bundle(
+    spec: WorkloadSpec,
+    progress: Progress = lambda _m: None,
+    *,
+    all_layers: bool = False,
+    selinux_base: SelinuxBase | None = None,
+    userns_pool: Pool | None = None,
+) -> Bundle:
+    """Build and check every artefact: capabilities + seccomp (+ forms), and with
+    ``all_layers`` also AppArmor, SELinux, user namespace, SPO objects and README.txt.
+
+    The SELinux base policy is loaded (converted and cached) when not given; the user
+    namespace range comes from ``userns_pool`` (default: useradd's subordinate range).
+    """
     caps = build_capabilities(spec)
     profile = build_profile(spec)
-    layers = forms.Layers(spec, caps)
-    files = core_files(spec, layers, profile)
+    if not all_layers:
+        layers = forms.Layers(spec, caps)
+        files = core_files(spec, layers, profile)
+        compiled, reports = check_seccomp(profile, frozenset(caps.keep), progress)
+        files.update(compiled)
+        files[MANIFEST] = _json(manifest(spec, caps, profile, files, reports))
+        return Bundle(spec, caps, profile, files, reports)
+
+    from harden.generate import full  # noqa: PLC0415 - only --all needs the LSM layers
+    from harden.selinux.base import load_base  # noqa: PLC0415
+    from harden.userns.pool import default_pool  # noqa: PLC0415
+
+    progress("loading the SELinux base policy")
+    base = selinux_base or load_base()
+    built = full.build_layers(spec, caps, profile, base.facts, userns_pool or default_pool())
+    files = core_files(spec, built.layers, profile)
+    files.update(built.files)
     compiled, reports = check_seccomp(profile, frozenset(caps.keep), progress)
     files.update(compiled)
-    files[MANIFEST] = _json(manifest(spec, caps, profile, files, reports))
-    return Bundle(spec, caps, profile, files, reports)
+    full.check_layers(files, built.selinux.file_name, base, progress)
+    extra = {"layers": full.manifest_layers(built, base.facts.source)}
+    files[MANIFEST] = _json(manifest(spec, caps, profile, files, reports, extra=extra))
+    return Bundle(spec, caps, profile, files, reports, extra)
 
 
 def manifest(

@@ -11,6 +11,7 @@ from typing import Any
 
 from harden.generate.caps import CapabilityPlan
 from harden.profile.spec import WorkloadSpec
+from harden.userns.plan import Allocation
 
 SECCOMP_FILE = "seccomp.json"
 
@@ -24,6 +25,8 @@ class Layers:
     seccomp_file: str = SECCOMP_FILE
     apparmor_profile: str | None = None
     selinux_type: str | None = None
+    selinux_file_type: str | None = None
+    userns: Allocation | None = None
 
     @property
     def k8s_seccomp_path(self) -> str:
@@ -57,6 +60,8 @@ def security_opts(layers: Layers, seccomp_ref: str) -> list[str]:
         opts.append(f"apparmor={layers.apparmor_profile}")
     if layers.selinux_type:
         opts.append(f"label=type:{layers.selinux_type}")
+    if layers.selinux_file_type:
+        opts.append(f"label=filetype:{layers.selinux_file_type}")
     return opts
 
 
@@ -95,6 +100,16 @@ def docker_run_text(layers: Layers) -> str:
         )
     if spec.files.write:
         lines.append("# writable paths (mount a volume or tmpfs): " + " ".join(spec.files.write))
+    if layers.apparmor_profile:
+        lines.append(
+            "# load the AppArmor profile first: apparmor_parser -r -W ./apparmor.profile "
+            f"(profile {layers.apparmor_profile})"
+        )
+    if layers.userns is not None:
+        lines.append(
+            "# user namespace: Docker remaps per daemon (daemon.json "
+            f'"userns-remap": "{layers.userns.tenant}"), see userns.json'
+        )
     flags = docker_flags(layers)
     body = " \\\n  ".join(shlex.quote(f) for f in flags)
     return "\n".join(lines) + f"\ndocker run \\\n  {body} \\\n  IMAGE [COMMAND]\n"
@@ -197,6 +212,11 @@ def oci_fragment(layers: Layers, seccomp: dict[str, Any]) -> dict[str, Any]:
     if layers.selinux_type:
         process["selinuxLabel"] = f"system_u:system_r:{layers.selinux_type}:s0"
     linux: dict[str, Any] = {"seccomp": seccomp}
+    if layers.userns is not None:
+        linux["namespaces"] = [{"type": "user"}]
+        linux.update(layers.userns.oci())
+    if layers.selinux_file_type:
+        linux["mountLabel"] = f"system_u:object_r:{layers.selinux_file_type}:s0"
     resources: dict[str, Any] = {}
     res = spec.resources
     if res.memory is not None:
@@ -208,3 +228,28 @@ def oci_fragment(layers: Layers, seccomp: dict[str, Any]) -> dict[str, Any]:
     if resources:
         linux["resources"] = resources
     return {"process": process, "root": {"readonly": spec.read_only_rootfs}, "linux": linux}
+
+
+def k8s_pod(layers: Layers) -> dict[str, Any]:
+    """A Pod to merge into (strategic merge patch): pod-level settings and the container."""
+    spec = layers.spec
+    ctx: dict[str, Any] = {
+        "seccompProfile": {"type": "Localhost", "localhostProfile": layers.k8s_seccomp_path},
+    }
+    if not spec.is_root:
+        ctx.update(runAsNonRoot=True, runAsUser=spec.user.uid, runAsGroup=spec.user.gid)
+    if layers.apparmor_profile:
+        ctx["appArmorProfile"] = {"type": "Localhost", "localhostProfile": layers.apparmor_profile}
+    if layers.selinux_type:
+        ctx["seLinuxOptions"] = {"type": layers.selinux_type}
+    pod_spec: dict[str, Any] = {}
+    if layers.userns is not None:
+        pod_spec["hostUsers"] = False
+    pod_spec["securityContext"] = ctx
+    pod_spec["containers"] = [k8s_container(layers)]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": spec.name.replace("_", "-").replace(".", "-")},
+        "spec": pod_spec,
+    }

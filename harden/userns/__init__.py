@@ -1,0 +1,1 @@
+"""User namespaces: subordinate ID pools, non-overlapping ranges per tenant, and forms."""
