@@ -1,0 +1,1 @@
+"""Cross-layer consistency: contradictions between the layers of one bundle."""

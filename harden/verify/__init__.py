@@ -1,0 +1,1 @@
+"""harden verify: every artefact through its real checker, plus cross-layer checks."""
