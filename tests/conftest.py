@@ -145,3 +145,81 @@ def container_name(docker: Any) -> Iterator[Callable[[], str]]:
     for name in names:
         with contextlib.suppress(Exception):
             docker.containers.get(name).remove(force=True)
+
+
+# --- AppArmor, SELinux, user namespaces (issue 3) ---------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_SPECS = {p.stem: p for p in sorted((ROOT / "profiles" / "workloads").glob("*.yaml"))}
+EXAMPLE_SPECS["every-field"] = DATA / "specs" / "good" / "every-field.yaml"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _harden_cache_dir() -> Iterator[None]:
+    """The converted SELinux base policy is cached in .cache/ of the checkout (gitignored)
+    and shared by every test and CLI run of the session."""
+    old = os.environ.get("HARDEN_CACHE_DIR")
+    os.environ["HARDEN_CACHE_DIR"] = str(ROOT / ".cache" / "harden")
+    yield
+    if old is None:
+        os.environ.pop("HARDEN_CACHE_DIR", None)
+    else:
+        os.environ["HARDEN_CACHE_DIR"] = old
+
+
+@pytest.fixture(scope="session")
+def selinux_base(_harden_cache_dir: None) -> Any:
+    """Debian's refpolicy converted to CIL (a few seconds the first time, then cached)."""
+    from harden.selinux.base import load_base
+
+    return load_base()
+
+
+@pytest.fixture(scope="session")
+def full_files(selinux_base: Any) -> Callable[[str], dict[str, bytes]]:
+    """Every --all text file of an example spec, built by the pure builders: no checker
+    runs, so there is no manifest.json and no compiled seccomp.*.bpf/.pfc."""
+    from harden.generate.bundle import core_files
+    from harden.generate.caps import build_capabilities
+    from harden.generate.full import build_layers
+    from harden.profile.loader import load_spec
+    from harden.seccomp.build import build_profile
+    from harden.userns.pool import default_pool
+
+    cache: dict[str, dict[str, bytes]] = {}
+
+    def make(name: str) -> dict[str, bytes]:
+        if name not in cache:
+            spec = load_spec(EXAMPLE_SPECS[name]).spec
+            caps, profile = build_capabilities(spec), build_profile(spec)
+            built = build_layers(spec, caps, profile, selinux_base.facts, default_pool())
+            files = core_files(spec, built.layers, profile)
+            files.update(built.files)
+            cache[name] = files
+        return dict(cache[name])
+
+    return make
+
+
+class CliResult:
+    """What `harden ARGS` did: exit code, stdout and stderr (through harden.cli.main, so
+    errors are reported exactly as a user sees them)."""
+
+    def __init__(self, code: int, stdout: str, stderr: str) -> None:
+        self.code, self.stdout, self.stderr = code, stdout, stderr
+        self.output = stdout + stderr
+
+
+def run_harden(*args: str) -> CliResult:
+    from click.testing import CliRunner
+
+    from harden.cli import main
+
+    code: int = 0
+    with CliRunner().isolation() as streams:
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        stdout, stderr = streams[0].getvalue(), streams[1].getvalue()
+    return CliResult(code, stdout.decode(), stderr.decode())
