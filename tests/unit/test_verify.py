@@ -105,12 +105,9 @@ def test_documents_are_checked_against_their_schemas(
 def test_a_missing_checker_is_exit_4(
     bundle: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import harden.checktool
-
     real = shutil.which
     monkeypatch.setattr(
-        harden.checktool.shutil,
-        "which",
+        "harden.checktool.shutil.which",
         lambda tool, **kw: None if tool == "apparmor_parser" else real(tool, **kw),
     )
     result = run_harden("verify", str(bundle()))
