@@ -7,9 +7,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import generate
+from bench import generate, lsm
 
-SECTIONS = [generate.main]
+SECTIONS = [generate.main, lsm.main]
 
 
 def main() -> None:

@@ -111,7 +111,12 @@ def _convert(module: Path) -> tuple[str, bytes]:
 
 @functools.cache
 def load_base(policy_dir: Path = POLICY_DIR, cache: Path | None = None) -> SelinuxBase:
-    """The base policy as CIL (converted once, then read from the cache)."""
+    """The base policy as CIL (converted once, then read from the cache); one per process."""
+    return convert_base(cache, policy_dir)
+
+
+def convert_base(cache: Path | None = None, policy_dir: Path = POLICY_DIR) -> SelinuxBase:
+    """Convert the base policy into ``cache`` unless it is there already, and read it."""
     modules = _modules(policy_dir)
     target = (cache or cache_root()) / "selinux-base" / _key(modules)
     if not (target / FACTS).is_file():
