@@ -76,8 +76,10 @@ class _Walker:
         self.lines.setdefault(path, line)
         if node.tag not in _PLAIN_TAGS:
             field_name = ".".join(str(p) for p in path)
-            raise FileProblems(self.source, [Problem(
-                f"unsupported YAML tag {node.tag!r}", field=field_name, line=line)])
+            raise FileProblems(
+                self.source,
+                [Problem(f"unsupported YAML tag {node.tag!r}", field=field_name, line=line)],
+            )
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):

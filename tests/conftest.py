@@ -6,6 +6,7 @@ Tests that need root or a Docker engine are marked; with HARDEN_REQUIRE_DOCKER=1
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -18,12 +19,16 @@ from typing import Any
 import pytest
 
 DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "profiles" / "workloads").glob("*.yaml"))
+EVERY_FIELD = DATA / "specs" / "good" / "every-field.yaml"
 PREFIX = "harden-test-"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-goldens", action="store_true",
-                     help="rewrite golden files from the current output")
+    parser.addoption(
+        "--update-goldens", action="store_true", help="rewrite golden files from the current output"
+    )
 
 
 @pytest.fixture
@@ -40,7 +45,8 @@ def golden(request: pytest.FixtureRequest) -> Callable[[Path, str | bytes], None
             path.write_bytes(data)
             return
         assert data.decode(errors="replace") == path.read_bytes().decode(errors="replace"), (
-            f"output differs from {path}; review and run pytest --update-goldens")
+            f"output differs from {path}; review and run pytest --update-goldens"
+        )
 
     return check
 
@@ -61,7 +67,7 @@ def _engine_up() -> bool:
         from harden.engine.client import docker_client
 
         docker_client(timeout=5)
-    except Exception:  # noqa: BLE001 - any failure means: no engine
+    except Exception:
         return False
     return True
 
@@ -73,8 +79,9 @@ def sysprobe(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if gcc is None:
         pytest.fail("gcc is needed to build the syscall probe (make test installs it)")
     out = tmp_path_factory.mktemp("probe") / "sysprobe"
-    subprocess.run([gcc, "-static", "-O2", "-o", str(out), str(DATA / "probe" / "sysprobe.c")],
-                   check=True)
+    subprocess.run(
+        [gcc, "-static", "-O2", "-o", str(out), str(DATA / "probe" / "sysprobe.c")], check=True
+    )
     return out
 
 
@@ -100,7 +107,8 @@ def _rootfs(base: Path, sysprobe: Path) -> Path:
     shutil.copy2(sysprobe, root / "bin" / "sysprobe")
     (root / "etc" / "passwd").write_text(
         "root:x:0:0:root:/root:/bin/sh\nwww:x:101:101:www:/srv/www:/bin/false\n"
-        "batch:x:1000:1000:batch:/tmp:/bin/sh\n")
+        "batch:x:1000:1000:batch:/tmp:/bin/sh\n"
+    )
     (root / "etc" / "group").write_text("root:x:0:\nwww:x:101:\nbatch:x:1000:\n")
     (root / "srv" / "www" / "index.html").write_text("hello from harden\n")
     (root / "data" / "in" / "numbers.txt").write_text("3\n1\n2\n")
@@ -110,8 +118,9 @@ def _rootfs(base: Path, sysprobe: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def test_image(docker: Any, sysprobe: Path, tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[str]:
+def test_image(
+    docker: Any, sysprobe: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A busybox image with the probe, a web root and batch data, built locally."""
     base = tmp_path_factory.mktemp("image")
     root = _rootfs(base, sysprobe)
@@ -137,7 +146,5 @@ def container_name(docker: Any) -> Iterator[Callable[[], str]]:
 
     yield make
     for name in names:
-        try:
+        with contextlib.suppress(Exception):
             docker.containers.get(name).remove(force=True)
-        except Exception:  # noqa: BLE001, S110 - already gone
-            pass

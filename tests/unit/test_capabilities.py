@@ -16,10 +16,16 @@ def test_table_matches_the_kernel_numbering() -> None:
     assert caps.NUMBER["CHECKPOINT_RESTORE"] == 40
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("cap_net_raw", "NET_RAW"), ("CAP_NET_RAW", "NET_RAW"), (" net_raw ", "NET_RAW"),
-    ("NET_RAWW", None), ("", None),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("cap_net_raw", "NET_RAW"),
+        ("CAP_NET_RAW", "NET_RAW"),
+        (" net_raw ", "NET_RAW"),
+        ("NET_RAWW", None),
+        ("", None),
+    ],
+)
 def test_normalise(raw: str, expected: str | None) -> None:
     assert caps.normalise(raw) == expected
 

@@ -43,8 +43,10 @@ def test_oci_form_lists_every_architecture_flat() -> None:
 
 
 def test_unknown_keys_and_actions_are_located() -> None:
-    text = '{\n  "defaultAction": "SCMP_ACT_ERRNO",\n  "syscalls": [\n    {"names": ["read"],' \
-           ' "action": "SCMP_ACT_ALOW"}\n  ],\n  "defualtErrnoRet": 1\n}\n'
+    text = (
+        '{\n  "defaultAction": "SCMP_ACT_ERRNO",\n  "syscalls": [\n    {"names": ["read"],'
+        ' "action": "SCMP_ACT_ALOW"}\n  ],\n  "defualtErrnoRet": 1\n}\n'
+    )
     with pytest.raises(FileProblems) as info:
         parse_profile(text, "bad.json")
     rendered = info.value.diagnostics()
@@ -59,5 +61,8 @@ def test_invalid_json_has_a_line() -> None:
 
 def test_both_arch_forms_are_refused() -> None:
     with pytest.raises(InputError, match="both"):
-        parse_profile('{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86"],'
-                      ' "archMap": [{"architecture": "SCMP_ARCH_X86_64"}]}', "p.json")
+        parse_profile(
+            '{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86"],'
+            ' "archMap": [{"architecture": "SCMP_ARCH_X86_64"}]}',
+            "p.json",
+        )

@@ -43,7 +43,9 @@ def test_default_is_eperm_and_nothing_allows_everything() -> None:
 def test_arch_map_covers_sub_architectures() -> None:
     p = _profile("name: x\n")
     assert [(g.native, g.subs) for g in p.arch_map] == [
-        (Arch.X86_64, (Arch.X86, Arch.X32)), (Arch.AARCH64, (Arch.ARM,))]
+        (Arch.X86_64, (Arch.X86, Arch.X32)),
+        (Arch.AARCH64, (Arch.ARM,)),
+    ]
 
 
 def test_clone_without_namespace_flags_only() -> None:
@@ -76,8 +78,10 @@ def test_socket_families_follow_the_network_section() -> None:
 @pytest.mark.parametrize("family", ["alg", "vsock", "packet"])
 def test_dangerous_families_only_when_asked(family: str) -> None:
     number = k.ADDRESS_FAMILIES[family]
-    broad = _profile("name: x\nnetwork: {listen: [{port: 80}], outbound: [{port: 53}], "
-                     "unix: true, netlink: true}\n")
+    broad = _profile(
+        "name: x\nnetwork: {listen: [{port: 80}], outbound: [{port: 53}], "
+        "unix: true, netlink: true}\n"
+    )
     assert _decide(broad, "socket", number, 5) == EPERM
     asked = _profile(f"name: x\nnetwork: {{outbound: [{{port: 53}}], families: [{family}]}}\n")
     assert _decide(asked, "socket", number, 5) == ALLOW
@@ -139,8 +143,20 @@ def test_arch_specific_entries_apply_to_their_architecture_only() -> None:
 def test_examples_are_far_tighter_than_the_engine_default(spec: str) -> None:
     p = build_profile(load_spec(ROOT / "profiles" / "workloads" / f"{spec}.yaml").spec)
     assert len(allowed_names(p, Arch.X86_64)) < 200
-    dangerous = {"mount", "ptrace", "bpf", "kexec_load", "init_module", "unshare", "setns",
-                 "keyctl", "add_key", "userfaultfd", "perf_event_open", "open_by_handle_at"}
+    dangerous = {
+        "mount",
+        "ptrace",
+        "bpf",
+        "kexec_load",
+        "init_module",
+        "unshare",
+        "setns",
+        "keyctl",
+        "add_key",
+        "userfaultfd",
+        "perf_event_open",
+        "open_by_handle_at",
+    }
     assert not dangerous & allowed_names(p, Arch.X86_64)
 
 

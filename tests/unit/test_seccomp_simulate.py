@@ -21,8 +21,10 @@ from harden.seccomp.simulate import simulate
 from tests.conftest import DATA
 
 ROOT = Path(__file__).resolve().parents[2]
-SPECS = sorted((ROOT / "profiles" / "workloads").glob("*.yaml")) + [
-    DATA / "specs" / "good" / "every-field.yaml"]
+SPECS = [
+    *sorted((ROOT / "profiles" / "workloads").glob("*.yaml")),
+    DATA / "specs" / "good" / "every-field.yaml",
+]
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
@@ -39,12 +41,16 @@ def test_compiled_filters_agree_on_every_call(path: Path) -> None:
 
 
 def _profile(syscalls: str, arches: str = '["SCMP_ARCH_X86"]') -> str:
-    return ('{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1, '
-            f'"architectures": {arches}, "syscalls": [{syscalls}]}}')
+    return (
+        '{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1, '
+        f'"architectures": {arches}, "syscalls": [{syscalls}]}}'
+    )
 
 
-SOCKET_INET = ('{"names": ["socket"], "action": "SCMP_ACT_ALLOW", '
-               '"args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}')
+SOCKET_INET = (
+    '{"names": ["socket"], "action": "SCMP_ACT_ALLOW", '
+    '"args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}'
+)
 
 
 def test_socketcall_bypass_is_caught() -> None:
@@ -71,8 +77,10 @@ def test_deny_rule_equal_to_the_default_is_dropped_like_runc_and_caught() -> Non
 
 
 def test_conflicting_rules_are_reported() -> None:
-    rules = ('{"names": ["getpid"], "action": "SCMP_ACT_ALLOW"}, '
-             '{"names": ["getpid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}')
+    rules = (
+        '{"names": ["getpid"], "action": "SCMP_ACT_ALLOW"}, '
+        '{"names": ["getpid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}'
+    )
     profile = parse_profile(_profile(rules, '["SCMP_ARCH_X86_64"]'), "p.json")
     with pytest.raises(CheckFailed):
         check_seccomp(profile, frozenset())
@@ -84,11 +92,11 @@ def _asm(*insns: tuple[int, int, int, int]) -> tuple[bpf.Insn, ...]:
 
 def test_bpf_interpreter_follows_jumps_and_returns() -> None:
     ld_nr, jeq, ret = 0x20, 0x15, 0x06
-    program = _asm((ld_nr, 0, 0, 0), (jeq, 0, 1, 39), (ret, 0, 0, 0x7FFF0000),
-                   (ret, 0, 0, 0x00050001))
+    program = _asm(
+        (ld_nr, 0, 0, 0), (jeq, 0, 1, 39), (ret, 0, 0, 0x7FFF0000), (ret, 0, 0, 0x00050001)
+    )
     assert bpf.to_decision(bpf.run(program, bpf.seccomp_data(39, 0))) == Decision(Action.ALLOW)
-    assert bpf.to_decision(bpf.run(program, bpf.seccomp_data(40, 0))) == Decision(
-        Action.ERRNO, 1)
+    assert bpf.to_decision(bpf.run(program, bpf.seccomp_data(40, 0))) == Decision(Action.ERRNO, 1)
 
 
 def test_bpf_interpreter_refuses_reads_outside_seccomp_data() -> None:
