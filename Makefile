@@ -1,5 +1,6 @@
 # The README's commands. Every target sets up what it needs and is fast the second time.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 .DEFAULT_GOAL := help
 
 VENV      := .venv
@@ -23,7 +24,8 @@ help:
 
 $(VENV)/.installed: pyproject.toml | $(CACHE)/demo-packages.stamp
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 \
+	  | { grep -v "^WARNING: Location 'file:" || true; }
 	touch $@
 
 # Install only the Debian packages that are missing; nothing is reinstalled.

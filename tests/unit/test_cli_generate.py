@@ -88,10 +88,17 @@ def test_unwritable_output_location_is_an_input_error(tmp_path: Path) -> None:
         assert "permission denied" in output
 
 
-def test_missing_parent_directory_is_reported(tmp_path: Path) -> None:
+def test_missing_parent_directories_are_created(tmp_path: Path) -> None:
     code, output = _generate(str(WEB), "-o", str(tmp_path / "no" / "such" / "dir"))
+    assert code == 0, output
+    assert (tmp_path / "no" / "such" / "dir" / "manifest.json").is_file()
+
+
+def test_a_file_where_the_parent_should_be_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    code, output = _generate(str(WEB), "-o", str(tmp_path / "file" / "dir"))
     assert code == ExitCode.INPUT
-    assert "does not exist" in output
+    assert "file" in output
 
 
 def test_a_simulation_mismatch_fails_and_writes_nothing(
