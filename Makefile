@@ -59,8 +59,10 @@ demo: $(VENV)/.installed
 	$(HARDEN) spec check profiles/workloads/*.yaml
 	$(HARDEN) generate profiles/workloads/web.yaml -o $(OUT)/web
 	$(HARDEN) diff $(OUT)/web docker-default --arch x86_64 --arch aarch64 --no-names
-	$(HARDEN) explain $(OUT)/web | head -n 12
-	@echo "bundle: $(OUT)/web/ (docker run flags in $(OUT)/web/docker-run.txt)"
+	$(HARDEN) explain $(OUT)/web > $(OUT)/web-explain.txt
+	head -n 9 $(OUT)/web-explain.txt
+	@echo "bundle: $(OUT)/web/ (docker run flags: $(OUT)/web/docker-run.txt;" \
+	  "every syscall explained: $(OUT)/web-explain.txt)"
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check harden tests bench
