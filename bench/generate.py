@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 
 from bench.common import ROOT, VENV_BIN, best_of, header, median_of, row, run_cmd
 
@@ -24,6 +25,12 @@ def main() -> None:
     row("web bundle: build + compile + simulate, 2 arch groups", f"{whole * 1000:.0f} ms")
     row("  of which building + compiling (libseccomp)", f"{compile_only * 1000:.0f} ms")
     row("  simulation share", f"{(whole - compile_only) / whole:.0%}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        web = str(ROOT / "profiles" / "workloads" / "web.yaml")
+        process = median_of(lambda: run_cmd([str(VENV_BIN / "harden"), "generate", web, "-o",
+                                             f"{tmp}/b", "-q"]), 5)
+    row("harden generate web.yaml (whole process, cold)", f"{process * 1000:.0f} ms")
 
     python = sys.executable
     baseline = median_of(lambda: run_cmd([python, "-c", "pass"]), 7)
