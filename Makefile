@@ -1,5 +1,6 @@
 # The README's commands. Every target sets up what it needs and is fast the second time.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 .DEFAULT_GOAL := help
 
 VENV      := .venv
@@ -24,7 +25,8 @@ help:
 
 $(VENV)/.installed: pyproject.toml | $(CACHE)/demo-packages.stamp
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 \
+	  | { grep -v "^WARNING: Location 'file:" || true; }
 	touch $@
 
 # Install only the Debian packages that are missing; nothing is reinstalled.
@@ -58,8 +60,10 @@ demo: $(VENV)/.installed
 	$(HARDEN) spec check profiles/workloads/*.yaml
 	$(HARDEN) generate profiles/workloads/web.yaml -o $(OUT)/web
 	$(HARDEN) diff $(OUT)/web docker-default --arch x86_64 --arch aarch64 --no-names
-	$(HARDEN) explain $(OUT)/web | head -n 12
-	@echo "bundle: $(OUT)/web/ (docker run flags in $(OUT)/web/docker-run.txt)"
+	$(HARDEN) explain $(OUT)/web > $(OUT)/web-explain.txt
+	head -n 9 $(OUT)/web-explain.txt
+	@echo "bundle: $(OUT)/web/ (docker run flags: $(OUT)/web/docker-run.txt;" \
+	  "every syscall explained: $(OUT)/web-explain.txt)"
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check harden tests bench

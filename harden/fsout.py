@@ -19,7 +19,10 @@ from harden.errors import OutputError
 def _check_parent(target: Path) -> Path:
     parent = target.parent if str(target.parent) else Path()
     if not parent.exists():
-        raise OutputError(f"{target}: the parent directory {parent} does not exist")
+        try:
+            parent.mkdir(parents=True)
+        except OSError as exc:
+            raise OutputError(f"{target}: cannot create {parent}: {exc.strerror}") from None
     if not parent.is_dir():
         raise OutputError(f"{target}: {parent} is not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):

@@ -19,6 +19,9 @@ from typing import Any
 import pytest
 
 DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "profiles" / "workloads").glob("*.yaml"))
+EVERY_FIELD = DATA / "specs" / "good" / "every-field.yaml"
 PREFIX = "harden-test-"
 
 
@@ -64,7 +67,7 @@ def _engine_up() -> bool:
         from harden.engine.client import docker_client
 
         docker_client(timeout=5)
-    except Exception:  # any failure means: no engine
+    except Exception:
         return False
     return True
 
@@ -149,7 +152,6 @@ def container_name(docker: Any) -> Iterator[Callable[[], str]]:
 
 # --- AppArmor, SELinux, user namespaces (issue 3) ---------------------------------------
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_SPECS = {p.stem: p for p in sorted((ROOT / "profiles" / "workloads").glob("*.yaml"))}
 EXAMPLE_SPECS["every-field"] = DATA / "specs" / "good" / "every-field.yaml"
 

@@ -55,6 +55,14 @@ class LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a HardenError becomes its diagnostics and exit code, here, once."""
+        try:
+            return super().invoke(ctx)
+        except HardenError as exc:
+            click.echo(exc.diagnostics(), err=True)
+            ctx.exit(int(exc.exit_code))
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, _SHORT_HELP.get(name, "")) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
@@ -81,7 +89,7 @@ def main(argv: list[str] | None = None) -> Any:
     """Entry point: run the CLI and turn errors into messages and exit codes."""
     try:
         code = cli.main(args=argv, prog_name="harden", standalone_mode=False)
-    except HardenError as exc:
+    except HardenError as exc:  # raised outside a command (e.g. while parsing options)
         click.echo(exc.diagnostics(), err=True)
         sys.exit(int(exc.exit_code))
     except click.exceptions.Exit as exc:
@@ -95,6 +103,10 @@ def main(argv: list[str] | None = None) -> Any:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except BrokenPipeError:  # e.g. `harden explain ... | head`: the reader went away
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
     except Exception as exc:
         if os.environ.get("HARDEN_DEBUG"):
             raise
