@@ -23,6 +23,9 @@ COMMANDS: dict[str, str] = {
     "explain": "harden.cli.seccomp:explain",
     "spec": "harden.cli.spec:spec",
     "measure-runtime": "harden.cli.measure:measure_runtime",
+    "record": "harden.cli.record:record",
+    "prove": "harden.cli.prove:prove",
+    "minimize-caps": "harden.cli.prove:minimize_caps",
 }
 
 _SHORT_HELP: dict[str, str] = {
@@ -32,6 +35,9 @@ _SHORT_HELP: dict[str, str] = {
     "explain": "Show why each syscall of a seccomp profile is allowed.",
     "spec": "Check workload specs.",
     "measure-runtime": "Measure the syscalls a container runtime needs after seccomp is on.",
+    "record": "Record what a workload does and write a spec for it.",
+    "prove": "Run a workload under its bundle in the engine and prove its check passes.",
+    "minimize-caps": "Drop each capability in turn; keep only those the check needs.",
 }
 
 
