@@ -187,8 +187,26 @@ def _covered(spec: WorkloadSpec) -> dict[str, str]:
     return covered
 
 
+def _unseen(spec: WorkloadSpec, seen: set[str]) -> dict[str, str]:
+    """Syscalls implied sets and capabilities would allow that the workload never made.
+
+    ``core`` (what any program does from start to exit) and the runtime base set are
+    kept whole; the workload-specific sets are trimmed to what was recorded.
+    """
+    sets = syscall_sets()
+    keep = set(sets["core"].syscalls) | set(
+        sets.get(f"runtime-{spec.runtime}", sets["core"]).syscalls
+    )
+    unseen: dict[str, str] = {}
+    for name, origin in _covered(spec).items():
+        if name not in seen and name not in keep and origin != "core":
+            unseen[name] = origin
+    return unseen
+
+
 def _syscalls(draft: Draft, rec: Recording) -> None:
-    covered = _covered(WorkloadSpec.model_validate(draft.data))
+    spec = WorkloadSpec.model_validate(draft.data)
+    covered = _covered(spec)
     syscalls: dict[str, Any] = {}
     by_set: dict[str, set[str]] = {}
     unknown: set[str] = set()
@@ -215,6 +233,15 @@ def _syscalls(draft: Draft, rec: Recording) -> None:
     if unknown:
         draft.comment(("syscalls",), "recorded but unknown to libseccomp (left out): "
                       + ", ".join(sorted(unknown)))  # fmt: skip
+    seen = set().union(*(set(n) for n in rec.observations.syscalls.values()))
+    unseen = _unseen(spec, seen)
+    if unseen:
+        syscalls["deny"] = sorted(unseen)
+        for name, origin in unseen.items():
+            draft.note(("syscalls", "deny", name), Origin.RECORDED, f"not seen; from {origin}")
+        draft.comment(("syscalls",), "deny: syscalls the implied sets would allow but the "
+                      "workload never made (core and the runtime base set are kept whole); "
+                      "delete a line to allow it again")  # fmt: skip
     if syscalls:
         draft.data["syscalls"] = syscalls
 
