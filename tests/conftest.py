@@ -148,3 +148,23 @@ def container_name(docker: Any) -> Iterator[Callable[[], str]]:
     for name in names:
         with contextlib.suppress(Exception):
             docker.containers.get(name).remove(force=True)
+
+
+@pytest.fixture(scope="session")
+def service_image(docker: Any) -> Iterator[Callable[[tuple[str, ...]], str]]:
+    """Images built from Debian packages with mmdebstrap (the tarball is cached between
+    runs under HARDEN_IMAGE_CACHE), imported once per session and removed afterwards."""
+    from tests.images import import_image, rootfs_tar
+
+    made: dict[tuple[str, ...], str] = {}
+
+    def get(packages: tuple[str, ...]) -> str:
+        if packages not in made:
+            tar, _ = rootfs_tar(packages)
+            repo = f"{PREFIX}{'-'.join(p.split('-')[0] for p in packages)}-{uuid.uuid4().hex[:8]}"
+            made[packages] = import_image(docker, tar, repo)
+        return made[packages]
+
+    yield get
+    for name in made.values():
+        docker.images.remove(name, force=True)

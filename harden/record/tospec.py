@@ -153,9 +153,18 @@ def _files(draft: Draft, rec: Recording) -> None:
 
 def _capabilities(draft: Draft, rec: Recording) -> None:
     hints = rec.observations.capability_hints
+    root = rec.user is None or rec.user[0] == 0
     caps = []
     for cap in sorted(hints):
         reasons = "; ".join(f"{why} by {who(p)}" for why, p in sorted(hints[cap].items()))
+        if not root:
+            assert rec.user is not None
+            draft.comment(
+                ("capabilities",),
+                f"recorded {reasons}: the workload runs as uid {rec.user[0]}, so no "
+                f"capability was in effect; {cap} not granted",
+            )
+            continue
         caps.append({"name": cap, "reason": f"recorded: {reasons}"[:200]})
         draft.note(("capabilities", cap), Origin.RECORDED, "check with harden minimize-caps")
     if caps:
@@ -168,9 +177,6 @@ def _capabilities(draft: Draft, rec: Recording) -> None:
         )
     for note, programs in sorted(rec.observations.notes.items()):
         draft.comment(("capabilities",), f"recorded: {note} ({who(programs)}); not granted")
-    if caps and rec.user and rec.user[0] != 0:
-        draft.comment(("capabilities",), "a non-root workload keeps capabilities only as "
-                      "ambient ones (not set by Docker) or through file capabilities")  # fmt: skip
 
 
 def _covered(spec: WorkloadSpec) -> dict[str, str]:
