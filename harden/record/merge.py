@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from harden.kernel import syscalls as sc
-from harden.record.draft import LISTS, Draft, Note, Path_, get, item_key
+from harden.record.draft import LISTS, SCALARS, Draft, Note, Origin, Path_, get, item_key
 
 _FIRST_WINS = ("name", "description", "user", "runtime", "user_namespace")
 _OR = ("ipv6", "unix", "netlink", "raw_sockets")
@@ -47,10 +47,23 @@ class _Merger:
         self.notes: dict[Path_, Note] = {}
         self.warnings: list[str] = []
         self.arches: list[str] = []
+        self.inputs = 0
+        self.denials: dict[str, int] = {}  # name -> how many inputs deny it
+        self.user_denials: set[str] = set()
+        self.scalar_notes: list[tuple[str, Draft]] = []
 
     def add(self, label: str, draft: Draft) -> None:
         data = draft.data
+        self.inputs += 1
+        self.scalar_notes.append((label, draft))
+        for name in (data.get("syscalls") or {}).get("deny") or []:
+            self.denials[name] = self.denials.get(name, 0) + 1
+            note = draft.notes.get(("syscalls", "deny", name))
+            if note is None or Origin.USER in note.origins:
+                self.user_denials.add(name)
         for path, note in draft.notes.items():
+            if path in SCALARS:
+                continue  # kept only from inputs that agree with the merged value (finish)
             tagged = _tagged(note, label)
             self.notes[path] = self.notes[path].merge(tagged) if path in self.notes else tagged
         for key in _FIRST_WINS:
@@ -115,6 +128,14 @@ class _Merger:
         for key in ("read", "write", "exec", "tmpfs"):
             if key in files:
                 files[key] = sorted(_drop_covered(files[key]))
+        for label, source in self.scalar_notes:
+            for path in SCALARS:
+                note = source.notes.get(path)
+                if note is not None and get(source.data, path) == get(self.data, path):
+                    tagged = _tagged(note, label)
+                    self.notes[path] = (
+                        self.notes[path].merge(tagged) if path in self.notes else tagged
+                    )
         draft = Draft(self.data, self.notes)
         draft.header += [f"Merged by harden spec merge from {', '.join(labels)}.", *self.warnings]
         draft.header += ["Each item says where it came from: recorded, runtime base or user;",
@@ -142,7 +163,14 @@ class _Merger:
             syscalls["allow"] = sorted(keep)
 
     def _resolve_denials(self) -> None:
+        """A hand-written denial always holds; a recorded one ("not seen") only if every
+        input denies it (another recording may have made the call)."""
         syscalls = self.data.get("syscalls") or {}
+        if "deny" in syscalls:
+            syscalls["deny"] = [
+                n for n in syscalls["deny"]
+                if n in self.user_denials or self.denials.get(n, 0) == self.inputs
+            ]  # fmt: skip
         denied = set(syscalls.get("deny", []))
         clash = sorted(denied & set(syscalls.get("allow", [])))
         if clash:

@@ -13,9 +13,15 @@ import yaml
 
 from harden.errors import CheckFailed, HardenError
 from harden.profile.loader import parse_spec
+from harden.profile.spec import Files, Network, Syscalls
 from harden.record.draft import KEYS, Draft, Path_, clean, item_key
 
 _INDENT = "  "
+_ORDER: dict[Path_, list[str]] = {
+    ("syscalls",): list(Syscalls.model_fields),
+    ("files",): list(Files.model_fields),
+    ("network",): list(Network.model_fields),
+}
 
 
 def scalar(value: Any) -> str:
@@ -51,8 +57,9 @@ class _Writer:
             if not value:
                 return
             self.out.append(f"{_INDENT * depth}{key}:")
-            for sub, sub_value in value.items():
-                self.value((*path, sub), sub_value, depth + 1)
+            order = _ORDER.get(path, [])
+            for sub in sorted(value, key=lambda k: order.index(k) if k in order else len(order)):
+                self.value((*path, sub), value[sub], depth + 1)
         else:
             self.line(depth, f"{key}: {scalar(value)}", path)
 

@@ -50,6 +50,9 @@ def draft_from_recording(rec: Recording, *, name: str, when: str = "") -> Draft:
     _files(draft, rec)
     _capabilities(draft, rec)
     draft.data["no_new_privileges"] = True
+    draft.note(
+        ("no_new_privileges",), Origin.RECORDED, "harden record's default; prove runs with it"
+    )
     _syscalls(draft, rec)
     return draft
 
