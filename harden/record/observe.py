@@ -158,8 +158,10 @@ class Observer:
         if not path.startswith("/") and call.name == "execveat":
             base = decoration(args[0])
             path = posixpath.normpath(posixpath.join(base, path)) if base else path
-        self._program[call.pid] = posixpath.basename(path)
-        self._note("exec", path, call.pid)
+        argv0 = string_arg(args[index + 1].lstrip("[")) if len(args) > index + 1 else None
+        self._program[call.pid] = posixpath.basename(argv0 or path) or posixpath.basename(path)
+        if path != "/proc/self/exe":  # a multi-call binary re-running itself (busybox)
+            self._note("exec", path, call.pid)
 
     def _open(self, call: Call) -> None:
         args = split_args(call.args)
