@@ -13,7 +13,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,8 +133,9 @@ def test_a_duration_ends_a_long_command(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def running(docker: Any, test_image: str, container_name: Callable[[], str]
-            ) -> Iterator[Callable[[str], Any]]:  # fmt: skip
+def running(
+    docker: Any, test_image: str, container_name: Callable[[], str]
+) -> Callable[[str], Any]:
     def start(script: str) -> Any:
         return docker.containers.run(test_image, ["sh", "-c", script], name=container_name(),
                                      network_mode="none", detach=True)  # fmt: skip
