@@ -12,7 +12,8 @@ OUT       := out
 # Debian packages: build deps of python-prctl, the engine, the real checkers and tracers.
 DEMO_PACKAGES := libcap-dev libseccomp2 golang-github-containers-common
 TEST_PACKAGES := $(DEMO_PACKAGES) docker.io runc crun strace busybox-static gcc libc6-dev \
-                 apparmor secilc selinux-policy-default policycoreutils uidmap seccomp
+                 apparmor secilc selinux-policy-default policycoreutils uidmap seccomp \
+                 mmdebstrap
 
 .PHONY: help demo test lint bench engine system-packages clean
 

@@ -15,6 +15,7 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
+from harden.kernel import capabilities as capmod
 from harden.kernel import syscalls as sc
 from harden.prove.attempt import (
     BUNDLE,
@@ -29,11 +30,10 @@ from harden.prove.attempt import (
 from harden.record.kmsg import KernelLog, SeccompRecord, unlimited_printk
 from harden.seccomp.model import Action
 
-# Docker's default capability set (what a container has without --cap-drop).
-ENGINE_DEFAULT_CAPS: tuple[str, ...] = (
-    "CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID",
-    "SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE",
-)  # fmt: skip
+# Docker's default capability set (what a container has without --cap-drop), kernel order.
+ENGINE_DEFAULT_CAPS: tuple[str, ...] = tuple(
+    c for c in capmod.CAPABILITIES if c in capmod.DOCKER_DEFAULT
+)
 _FILTERED = {
     "socket": "a socket of an address family or type the network section does not allow",
     "socketpair": "socketpair() of a family other than AF_UNIX",
