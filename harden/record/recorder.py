@@ -23,7 +23,7 @@ from harden.errors import InputError, PermissionProblem
 from harden.kernel.syscalls import Arch
 from harden.record import barrier, procfs
 from harden.record.observe import Observations, Observer
-from harden.record.strace import Tracer, strace_binary, terminate_command, vanished_pids
+from harden.record.strace import Tracer, strace_binary, terminate_command
 from harden.record.trace import TraceParser
 from harden.record.workload import (
     DEFAULT_PREFIX,
@@ -132,7 +132,6 @@ class _Session:
             for call in parser.flush():
                 observer.add(call)
             unparsed += parser.unparsed
-            vanished_pids(result.stderr)  # processes that ended before attach: not an error
         obs = observer.finish()
         if not obs.calls:
             self.problems.append("no system call was traced")

@@ -26,7 +26,6 @@ STRACE_OPTIONS: tuple[str, ...] = (
 )  # fmt: skip
 _NO_PERMISSION = re.compile(r"ptrace\((?:PTRACE_\w+)[^)]*\): Operation not permitted|"
                             r"PTRACE_TRACEME doesn't work: Operation not permitted")  # fmt: skip
-_GONE = re.compile(r"attach: ptrace\(PTRACE_SEIZE, (\d+)\): No such process")
 
 
 def strace_binary() -> str:
@@ -84,8 +83,12 @@ class Tracer:
         return self.proc.poll() is None
 
     def stderr(self) -> str:
-        self._err.flush()
-        return self._err_path.read_text(errors="replace")
+        if not self._err.closed:
+            self._err.flush()
+        try:
+            return self._err_path.read_text(errors="replace")
+        except OSError:
+            return ""
 
     def check_started(self, timeout: float = 2.0) -> None:
         """Fail clearly if strace could not trace (no ptrace permission, bad program)."""
@@ -121,18 +124,7 @@ class Tracer:
 
     def result(self) -> TracerResult:
         self._err.close()
-        return TracerResult(self.trace, self.proc.returncode, self.stderr_text())
-
-    def stderr_text(self) -> str:
-        try:
-            return self._err_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-
-def vanished_pids(stderr: str) -> set[int]:
-    """Processes that exited between listing and attaching (not an error)."""
-    return {int(m) for m in _GONE.findall(stderr)}
+        return TracerResult(self.trace, self.proc.returncode, self.stderr())
 
 
 def child_of(pid: int) -> int | None:

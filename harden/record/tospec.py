@@ -130,6 +130,9 @@ def _network(draft: Draft, rec: Recording) -> None:
         net["raw_sockets"] = True
         draft.note(("network", "raw_sockets"), Origin.RECORDED,
                    f"SOCK_RAW by {who(set().union(*raw.values()))}")  # fmt: skip
+    if obs.socket_types:
+        seen = ", ".join(f"AF_{f.upper()}/{t}" for f, t in sorted(obs.socket_types))
+        draft.comment(("network",), f"recorded sockets (family/type): {seen}")
     if net:
         draft.data["network"] = net
 

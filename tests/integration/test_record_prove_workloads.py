@@ -183,3 +183,22 @@ def test_minimize_caps_from_the_engine_default_for_a_non_root_server(
     assert result.exit_code == 0, result.output
     assert "proven minimal set: none" in result.output
     assert result.output.count("  drop ") == 14
+
+
+def test_prove_can_run_the_check_on_the_host_in_the_workload_network_namespace(
+    image_of: Callable[[Workload], str],
+    recorded: Callable[[Workload, Path], Path],
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    busybox = shutil.which("busybox")
+    assert busybox is not None
+    image = image_of(BUSYBOX_HTTPD)
+    bundle = tmp_path / "bundle"
+    assert harden("generate", recorded(BUSYBOX_HTTPD, tmp_path), "-o", bundle).exit_code == 0
+    check = f"{busybox} wget -qO- http://127.0.0.1:8080/ | grep -q 'hello from harden'"
+    result = harden("prove", bundle, "--image", image, "--check", check, "--check-in", "host",
+                    "--container-prefix", PREFIX, "--", *BUSYBOX_HTTPD.command)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "(host)" in result.output
