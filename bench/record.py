@@ -47,7 +47,8 @@ def _rps(output: str) -> dict[str, float]:
 
 def overhead(client: Any, image: str, work: Path) -> None:
     """redis-benchmark throughput against a redis container, untraced and traced."""
-    from harden.record.recorder import RecordOptions, record_container
+    from harden.record.containers import record_container
+    from harden.record.recorder import RecordOptions
     from harden.record.workload import Where, remove, run_client, wait_ready
     from tests.workloads import REDIS
 

@@ -181,12 +181,13 @@ def _record(
     if container is None and image is None:
         return recorder.record_command(command, opts)
     from harden.engine.client import docker_client  # noqa: PLC0415
+    from harden.record import containers  # noqa: PLC0415
 
     client: Any = docker_client()
     if container is not None:
-        return recorder.record_container(client, container, opts)
+        return containers.record_container(client, container, opts)
     assert image is not None
-    return recorder.record_image(client, image, command, opts)
+    return containers.record_image(client, image, command, opts)
 
 
 def _write(recording: Recording, output: Path, name: str) -> None:

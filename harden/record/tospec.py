@@ -10,7 +10,6 @@ calls that need one (``setuid``, ``chown``, a bind below 1024): prove them with
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterable
 from typing import Any
 
@@ -256,7 +255,3 @@ def _syscalls(draft: Draft, rec: Recording) -> None:
                       "delete a line to allow it again")  # fmt: skip
     if syscalls:
         draft.data["syscalls"] = syscalls
-
-
-def parent(path: str) -> str:
-    return posixpath.dirname(path.rstrip("/")) or "/"
