@@ -28,8 +28,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         web = str(ROOT / "profiles" / "workloads" / "web.yaml")
-        process = median_of(lambda: run_cmd([str(VENV_BIN / "harden"), "generate", web, "-o",
-                                             f"{tmp}/b", "-q"]), 5)
+        process = median_of(
+            lambda: run_cmd([str(VENV_BIN / "harden"), "generate", web, "-o", f"{tmp}/b", "-q"]), 5
+        )
     row("harden generate web.yaml (whole process, cold)", f"{process * 1000:.0f} ms")
 
     python = sys.executable
