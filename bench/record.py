@@ -82,13 +82,14 @@ def workloads(client: Any, images: dict[str, str], work: Path) -> None:
     from click.testing import CliRunner
 
     from harden.cli import cli
+    from harden.kernel.capabilities import DOCKER_DEFAULT
     from harden.kernel.syscalls import Arch
     from harden.seccomp.build import allowed_names
     from harden.seccomp.builtin import resolve
     from tests.workloads import ALL
 
     _, default = resolve("docker-default")
-    engine = len(allowed_names(default, Arch.X86_64))
+    engine = len(allowed_names(default, Arch.X86_64, DOCKER_DEFAULT))
 
     def harden(*args: str | Path) -> Any:
         return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)

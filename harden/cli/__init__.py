@@ -33,7 +33,7 @@ _SHORT_HELP: dict[str, str] = {
     "run": "Run a local command confined by a bundle.",
     "diff": "Compare two seccomp profiles per architecture.",
     "explain": "Show why each syscall of a seccomp profile is allowed.",
-    "spec": "Check workload specs.",
+    "spec": "Check and merge workload specs.",
     "measure-runtime": "Measure the syscalls a container runtime needs after seccomp is on.",
     "record": "Record what a workload does and write a spec for it.",
     "prove": "Run a workload under its bundle in the engine and prove its check passes.",

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from harden.cli import cli
+from harden.kernel.capabilities import DOCKER_DEFAULT
 from harden.kernel.syscalls import Arch
 from harden.seccomp.build import allowed_names
 from harden.seccomp.builtin import resolve
@@ -73,7 +74,7 @@ def prove(workload: Workload, bundle: Path, image: str, check: str | None = None
 
 def engine_default_count() -> int:
     _, profile = resolve("docker-default")
-    return len(allowed_names(profile, Arch.X86_64))
+    return len(allowed_names(profile, Arch.X86_64, DOCKER_DEFAULT))
 
 
 @pytest.mark.parametrize("workload", ALL, ids=lambda w: w.name)
