@@ -13,7 +13,7 @@ OUT       := out
 DEMO_PACKAGES := libcap-dev libseccomp2 golang-github-containers-common
 TEST_PACKAGES := $(DEMO_PACKAGES) docker.io runc crun strace busybox-static gcc libc6-dev \
                  apparmor secilc selinux-policy-default policycoreutils uidmap seccomp \
-                 setools
+                 setools mmdebstrap
 
 .PHONY: help demo test lint bench engine system-packages clean
 

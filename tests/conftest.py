@@ -225,3 +225,23 @@ def run_harden(*args: str) -> CliResult:
             code = exc.code if isinstance(exc.code, int) else 1
         stdout, stderr = streams[0].getvalue(), streams[1].getvalue()
     return CliResult(code, stdout.decode(), stderr.decode())
+
+
+@pytest.fixture(scope="session")
+def service_image(docker: Any) -> Iterator[Callable[[tuple[str, ...]], str]]:
+    """Images built from Debian packages with mmdebstrap (the tarball is cached between
+    runs under HARDEN_IMAGE_CACHE), imported once per session and removed afterwards."""
+    from tests.images import import_image, rootfs_tar
+
+    made: dict[tuple[str, ...], str] = {}
+
+    def get(packages: tuple[str, ...]) -> str:
+        if packages not in made:
+            tar, _ = rootfs_tar(packages)
+            repo = f"{PREFIX}{'-'.join(p.split('-')[0] for p in packages)}-{uuid.uuid4().hex[:8]}"
+            made[packages] = import_image(docker, tar, repo)
+        return made[packages]
+
+    yield get
+    for name in made.values():
+        docker.images.remove(name, force=True)

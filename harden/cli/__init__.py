@@ -25,6 +25,9 @@ COMMANDS: dict[str, str] = {
     "measure-runtime": "harden.cli.measure:measure_runtime",
     "verify": "harden.cli.verify:verify",
     "userns": "harden.cli.userns:userns",
+    "record": "harden.cli.record:record",
+    "prove": "harden.cli.prove:prove",
+    "minimize-caps": "harden.cli.prove:minimize_caps",
 }
 
 _SHORT_HELP: dict[str, str] = {
@@ -32,10 +35,13 @@ _SHORT_HELP: dict[str, str] = {
     "run": "Run a local command confined by a bundle.",
     "diff": "Compare two seccomp profiles per architecture.",
     "explain": "Show why each syscall of a seccomp profile is allowed.",
-    "spec": "Check workload specs.",
+    "spec": "Check and merge workload specs.",
     "measure-runtime": "Measure the syscalls a container runtime needs after seccomp is on.",
     "verify": "Check every artefact of a bundle with its real tool, and the layers together.",
     "userns": "Plan non-overlapping user-namespace ID ranges for many tenants.",
+    "record": "Record what a workload does and write a spec for it.",
+    "prove": "Run a workload under its bundle in the engine and prove its check passes.",
+    "minimize-caps": "Drop each capability in turn; keep only those the check needs.",
 }
 
 

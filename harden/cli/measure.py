@@ -25,7 +25,13 @@ from harden.cli.console import info, literal, progress_reporter
     required=True,
     help="Syscall set file to write (e.g. profiles/syscalls/runtime-runc.yaml).",
 )
-def measure_runtime(runtime: str, image: str, rounds: int, output: Path) -> None:
+@click.option(
+    "--direct",
+    is_flag=True,
+    help="Run the runtime itself on OCI bundles instead of through the engine (for a "
+    "runtime the engine cannot start here, e.g. crun on hybrid cgroups).",
+)
+def measure_runtime(runtime: str, image: str, rounds: int, output: Path, direct: bool) -> None:
     """Measure which syscalls the container runtime makes after installing the seccomp
     filter (needs root and a Docker engine; briefly lifts kernel.printk_ratelimit)."""
     from harden.engine.client import docker_client  # noqa: PLC0415
@@ -34,7 +40,12 @@ def measure_runtime(runtime: str, image: str, rounds: int, output: Path) -> None
 
     client = docker_client()
     with progress_reporter() as progress:
-        result = measure(client, image, runtime, rounds, progress)
+        if direct:
+            from harden.record.runtime_direct import measure_direct  # noqa: PLC0415
+
+            result = measure_direct(client, image, runtime, rounds, progress)
+        else:
+            result = measure(client, image, runtime, rounds, progress)
     write_file(output, to_set_yaml(result))
     info(
         f"{literal(str(output))}: {len(result.seen)} syscalls for {runtime} "

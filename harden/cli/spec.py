@@ -35,3 +35,16 @@ def check(files: tuple[Path, ...]) -> None:
         info(f"{literal(str(path))}: ok ({loaded.spec.name})")
     if failed:
         raise SystemExit(ExitCode.INPUT)
+
+
+@spec.command("merge")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Merged spec file to write.")  # fmt: skip
+def merge(files: tuple[Path, ...], output: Path) -> None:
+    """Merge specs (recordings of replicas or test phases, hand-written specs) into one:
+    the union of what they need; every item keeps its origin (recorded, runtime base,
+    user) and names the file it came from."""
+    from harden.cli.record import merge_specs  # noqa: PLC0415
+
+    merge_specs(files, output)

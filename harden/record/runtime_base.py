@@ -55,6 +55,8 @@ class RuntimeMeasurement:
     kernel: str
     rounds: int
     seen: Mapping[str, tuple[str, ...]]  # syscall -> variants it was seen in
+    variants: tuple[str, ...] = tuple(VARIANTS)
+    direct: bool = False  # run by harden itself (no engine): see runtime_direct
 
 
 def _names(records: list[SeccompRecord], native: sc.Arch) -> set[str]:
@@ -125,14 +127,21 @@ def to_set_yaml(m: RuntimeMeasurement) -> str:
             "entrypoint runs. Measured, not guessed: harden measure-runtime started a trivial "
             "container under a LOG-everything profile in every variant below and read the "
             "kernel's seccomp audit records."
+            + (
+                f" {m.runtime} was run directly on OCI bundles of those variants (cgroup "
+                "manager disabled, in a mount namespace without the cgroup v2 hierarchy), "
+                "because the engine cannot start it on this host's hybrid cgroups."
+                if m.direct
+                else ""
+            )
         ),
         "implied_by": [f"runtime:{m.runtime}"],
         "measured": {
             "runtime": f"{m.runtime} {m.runtime_version}".strip(),
-            "engine": f"docker {m.engine_version}",
+            "engine": f"docker {m.engine_version}" if not m.direct else "none (run directly)",
             "kernel": m.kernel,
             "rounds": str(m.rounds),
-            "variants": ", ".join(VARIANTS),
+            "variants": ", ".join(m.variants),
         },
         "syscalls": {
             name: f"{m.runtime} calls it after the filter is installed (seen: {', '.join(v)})"

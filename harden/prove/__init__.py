@@ -1,0 +1,1 @@
+"""Proving that a workload still works under its bundle, in the real engine."""

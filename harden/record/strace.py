@@ -1,0 +1,160 @@
+"""Running strace: on a new command, or attached to running processes (``-p``).
+
+Each tracer writes its own trace file; the recorder parses them all when tracing
+ends, however it ends, so an interrupted or failed recording is not lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from harden.errors import PermissionProblem, ToolMissing
+
+# -f: follow forks and threads; -qq: no attach/exit chatter; -y: paths of descriptors;
+# --decode-pids=pidns: fork results as host pids; -s: short data; no signal lines.
+STRACE_OPTIONS: tuple[str, ...] = (
+    "-f", "-qq", "-y", "--decode-pids=pidns", "-s", "48", "-e", "signal=none",
+)  # fmt: skip
+_NO_PERMISSION = re.compile(r"ptrace\((?:PTRACE_\w+)[^)]*\): Operation not permitted|"
+                            r"PTRACE_TRACEME doesn't work: Operation not permitted")  # fmt: skip
+
+
+def strace_binary() -> str:
+    """The strace executable, or a clear error naming the package."""
+    found = shutil.which("strace")
+    if found is None:
+        raise ToolMissing(
+            "strace is not installed; harden record traces system calls with it",
+            hint="install it (Debian/Ubuntu: apt-get install strace)",
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class TracerResult:
+    trace: Path
+    returncode: int | None
+    stderr: str
+
+
+class Tracer:
+    """One strace process writing ``trace`` (and its own messages to ``trace.err``)."""
+
+    def __init__(self, trace: Path, argv: Sequence[str], *, foreground: bool = False) -> None:
+        self.trace = trace
+        self._err_path = trace.with_suffix(".err")
+        self._err = self._err_path.open("wb")
+        full = [strace_binary(), *STRACE_OPTIONS, "-o", str(trace), *argv]
+        try:
+            self.proc = subprocess.Popen(
+                full,
+                stdin=None if foreground else subprocess.DEVNULL,
+                stdout=None if foreground else subprocess.DEVNULL,
+                stderr=self._err,
+                start_new_session=not foreground,
+            )
+        except OSError as exc:
+            self._err.close()
+            raise ToolMissing(f"cannot run strace: {exc.strerror}") from None
+
+    @classmethod
+    def command(cls, trace: Path, command: Sequence[str]) -> Tracer:
+        """Start ``command`` under strace (it keeps the terminal)."""
+        return cls(trace, ["--", *command], foreground=True)
+
+    @classmethod
+    def attach(cls, trace: Path, pids: Sequence[int]) -> Tracer:
+        """Attach to running processes (and everything they start)."""
+        argv: list[str] = []
+        for pid in pids:
+            argv += ["-p", str(pid)]
+        return cls(trace, argv)
+
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def stderr(self) -> str:
+        if not self._err.closed:
+            self._err.flush()
+        try:
+            return self._err_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def check_started(self, timeout: float = 2.0) -> None:
+        """Fail clearly if strace could not trace (no ptrace permission, bad program)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.stderr()
+            if _NO_PERMISSION.search(text):
+                self.stop()
+                raise PermissionProblem(
+                    f"strace may not trace the process: {_first_line(text)}",
+                    hint="run as root (tracing another user's or a container's processes "
+                    "needs CAP_SYS_PTRACE), and check kernel.yama.ptrace_scope",
+                )
+            if not self.running() or self.trace.exists():
+                return
+            time.sleep(0.02)
+
+    def stop(self, grace: float = 5.0) -> None:
+        """Detach (SIGINT makes strace detach and flush), killing it only as a last resort."""
+        if self.running():
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def result(self) -> TracerResult:
+        self._err.close()
+        return TracerResult(self.trace, self.proc.returncode, self.stderr())
+
+
+def child_of(pid: int) -> int | None:
+    """The first child of ``pid`` (the command strace started), if any."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return None
+    first = text.split()
+    return int(first[0]) if first else None
+
+
+def terminate_command(tracer: Tracer, grace: float = 5.0) -> None:
+    """End a command started under strace: SIGTERM, then SIGKILL after ``grace``."""
+    child = child_of(tracer.proc.pid)
+    if child is not None:
+        _signal(child, signal.SIGTERM)
+        if tracer.wait(grace) is not None:
+            return
+        _signal(child, signal.SIGKILL)
+    tracer.stop(grace)
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if "Operation not permitted" in line:
+            return line.strip()
+    return text.strip().splitlines()[0] if text.strip() else "permission denied"
