@@ -10,7 +10,8 @@ CACHE     := .cache
 OUT       := out
 
 # Debian packages: build deps of python-prctl, the engine, the real checkers and tracers.
-DEMO_PACKAGES := libcap-dev libseccomp2 golang-github-containers-common
+DEMO_PACKAGES := libcap-dev libseccomp2 golang-github-containers-common \
+                 apparmor secilc selinux-policy-default policycoreutils
 TEST_PACKAGES := $(DEMO_PACKAGES) docker.io runc crun strace busybox-static gcc libc6-dev \
                  apparmor secilc selinux-policy-default policycoreutils uidmap seccomp \
                  setools mmdebstrap
@@ -58,7 +59,8 @@ engine: system-packages
 
 demo: $(VENV)/.installed
 	$(HARDEN) spec check profiles/workloads/*.yaml
-	$(HARDEN) generate profiles/workloads/web.yaml -o $(OUT)/web
+	$(HARDEN) generate profiles/workloads/web.yaml -o $(OUT)/web --all
+	$(HARDEN) verify $(OUT)/web
 	$(HARDEN) diff $(OUT)/web docker-default --arch x86_64 --arch aarch64 --no-names
 	$(HARDEN) explain $(OUT)/web > $(OUT)/web-explain.txt
 	head -n 9 $(OUT)/web-explain.txt
