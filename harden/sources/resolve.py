@@ -1,0 +1,91 @@
+"""Following ``container:<x>`` namespace modes to what they finally share.
+
+``--pid container:a`` where ``a`` runs with ``--pid host`` shares the host's PID
+namespace: the declared fact becomes ``host``. Chains are followed transitively; a
+container outside the scan is inspected (read-only) to finish the chain.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harden.sources import declared as declared_layer
+from harden.sources.dockerapi import EngineAPI, EngineError, container_path
+from harden.sources.inspect_fields import EngineDefaults
+from harden.state.model import Fact, LayerBuilder
+
+SHARED_KINDS = ("pid", "net", "ipc", "uts")
+_MAX_HOPS = 16
+
+
+class _Lookup:
+    def __init__(
+        self,
+        layers: dict[str, tuple[LayerBuilder, LayerBuilder]],
+        names: dict[str, str],
+        api: EngineAPI | None,
+        defaults: EngineDefaults,
+    ) -> None:
+        self.declared = {cid: pair[0] for cid, pair in layers.items()}
+        self.names = dict(names)
+        self.api = api
+        self.defaults = defaults
+
+    def find(self, ref: str) -> str:
+        """The ID of the container ``ref`` (ID, ID prefix or name) names."""
+        for cid, name in self.names.items():
+            if ref in (cid, name) or (len(ref) >= 12 and cid.startswith(ref)):
+                return cid
+        if self.api is None:
+            raise LookupError(f"container {ref!r} is not in this scan")
+        try:
+            raw: dict[str, Any] = self.api.get(container_path(ref))
+        except EngineError as exc:
+            raise LookupError(f"container {ref!r} cannot be inspected: {exc.reason}") from None
+        cid = str(raw.get("Id", ref))
+        self.names[cid] = str(raw.get("Name", ref)).lstrip("/")
+        self.declared[cid] = declared_layer.collect(raw, "engine", self.defaults)
+        return cid
+
+    def mode(self, cid: str, kind: str) -> Fact | None:
+        return self.declared[cid].facts.get(f"namespaces.{kind}")
+
+
+def resolve_shared_namespaces(
+    layers: dict[str, tuple[LayerBuilder, LayerBuilder]],
+    names: dict[str, str],
+    api: EngineAPI | None,
+    defaults: EngineDefaults,
+) -> None:
+    """Rewrite every declared ``container:<x>`` namespace fact in place."""
+    lookup = _Lookup(layers, names, api, defaults)
+    for cid, (declared, _effective) in layers.items():
+        for kind in SHARED_KINDS:
+            fact = declared.facts.get(f"namespaces.{kind}")
+            if fact is None or not str(fact.value).startswith("container:"):
+                continue
+            path = f"namespaces.{kind}"
+            try:
+                value, chain = _follow(lookup, cid, kind)
+            except LookupError as exc:
+                declared.facts.pop(path)
+                declared.fail(path, f"{fact.origin}: {exc}")
+                continue
+            declared.set(path, value, f"{fact.origin} -> {' -> '.join(chain)}")
+
+
+def _follow(lookup: _Lookup, start: str, kind: str) -> tuple[str, list[str]]:
+    current = start
+    chain: list[str] = []
+    for _ in range(_MAX_HOPS):
+        fact = lookup.mode(current, kind)
+        value = str(fact.value) if fact is not None else "private"
+        if not value.startswith("container:"):
+            if value == "host":
+                return "host", chain
+            return (f"container:{lookup.names.get(current, current)}" if chain else value), chain
+        current = lookup.find(value.removeprefix("container:"))
+        chain.append(lookup.names.get(current, current))
+        if current == start:
+            raise LookupError("the namespace references form a loop")
+    raise LookupError(f"more than {_MAX_HOPS} containers in the namespace chain")
