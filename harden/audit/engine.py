@@ -1,0 +1,108 @@
+"""The one rule engine: CEL conditions over a target's facts -> findings.
+
+* condition true -> FAIL (with evidence); false -> PASS.
+* A CEL error means a fact the rule needs is missing. If the source *failed* to read it,
+  the finding is ERROR (unknown) with the reason; if the source *cannot* know it (no
+  declared layer under ``--source proc``), SKIPPED. Never a PASS: rules may not use
+  ``has()``, so a false result is always decided by facts that were read.
+* ``applies_if`` false -> SKIPPED (not applicable); manual rules -> MANUAL with evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from harden.audit import celrt
+from harden.audit.model import Evidence, Finding, Mode, Rule, Status
+from harden.state.facts import VIEW_NAME
+from harden.state.model import GapKind, Layer, TargetState
+from harden.state.view import MISSING, Values, lookup
+
+
+def _gap(state: TargetState | None, reference: str) -> tuple[GapKind | None, str]:
+    """Why the fact ``container.caps.bounding`` is missing from ``state``."""
+    if state is None:
+        return None, f"{reference} was not given"
+    variable, _, path = reference.partition(".")
+    layers = (
+        (Layer.EFFECTIVE, Layer.DECLARED)
+        if variable == VIEW_NAME[state.kind]
+        else (Layer(variable),)
+    )
+    gaps = [g for g in (state.gap(layer, path) for layer in layers) if g is not None]
+    failed = [g.reason for g in gaps if g.kind is GapKind.FAILED]
+    if failed:
+        return GapKind.FAILED, failed[0]
+    if gaps:
+        return GapKind.UNAVAILABLE, gaps[0].reason
+    return None, f"{reference} was not collected"
+
+
+def _evidence(rule: Rule, values: Values, state: TargetState | None) -> tuple[Evidence, ...]:
+    out = []
+    for reference in rule.facts:
+        value = values.get(reference)
+        if value is MISSING:
+            out.append(Evidence(reference, None, "missing: " + _gap(state, reference)[1]))
+            continue
+        fact = lookup(state, reference) if state is not None else None
+        out.append(Evidence(reference, value, fact.origin if fact is not None else ""))
+    return tuple(out)
+
+
+def _unknown(rule: Rule, values: Values, state: TargetState | None, exc: Exception) -> Finding:
+    missing = [f for f in rule.facts if values.get(f) is MISSING]
+    evidence = _evidence(rule, values, state)
+    if not missing:
+        return Finding(rule, Status.ERROR, f"rule evaluation failed: {exc}", evidence)
+    gaps = [(_gap(state, f), f) for f in missing]
+    failed = [f"{f}: {reason}" for (kind, reason), f in gaps if kind is not GapKind.UNAVAILABLE]
+    if failed:
+        return Finding(rule, Status.ERROR, "; ".join(dict.fromkeys(failed)), evidence)
+    reasons = [f"{f}: {reason}" for (_kind, reason), f in gaps]
+    return Finding(rule, Status.SKIPPED, "; ".join(dict.fromkeys(reasons)), evidence)
+
+
+def evaluate(rule: Rule, values: Values, context: Any, state: TargetState | None) -> Finding:
+    """One rule against one target's CEL ``context`` (built from ``values``)."""
+    programs = rule.compiled
+    try:
+        if programs.applies_if is not None and not programs.applies_if.execute(context):
+            return Finding(rule, Status.SKIPPED, f"not applicable: {rule.applies_if.strip()}")
+        if rule.mode is Mode.MANUAL:
+            detail = programs.evidence.execute(context)
+            return Finding(
+                rule,
+                Status.MANUAL,
+                "needs a person to judge the evidence",
+                _evidence(rule, values, state),
+                detail,
+            )
+        result = programs.condition.execute(context)
+    except Exception as exc:
+        return _unknown(rule, values, state, exc)
+    if result is False:
+        return Finding(rule, Status.PASS)
+    if result is not True:
+        return Finding(rule, Status.ERROR, f"condition gave {result!r}, not true or false")
+    detail = None
+    if programs.evidence is not None:
+        try:
+            detail = programs.evidence.execute(context)
+        except Exception:
+            detail = None
+    return Finding(rule, Status.FAIL, rule.title, _evidence(rule, values, state), detail)
+
+
+def run_rules(rules: Iterable[Rule], state: TargetState) -> tuple[Finding, ...]:
+    """Every rule for this kind of target, against ``state``."""
+    active = [r for r in rules if r.target is state.kind]
+    values = Values.of(state)
+    context = celrt.context(values.variables({f for r in active for f in r.facts}))
+    return tuple(evaluate(r, values, context, state) for r in active)
+
+
+def run_example(rule: Rule, values: Values) -> Finding:
+    """A rule against one of its examples (no state: missing facts are errors)."""
+    return evaluate(rule, values, celrt.context(values.variables(rule.facts)), None)

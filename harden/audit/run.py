@@ -1,0 +1,85 @@
+"""``audit()``: the one library call behind ``harden audit`` (source -> rules -> report)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from harden import __version__
+from harden.audit.engine import run_rules
+from harden.audit.loader import Catalog, load_catalog
+from harden.audit.model import RulePack, Severity, Status
+from harden.errors import ExitCode, InputError
+from harden.report.build import build_report
+from harden.report.model import Report
+from harden.sources.scan import Progress, Scan, no_progress
+from harden.state.model import SourceKind
+
+
+@dataclass(frozen=True)
+class AuditRequest:
+    generated_at: str  # ISO 8601 UTC; given by the caller so that the library has no clock
+    source: SourceKind = SourceKind.ENGINE
+    names: tuple[str, ...] = ()  # engine source: only these containers (and no host target)
+    inputs: tuple[Path, ...] = ()  # inspect source: saved inspect JSON files
+    packs: tuple[str, ...] = ()  # pack ids; empty: every pack
+    rules_dir: Path | None = None  # another audit/ folder (tests, custom packs)
+
+
+def select_packs(catalog: Catalog, wanted: tuple[str, ...]) -> tuple[RulePack, ...]:
+    if not wanted:
+        return catalog.packs
+    known = {p.id: p for p in catalog.packs}
+    unknown = [w for w in wanted if w not in known]
+    if unknown:
+        raise InputError(
+            f"unknown rule pack {unknown[0]!r}", hint=f"packs: {', '.join(sorted(known))}"
+        )
+    return tuple(known[w] for w in dict.fromkeys(wanted))
+
+
+def collect(request: AuditRequest, progress: Progress) -> Scan:
+    match request.source:
+        case SourceKind.ENGINE:
+            from harden.sources import engine  # noqa: PLC0415
+
+            return engine.scan(engine.EngineScan(request.names, not request.names), progress)
+        case SourceKind.PROC:
+            from harden.sources import procsource  # noqa: PLC0415
+
+            return procsource.scan(progress)
+        case SourceKind.INSPECT:
+            from harden.sources import inputs  # noqa: PLC0415
+
+            return inputs.scan(request.inputs, progress)
+
+
+def audit(request: AuditRequest, progress: Progress = no_progress) -> Report:
+    catalog = load_catalog(request.rules_dir)
+    packs = select_packs(catalog, request.packs)
+    rules = [r for p in packs for r in p.rules]
+    scan = collect(request, progress)
+    results = [(target, run_rules(rules, target)) for target in scan.targets]
+    return build_report(
+        scan,
+        results,
+        packs,
+        dict(catalog.documents),
+        generated_at=request.generated_at,
+        tool_version=__version__,
+    )
+
+
+def exit_code(report: Report, fail_on: Severity | None) -> ExitCode:
+    """4 engine unusable; 1 a failure at or above ``fail_on``; 3 something unknown; else 0."""
+    if report.engine_unavailable:
+        return ExitCode.ENVIRONMENT
+    if fail_on is not None and any(
+        f.status is Status.FAIL and f.rule.severity.rank >= fail_on.rank
+        for t in report.targets
+        for f in t.findings
+    ):
+        return ExitCode.FAILED
+    if not report.complete:
+        return ExitCode.INCOMPLETE
+    return ExitCode.OK
