@@ -1,0 +1,85 @@
+"""Turning findings into a report: scores per target and the worst-first order.
+
+Score: 100 x (1 - weight of failed rules / weight of decided rules), with weights
+critical 10, high 5, medium 3, low 1 (info 0). Order: the most severe failure first,
+then the lowest score, then unreadable targets before clean ones, then by name.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from harden.audit.model import Finding, RulePack, Status
+from harden.report.model import Report, TargetResult
+from harden.sources.scan import Scan
+from harden.state.model import GapKind, TargetState
+
+
+def score(findings: Iterable[Finding]) -> int | None:
+    decided = failed = 0
+    for finding in findings:
+        if finding.status in (Status.PASS, Status.FAIL):
+            weight = finding.rule.severity.weight
+            decided += weight
+            failed += weight if finding.status is Status.FAIL else 0
+    if decided == 0:
+        return None
+    return round(100 * (1 - failed / decided))
+
+
+def _unreadable(state: TargetState) -> str:
+    gap = state.gaps.get("declared.*") or state.gaps.get("effective.*")
+    both = state.gaps.get("declared.*") and state.gaps.get("effective.*")
+    if gap is not None and both and gap.kind is GapKind.FAILED:
+        return gap.reason
+    return ""
+
+
+def target_result(state: TargetState, findings: tuple[Finding, ...]) -> TargetResult:
+    counts = Counter(f.status for f in findings)
+    failed = Counter(f.rule.severity for f in findings if f.status is Status.FAIL)
+    worst = max(failed, key=lambda s: s.rank) if failed else None
+    return TargetResult(
+        kind=state.kind,
+        id=state.id,
+        name=state.name,
+        image=state.label("image"),
+        runtime=state.label("runtime"),
+        findings=findings,
+        score=score(findings),
+        worst=worst,
+        counts=dict(counts),
+        failed=dict(failed),
+        unreadable=_unreadable(state),
+    )
+
+
+def order_key(result: TargetResult) -> tuple[int, int, int, str, str]:
+    worst = result.worst.rank if result.worst is not None else -1
+    score_key = result.score if result.score is not None else -1
+    return (-worst, score_key, -result.counts.get(Status.ERROR, 0), result.name, result.id)
+
+
+def build_report(
+    scan: Scan,
+    results: Iterable[tuple[TargetState, tuple[Finding, ...]]],
+    packs: tuple[RulePack, ...],
+    documents: dict[str, str],
+    *,
+    generated_at: str,
+    tool_version: str,
+) -> Report:
+    targets = sorted((target_result(s, f) for s, f in results), key=order_key)
+    return Report(
+        generated_at=generated_at,
+        tool_version=tool_version,
+        source=scan.source,
+        endpoint=scan.endpoint,
+        host=dict(scan.meta),
+        packs=packs,
+        documents=documents,
+        targets=tuple(targets),
+        problems=scan.problems,
+        engine_unavailable=scan.engine_unavailable,
+    )

@@ -1,0 +1,49 @@
+"""Output formats: a closed set, each mapped to one pure renderer.
+
+A renderer is ``render(report, options) -> str``: no I/O, no clock, deterministic.
+Adding a format (SARIF, JUnit, HTML, Markdown) is one enum member, one registry entry
+and one module; a test proves every member has a renderer.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harden.report.model import Report
+
+
+class Format(enum.StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    width: int = 120  # terminal columns (table)
+    color: bool = False  # ANSI colours (table)
+    details: bool = False  # every failing finding with its evidence (table)
+    pretty: bool = False  # indented JSON (compact is ~4x faster to write)
+
+
+Renderer = Callable[["Report", RenderOptions], str]
+
+# format -> "module:function"; imported on use so a JSON run never loads rich.
+RENDERERS: dict[Format, str] = {
+    Format.TABLE: "harden.report.table:render_table",
+    Format.JSON: "harden.report.jsonout:render_json",
+}
+
+
+def renderer(fmt: Format) -> Renderer:
+    module_name, attr = RENDERERS[fmt].split(":")
+    function: Renderer = getattr(importlib.import_module(module_name), attr)
+    return function
+
+
+def render(report: Report, fmt: Format, options: RenderOptions | None = None) -> str:
+    return renderer(fmt)(report, options or RenderOptions())
