@@ -28,6 +28,8 @@ COMMANDS: dict[str, str] = {
     "record": "harden.cli.record:record",
     "prove": "harden.cli.prove:prove",
     "minimize-caps": "harden.cli.prove:minimize_caps",
+    "audit": "harden.cli.audit:audit",
+    "rules": "harden.cli.rules:rules",
 }
 
 _SHORT_HELP: dict[str, str] = {
@@ -42,6 +44,8 @@ _SHORT_HELP: dict[str, str] = {
     "record": "Record what a workload does and write a spec for it.",
     "prove": "Run a workload under its bundle in the engine and prove its check passes.",
     "minimize-caps": "Drop each capability in turn; keep only those the check needs.",
+    "audit": "Audit running containers: declared config, kernel truth and drift.",
+    "rules": "List and show the audit rules.",
 }
 
 

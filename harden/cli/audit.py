@@ -1,0 +1,150 @@
+"""``harden audit``: scan running containers (or saved inspect output) and report."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+_FAIL_ON = ("critical", "high", "medium", "low", "never")
+_PROGRESS_FROM = 10  # show a progress bar from this many containers on
+
+
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int, str], None]]:
+    """The library's progress callback, drawn as a rich bar on a terminal's stderr."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda _done, _total, _what: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn  # noqa: PLC0415
+
+    from harden.cli.console import stderr_console  # noqa: PLC0415
+    from harden.report.text import shown  # noqa: PLC0415
+
+    columns = (
+        TextColumn("scanning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+    )
+    with Progress(*columns, console=stderr_console(), transient=True) as bar:
+        task = bar.add_task("", total=None, visible=False)
+
+        def update(done: int, total: int, what: str) -> None:
+            visible = total >= _PROGRESS_FROM
+            bar.update(
+                task, completed=done, total=total, description=shown(what, 40), visible=visible
+            )
+
+        yield update
+
+
+@click.command()
+@click.argument("names", nargs=-1)
+@click.option(
+    "--source",
+    type=click.Choice(["engine", "proc"]),
+    default="engine",
+    show_default=True,
+    help="engine: the Docker/Podman API plus /proc; proc: /proc only (any runtime).",
+)
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Audit saved `docker inspect` / `podman inspect` JSON instead (repeatable).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the report to this file (atomically) instead of stdout.",
+)
+@click.option(
+    "--pack",
+    "packs",
+    multiple=True,
+    metavar="ID",
+    help="Only these rule packs (container, kernel, daemon); repeatable.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(_FAIL_ON),
+    default="high",
+    show_default=True,
+    help="Exit 1 when a rule of this severity or worse fails.",
+)
+@click.option(
+    "--details", "-v", is_flag=True, help="Table: list every failing rule with its evidence."
+)
+@click.option(
+    "--color/--no-color", default=None, help="Table colours (default: when stdout is a terminal)."
+)
+def audit(
+    names: tuple[str, ...],
+    source: str,
+    inputs: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    packs: tuple[str, ...],
+    fail_on: str,
+    details: bool,
+    color: bool | None,
+) -> None:
+    """Audit containers for risk: what the engine declares, what the kernel applied, and
+    the drift between them. Never changes, restarts or enters a container.
+
+    \b
+    harden audit                       every running container and the engine, worst first
+    harden audit web db --format json -o host.json
+    harden audit --source proc         no engine API: any runtime, through /proc
+    harden audit --input inspect.json  offline: saved docker/podman inspect output
+
+    Exit codes: 0 nothing at or above --fail-on failed and everything was read; 1 a rule at
+    or above --fail-on failed; 3 some facts could not be read (findings "unknown"); 4 the
+    engine could not be used (report still written); 2 bad usage or input.
+    """
+    from harden.audit.model import Severity  # noqa: PLC0415
+    from harden.audit.run import AuditRequest, exit_code  # noqa: PLC0415
+    from harden.audit.run import audit as run_audit  # noqa: PLC0415
+    from harden.errors import InputError  # noqa: PLC0415
+    from harden.report.formats import Format, RenderOptions, render  # noqa: PLC0415
+    from harden.state.model import SourceKind  # noqa: PLC0415
+
+    if inputs and (names or source != "engine"):
+        raise InputError("--input audits saved files: it takes no NAMES and no --source")
+    if names and source != "engine":
+        raise InputError("NAMES select containers through the engine; --source proc audits all")
+    kind = SourceKind.INSPECT if inputs else SourceKind(source)
+    now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    request = AuditRequest(now, kind, names, inputs, packs)
+    with _progress_bar(True) as progress:
+        report = run_audit(request, progress)
+    use_color = color if color is not None else (output is None and sys.stdout.isatty())
+    width = (
+        120 if output is not None or not sys.stdout.isatty() else shutil.get_terminal_size().columns
+    )
+    options = RenderOptions(width=max(width, 80), color=bool(use_color), details=details)
+    text = render(report, Format(fmt), options)
+    if output is not None:
+        from harden.fsout import write_file  # noqa: PLC0415
+
+        write_file(output, text)
+    else:
+        click.echo(text, nl=False)
+    threshold = None if fail_on == "never" else Severity(fail_on)
+    raise SystemExit(int(exit_code(report, threshold)))

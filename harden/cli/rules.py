@@ -1,0 +1,88 @@
+"""``harden rules``: list the audit rules and show one in full."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+def rules() -> None:
+    """The audit rules (data in audit/packs/, checked when loaded)."""
+
+
+@rules.command("list")
+@click.option("--pack", "packs", multiple=True, metavar="ID", help="Only these packs.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def list_rules(packs: tuple[str, ...], fmt: str) -> None:
+    """Every rule: id, severity, mode and what it checks, with its CIS / PSS references."""
+    import json  # noqa: PLC0415
+
+    from harden.audit.loader import load_catalog  # noqa: PLC0415
+    from harden.audit.run import select_packs  # noqa: PLC0415
+    from harden.report.jsonout import rule_data  # noqa: PLC0415
+
+    selected = select_packs(load_catalog(), packs)
+    chosen = [r for p in selected for r in p.rules]
+    if fmt == "json":
+        click.echo(json.dumps([rule_data(r) for r in chosen], indent=2))
+        return
+    from rich.table import Table  # noqa: PLC0415
+
+    from harden.cli.console import stdout_console  # noqa: PLC0415
+
+    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
+    for column in ("ID", "SEVERITY", "PACK", "CIS", "PSS", "TITLE"):
+        table.add_column(column, overflow="fold")
+    for rule in chosen:
+        manual = " (manual)" if rule.mode.value == "manual" else ""
+        pss = ", ".join(rule.references.pss)
+        table.add_row(
+            rule.id,
+            rule.severity.value + manual,
+            rule.pack,
+            ", ".join(rule.references.cis),
+            pss,
+            rule.title,
+        )
+    stdout_console().print(table)
+
+
+@rules.command("show")
+@click.argument("rule_id")
+def show(rule_id: str) -> None:
+    """Everything about one rule: condition, rationale, remediation, references."""
+    from harden.audit.loader import load_catalog  # noqa: PLC0415
+    from harden.errors import InputError  # noqa: PLC0415
+
+    catalog = load_catalog()
+    rule = catalog.rule(rule_id)
+    if rule is None:
+        raise InputError(f"no rule {rule_id!r}", hint="`harden rules list` shows every rule")
+    lines = [
+        f"{rule.id}  {rule.title}",
+        f"severity:  {rule.severity.value} ({rule.mode.value})",
+        f"pack:      {rule.pack} ({rule.target.value} rule, {rule.source}:{rule.line})",
+    ]
+    for label, text in (
+        ("applies if", rule.applies_if),
+        ("condition", rule.condition),
+        ("evidence", rule.evidence),
+    ):
+        if text:
+            lines.append(f"{label + ':':11}{' '.join(text.split())}")
+    lines += ["", "why:", f"  {' '.join(rule.rationale.split())}", "", "fix:"]
+    lines += [
+        f"  docker:     {rule.remediation.docker}",
+        f"  compose:    {rule.remediation.compose}",
+        f"  kubernetes: {rule.remediation.kubernetes}",
+        "",
+        "references:",
+    ]
+    for kind in ("cis", "nist", "pss"):
+        for item in getattr(rule.references, kind):
+            title = catalog.references[kind][item].title
+            lines.append(f"  {catalog.documents[kind]} {item}: {title}")
+    lines.append(f"\nexamples: {len(rule.examples)} (checked by the test suite)")
+    click.echo("\n".join(lines))
