@@ -1,0 +1,107 @@
+"""Audit benchmark: `harden audit --format json` against the floor, for N running containers.
+
+The floor (bench/audit_floor.py) is one python3 process that lists and inspects every
+running container over the raw Engine API socket and reads the same /proc and cgroup
+files, with no rules. Both see every running container on the engine (the count is
+printed). Times are the best of REPEAT runs, after one warm-up run that fills harden's
+rule-pack cache. Containers are named harden-bench-*, use --network none, and are removed.
+
+    HARDEN_BENCH_AUDIT_SIZES=20,100,300 .venv/bin/python bench/run.py
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+PREFIX = "harden-bench-"
+REPEAT = 5
+
+
+def _image(client: Any) -> str:
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        raise SystemExit("busybox-static is needed (make bench installs it)")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "root"
+        (root / "bin").mkdir(parents=True)
+        shutil.copy2(busybox, root / "bin" / "busybox")
+        (root / "bin" / "sleep").symlink_to("busybox")
+        tar_path = Path(tmp) / "root.tar"
+        with tarfile.open(tar_path, "w") as tar:
+            tar.add(root, arcname=".")
+        repo = f"{PREFIX}{uuid.uuid4().hex[:8]}"
+        client.api.import_image_from_data(tar_path.read_bytes(), repository=repo, tag="1")
+    return f"{repo}:1"
+
+
+def _timed(argv: list[str]) -> tuple[float, str]:
+    start = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 1, 3):
+        raise SystemExit(f"{argv[0]} failed ({done.returncode}): {done.stderr[-500:]}")
+    return elapsed, done.stdout
+
+
+def _best(argv: list[str]) -> tuple[float, float, str]:
+    runs = [_timed(argv) for _ in range(REPEAT)]
+    times = [t for t, _ in runs]
+    return min(times), statistics.median(times), runs[-1][1]
+
+
+def main() -> None:
+    sys.path.insert(0, str(HERE.parent))
+    from harden.engine.client import docker_client
+
+    sizes = [int(n) for n in os.environ.get("HARDEN_BENCH_AUDIT_SIZES", "20,100").split(",")]
+    harden = str(Path(sys.executable).with_name("harden"))
+    client = docker_client()
+    image = _image(client)
+    started: list[Any] = []
+    out = Path(tempfile.mkdtemp()) / "report.json"
+    print(
+        f"\naudit: {REPEAT} runs each, best (median) in seconds; floor = raw API + /proc, no rules"
+    )
+    print(
+        f"{'N':>5} {'seen':>5} {'floor':>14} {'harden audit':>14} {'ratio':>6} {'ms/container':>13}"
+    )
+    try:
+        for size in sizes:
+            while len(started) < size:
+                started.append(
+                    client.containers.run(
+                        image,
+                        ["sleep", "86400"],
+                        name=f"{PREFIX}{uuid.uuid4().hex[:10]}",
+                        network_mode="none",
+                        detach=True,
+                    )
+                )
+            _timed([harden, "audit", "--format", "json", "-o", str(out)])  # warm the pack cache
+            floor, floor_med, seen = _best([sys.executable, str(HERE / "audit_floor.py")])
+            full, full_med, _ = _best([harden, "audit", "--format", "json", "-o", str(out)])
+            count = int(seen.strip() or 0)
+            print(
+                f"{size:>5} {count:>5} {floor:>6.3f} ({floor_med:.3f}) {full:>6.3f} "
+                f"({full_med:.3f}) {full / floor:>6.2f} {1000 * full / max(count, 1):>13.2f}"
+            )
+    finally:
+        for container in started:
+            container.remove(force=True)
+        client.images.remove(image, force=True)
+        shutil.rmtree(out.parent, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
