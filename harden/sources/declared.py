@@ -25,6 +25,7 @@ from harden.sources.inspect_fields import (
 from harden.state.model import Layer, LayerBuilder
 
 Raw = dict[str, Any]
+PODMAN_PARENTS = frozenset({"machine.slice", "user.slice", "libpod_parent"})
 Step = Callable[[LayerBuilder, Raw, str, EngineDefaults], None]
 
 
@@ -126,7 +127,12 @@ def namespaces(layer: LayerBuilder, raw: Raw, origin: str, d: EngineDefaults) ->
         layer.set("namespaces.user", "private", f"{origin}: daemon userns-remap")
     else:
         layer.unavailable("namespaces.user", "whether the daemon remaps users is not known")
-    cgroupns = get(raw, f"{hc}.CgroupnsMode", str, "") or d.cgroupns_mode or ""
+    cgroupns = (  # podman calls it CgroupMode
+        get(raw, f"{hc}.CgroupnsMode", str, "")
+        or get(raw, f"{hc}.CgroupMode", str, "")
+        or d.cgroupns_mode
+        or ""
+    )
     if cgroupns in ("host", "private"):
         layer.set("namespaces.cgroup", cgroupns, f"{origin}: {hc}.CgroupnsMode")
     else:
@@ -146,6 +152,8 @@ def resources(layer: LayerBuilder, raw: Raw, origin: str, _d: EngineDefaults) ->
     pids = get(raw, f"{hc}.PidsLimit", int, 0)
     layer.set("resources.pids", max(pids, 0), f"{origin}: {hc}.PidsLimit")
     parent = get(raw, f"{hc}.CgroupParent", str, "")
+    if "OCIRuntime" in raw and parent.strip("/") in PODMAN_PARENTS:
+        parent = ""  # podman always names its default parent
     layer.set("resources.cgroup_parent", parent, f"{origin}: {hc}.CgroupParent")
     ulimits = [
         {

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
+_SDK_VERSION = "1.41"
 _MAX_BODY = 64 << 20
 
 
@@ -202,11 +203,15 @@ class SdkAPI:
     def __init__(self, base_url: str | None, tls: Any, timeout: int = 30) -> None:
         import docker  # noqa: PLC0415 - ~170 ms, only for non-unix engines
 
+        # harden's GETs use unversioned paths (the engine's own API version); naming a
+        # version here only stops the SDK from asking the engine for one while connecting.
         try:
             if base_url is None:
-                self._client = docker.from_env(timeout=timeout).api
+                self._client = docker.from_env(timeout=timeout, version=_SDK_VERSION).api
             else:
-                self._client = docker.APIClient(base_url=base_url, tls=tls, timeout=timeout)
+                self._client = docker.APIClient(
+                    base_url=base_url, tls=tls, timeout=timeout, version=_SDK_VERSION
+                )
         except docker.errors.DockerException as exc:
             raise EngineError(Failure.DOWN, str(exc)) from None
         self.endpoint = str(self._client.base_url)
@@ -261,9 +266,11 @@ def connect(env: Mapping[str, str] | None = None) -> EngineAPI:
         ctx = ContextAPI.get_context(context)
         if ctx is None:
             raise EngineError(Failure.DOWN, f"docker context {context!r} does not exist")
-        if str(ctx.Host).startswith("unix://"):
-            return UnixSocketAPI(str(ctx.Host).removeprefix("unix://"))
-        return SdkAPI(ctx.Host, ctx.TLSConfig)
+        host = str(ctx.Host)
+        for scheme in ("unix://", "http+unix://"):
+            if host.startswith(scheme):
+                return UnixSocketAPI(host.removeprefix(scheme))
+        return SdkAPI(host, ctx.TLSConfig)
     return UnixSocketAPI(DEFAULT_SOCKET)
 
 

@@ -32,12 +32,17 @@ def _reason(path: str, exc: OSError) -> ProcUnreadable:
 
 def read_text(path: str, limit: int = 4 << 20) -> str:
     """A small kernel file's text (paths are plain strings: pathlib costs too much here)."""
+    chunks: list[bytes] = []
+    size = 0
     try:
         with open(path, "rb", buffering=0) as handle:  # noqa: PTH123
-            data = handle.read(limit)
+            # /proc files are produced a page or so per read(): read until the end
+            while size < limit and (chunk := handle.read(limit - size)):
+                chunks.append(chunk)
+                size += len(chunk)
     except OSError as exc:
         raise _reason(path, exc) from None
-    return data.decode("utf-8", errors="surrogateescape")
+    return b"".join(chunks).decode("utf-8", errors="surrogateescape")
 
 
 @dataclass(frozen=True)

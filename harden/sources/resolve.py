@@ -59,18 +59,23 @@ def resolve_shared_namespaces(
 ) -> None:
     """Rewrite every declared ``container:<x>`` namespace fact in place."""
     lookup = _Lookup(layers, names, api, defaults)
-    for cid, (declared, _effective) in layers.items():
+    results: list[tuple[LayerBuilder, str, Fact, str | LookupError, list[str]]] = []
+    for cid, (declared, _effective) in layers.items():  # resolve on the original modes first
         for kind in SHARED_KINDS:
             fact = declared.facts.get(f"namespaces.{kind}")
             if fact is None or not str(fact.value).startswith("container:"):
                 continue
-            path = f"namespaces.{kind}"
             try:
-                value, chain = _follow(lookup, cid, kind)
+                shared, chain = _follow(lookup, cid, kind)
+                results.append((declared, kind, fact, shared, chain))
             except LookupError as exc:
-                declared.facts.pop(path)
-                declared.fail(path, f"{fact.origin}: {exc}")
-                continue
+                results.append((declared, kind, fact, exc, []))
+    for declared, kind, fact, value, chain in results:
+        path = f"namespaces.{kind}"
+        if isinstance(value, LookupError):
+            declared.facts.pop(path)
+            declared.fail(path, f"{fact.origin}: {value}")
+        else:
             declared.set(path, value, f"{fact.origin} -> {' -> '.join(chain)}")
 
 
