@@ -120,6 +120,41 @@ def rewrite(expression: str, kind: TargetKind) -> str:
     return out
 
 
+_METHODS = frozenset(
+    {
+        "size",
+        "exists",
+        "exists_one",
+        "all",
+        "filter",
+        "map",
+        "contains",
+        "startsWith",
+        "endsWith",
+        "matches",
+    }
+)
+
+
+def _unknown_fact(kind: TargetKind, variable: str, path: str) -> str:
+    """Why ``variable.path`` names no fact, with the closest fact when there is one."""
+    parts = path.split(".")
+    known = [
+        ".".join(parts[:i]) for i in range(1, len(parts)) if ".".join(parts[:i]) in groups(kind)
+    ]
+    group = known[-1] if known else ""
+    rest = parts[len(group.split(".")) if group else 0]
+    if group and rest in _METHODS:
+        members = sorted(p for p in FACTS[kind] if p.startswith(group + "."))
+        return f"{variable}.{group} is a group; name a fact: {', '.join(members)}"
+    wrong = f"{group}.{rest}" if group else rest
+    import difflib  # noqa: PLC0415 - only for the error message
+
+    close = difflib.get_close_matches(wrong, list(FACTS[kind]), n=1, cutoff=0.6)
+    hint = f" (did you mean {variable}.{close[0]}?)" if close else ""
+    return f"unknown fact {variable}.{wrong}{hint}"
+
+
 def _check_reference(kind: TargetKind, variable: str, path: str) -> tuple[str | None, str]:
     """(the fact's path or None, a problem message or '')."""
     view = VIEW_NAME[kind]
@@ -130,14 +165,7 @@ def _check_reference(kind: TargetKind, variable: str, path: str) -> tuple[str | 
         )
     spec = spec_for(kind, path)
     if spec is None:
-        if path in groups(kind):
-            members = sorted(p for p in FACTS[kind] if p.startswith(path + "."))
-            return None, f"{variable}.{path} is a group; name a fact: {', '.join(members)}"
-        import difflib  # noqa: PLC0415 - only for the error message
-
-        close = difflib.get_close_matches(path, list(FACTS[kind]), n=1, cutoff=0.6)
-        hint = f" (did you mean {variable}.{close[0]}?)" if close else ""
-        return None, f"unknown fact {variable}.{path}{hint}"
+        return None, _unknown_fact(kind, variable, path)
     if variable != view and Layer(variable) not in spec.layers:
         return (
             None,
@@ -219,6 +247,7 @@ def _expressions(
         if _HAS.search(_mask_strings(text)):
             message = "has() is not allowed: a missing fact must make the rule unknown, never pass"
             problems.append(at.problem(message, field, field))
+            continue
         for variable, path, _offset in fact_references(text):
             fact, message = _check_reference(kind, variable, path)
             if message:
@@ -294,6 +323,8 @@ def load_pack(path: Path, refs: Mapping[str, Mapping[str, ReferenceItem]]) -> Ru
     doc = load_single(path, what="rule pack")
     parsed = _validated(PackIn, doc)
     problems: list[Problem] = []
+    if not parsed.rules:
+        problems.append(Problem("a pack needs at least one rule", "rules", doc.line_of(("rules",))))
     rules: list[Rule] = []
     seen: set[str] = set()
     for index, raw in enumerate(parsed.rules):

@@ -55,7 +55,7 @@ class PackIn(_Strict):
     version: int = Field(ge=1)
     target: TargetKind
     description: str = Field(min_length=10)
-    rules: tuple[RuleIn, ...] = Field(min_length=1)
+    rules: tuple[RuleIn, ...]
 
 
 class ReferenceItemIn(_Strict):

@@ -63,7 +63,7 @@ _CONTAINER: tuple[FactSpec, ...] = (
     FactSpec("lsm.apparmor_enabled", B, _DE, "the host enforces AppArmor"),
     FactSpec("lsm.selinux_enabled", B, _DE, "the host enforces SELinux"),
     FactSpec("namespaces.pid", S, _DE, "host, private or container:<name> (followed transitively)"),
-    FactSpec("namespaces.net", S, _DE, "host, private, none or container:<name>"),
+    FactSpec("namespaces.net", S, _DE, "host, private or container:<name> (none is private)"),
     FactSpec("namespaces.ipc", S, _DE, "host, private or container:<name>"),
     FactSpec("namespaces.uts", S, _DE, "host or private"),
     FactSpec("namespaces.user", S, _DE, "host or private (user namespace remapping)"),
