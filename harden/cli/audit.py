@@ -129,6 +129,8 @@ def audit(
         raise InputError("--input audits saved files: it takes no NAMES and no --source")
     if names and source != "engine":
         raise InputError("NAMES select containers through the engine; --source proc audits all")
+    if output is not None and output.is_dir():
+        raise InputError(f"{output}: is a directory, expected a file name")
     kind = SourceKind.INSPECT if inputs else SourceKind(source)
     now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     request = AuditRequest(now, kind, names, inputs, packs)
@@ -147,4 +149,4 @@ def audit(
     else:
         click.echo(text, nl=False)
     threshold = None if fail_on == "never" else Severity(fail_on)
-    raise SystemExit(int(exit_code(report, threshold)))
+    click.get_current_context().exit(int(exit_code(report, threshold)))

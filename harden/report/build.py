@@ -36,6 +36,13 @@ def _unreadable(state: TargetState) -> str:
     return ""
 
 
+def _labels(state: TargetState) -> dict[str, str]:
+    fact = state.fact("labels")
+    if fact is None or not isinstance(fact.value, dict):
+        return {}
+    return {str(k): str(v) for k, v in fact.value.items()}
+
+
 def target_result(state: TargetState, findings: tuple[Finding, ...]) -> TargetResult:
     counts = Counter(f.status for f in findings)
     failed = Counter(f.rule.severity for f in findings if f.status is Status.FAIL)
@@ -46,6 +53,7 @@ def target_result(state: TargetState, findings: tuple[Finding, ...]) -> TargetRe
         name=state.name,
         image=state.label("image"),
         runtime=state.label("runtime"),
+        labels=_labels(state),
         findings=findings,
         score=score(findings),
         worst=worst,

@@ -65,6 +65,7 @@ def _target(result: TargetResult) -> dict[str, Any]:
         "name": result.name,
         "image": result.image,
         "runtime": result.runtime,
+        "labels": dict(result.labels),
         "score": result.score,
         "worst": result.worst.value if result.worst is not None else None,
         "unreadable": result.unreadable,

@@ -21,6 +21,7 @@ class TargetResult:
     name: str  # untrusted: container names may hold escapes and markup
     image: str  # untrusted
     runtime: str
+    labels: Mapping[str, str]  # untrusted
     findings: tuple[Finding, ...]
     score: int | None  # 0-100 (100: no failure); None when nothing could be decided
     worst: Severity | None  # the most severe failure

@@ -127,6 +127,9 @@ def _details(report: Report) -> list[Text]:
         if result.image:
             title.append(f"  ({shown(result.image, 60)})", style="dim")
         out.append(title)
+        if result.labels:
+            labels = ", ".join(f"{k}={v}" for k, v in sorted(result.labels.items()))
+            out.append(Text(f"  labels: {shown(labels, 200)}", style="dim"))
         for finding in shown_findings:
             out.extend(_finding_lines(finding))
     return out
@@ -152,6 +155,6 @@ def render_table(report: Report, options: RenderOptions) -> str:
     if report.targets:
         console.print(_table(report))
     for line in _details(report) if options.details else []:
-        console.print(line)
+        console.print(line, soft_wrap=True)  # long evidence stays on one line
     console.print(_summary(report))
     return buffer.getvalue()
