@@ -1,0 +1,129 @@
+"""Rule packs are data from outside the code: a bad one is refused with file, line and field.
+
+Also the validated-pack cache: used when the packs are unchanged, never when they changed,
+and never from a directory someone else could write.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harden.audit import cache
+from harden.audit.loader import load_catalog, load_pack, load_references, rewrite
+from harden.audit.run import AuditRequest, audit
+from harden.data import data_dir
+from harden.errors import FileProblems, HardenError
+from harden.state.model import SourceKind, TargetKind
+from tests.conftest import DATA
+
+BAD = sorted((DATA / "audit" / "bad").glob("*.yaml"))
+REFS = load_references(data_dir("audit") / "references.yaml")[0]
+
+
+@pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
+def test_bad_pack_diagnosis(path: Path, golden: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(path.parent)
+    with pytest.raises(HardenError) as info:
+        load_pack(Path(path.name), REFS)
+    text = info.value.diagnostics() + "\n"
+    assert text.startswith(f"error: {path.name}:")
+    golden(path.with_suffix(".expected"), text)  # type: ignore[operator]
+
+
+def test_a_misspelt_fact_gets_a_suggestion() -> None:
+    with pytest.raises(FileProblems) as info:
+        load_pack(DATA / "audit" / "bad" / "unknown-fact.yaml", REFS)
+    assert "did you mean container.caps.bounding?" in info.value.diagnostics()
+
+
+def test_fact_references_in_strings_are_left_alone() -> None:
+    text = 'container.image == "container.caps.bounding" && declared.seccomp.mode != "x"'
+    assert rewrite(text, TargetKind.CONTAINER) == (
+        'declared__image == "container.caps.bounding" && declared__seccomp__mode != "x"'
+    )
+    merged = rewrite("container.no_new_privs", TargetKind.CONTAINER)
+    assert merged == (
+        "(effective__no_new_privs__known ? effective__no_new_privs : declared__no_new_privs)"
+    )
+
+
+def _copy_packs(tmp_path: Path) -> Path:
+    folder = tmp_path / "audit"
+    shutil.copytree(data_dir("audit"), folder)
+    return folder
+
+
+@pytest.fixture
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    load_catalog.cache_clear()
+    yield tmp_path / "cache" / "harden"
+    load_catalog.cache_clear()
+
+
+def test_unchanged_packs_come_from_the_cache(
+    tmp_path: Path, private_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _copy_packs(tmp_path)
+    strict = load_catalog(folder)
+    assert len(list(private_cache.glob("audit-packs-*.json"))) == 1
+    load_catalog.cache_clear()
+
+    from harden.audit import loader
+
+    def refuse(_folder: Path) -> None:
+        raise AssertionError("the cache should have been used")
+
+    monkeypatch.setattr(loader, "load_strict", refuse)
+    cached = load_catalog(folder)
+    assert [r.id for r in cached.rules()] == [r.id for r in strict.rules()]
+
+
+def test_a_changed_pack_is_validated_again(tmp_path: Path, private_cache: Path) -> None:
+    folder = _copy_packs(tmp_path)
+    load_catalog(folder)
+    load_catalog.cache_clear()
+    pack = folder / "packs" / "container.yaml"
+    pack.write_text(pack.read_text().replace("container.privileged\n", "container.privilegd\n"))
+    with pytest.raises(FileProblems) as info:
+        load_catalog(folder)
+    assert "unknown fact container.privilegd" in info.value.diagnostics()
+
+
+def test_a_corrupt_cache_file_is_ignored(tmp_path: Path, private_cache: Path) -> None:
+    folder = _copy_packs(tmp_path)
+    load_catalog(folder)
+    load_catalog.cache_clear()
+    for path in private_cache.glob("audit-packs-*.json"):
+        path.write_text('{"key": "wrong", "packs": []}')
+    assert len(load_catalog(folder).rules()) > 60
+
+
+def test_a_cache_directory_others_can_write_is_not_used(
+    tmp_path: Path, private_cache: Path
+) -> None:
+    private_cache.mkdir(parents=True)
+    private_cache.chmod(0o777)  # writable by anyone: the point of the test
+    assert cache.cache_dir() is None
+    folder = _copy_packs(tmp_path)
+    assert len(load_catalog(folder).rules()) > 60
+    assert list(private_cache.iterdir()) == []
+
+
+def test_a_bad_rules_folder_stops_the_audit_before_any_scan(tmp_path: Path) -> None:
+    folder = _copy_packs(tmp_path)
+    shutil.copy(DATA / "audit" / "bad" / "has-macro.yaml", folder / "packs" / "extra.yaml")
+    request = AuditRequest(
+        "2026-01-01T00:00:00Z",
+        SourceKind.INSPECT,
+        rules_dir=folder,
+        inputs=(DATA / "audit" / "inspect" / "podman-4.json",),
+    )
+    with pytest.raises(FileProblems) as info:
+        audit(request)
+    assert "extra.yaml" in info.value.diagnostics()
+    assert "has() is not allowed" in info.value.diagnostics()

@@ -1,0 +1,169 @@
+"""The lean engine client against a fake engine on a unix socket, and transport choice.
+
+The real engine is exercised by the integration tests; a fake one here makes the HTTP
+corner cases happen on purpose: chunked bodies, errors in a pipelined batch, a server
+that closes kept-alive connections.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import socketserver
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harden.sources.dockerapi import (
+    EngineError,
+    Failure,
+    SdkAPI,
+    UnixSocketAPI,
+    connect,
+    container_path,
+)
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            path = line.split()[1].decode()
+            while self.rfile.readline() not in (b"\r\n", b""):
+                pass
+            self.server.requests.append(path)  # type: ignore[attr-defined]
+            if not self._answer(path):
+                return
+
+    def _answer(self, path: str) -> bool:
+        if path == "/containers/json":
+            body = json.dumps([{"Id": f"c{i}", "Names": [f"/n{i}"]} for i in range(3)]).encode()
+            chunks = b"".join(
+                b"%x\r\n%s\r\n" % (len(body[i : i + 7]), body[i : i + 7])
+                for i in range(0, len(body), 7)
+            )
+            self.wfile.write(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n"
+            )
+            return True
+        status, keep = "200 OK", True
+        if "gone" in path:
+            status, body = "404 Not Found", b'{"message": "No such container: gone"}'
+        elif "secret" in path:
+            status, body = "403 Forbidden", b'{"message": "authorization denied by plugin"}'
+        else:
+            body = json.dumps({"Id": path.split("/")[2], "path": path}).encode()
+            keep = "close" not in path
+        headers = f"Content-Length: {len(body)}\r\n" + ("" if keep else "Connection: close\r\n")
+        self.wfile.write(f"HTTP/1.1 {status}\r\n{headers}\r\n".encode() + body)
+        return keep
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
+    path = str(tmp_path / "engine.sock")
+    server = socketserver.ThreadingUnixStreamServer(path, _Handler)
+    server.daemon_threads = True  # a client that keeps its connection open must not block
+    server.block_on_close = False
+    server.requests = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield path, server.requests  # type: ignore[attr-defined]
+    server.shutdown()
+    server.server_close()
+
+
+def test_chunked_and_sized_answers_on_one_connection(engine: tuple[str, list[str]]) -> None:
+    path, requests = engine
+    api = UnixSocketAPI(path)
+    assert [c["Id"] for c in api.get("/containers/json")] == ["c0", "c1", "c2"]
+    assert api.get(container_path("c1"))["Id"] == "c1"
+    assert requests == ["/containers/json", "/containers/c1/json"]
+    api.close()
+
+
+def test_errors_are_classified(engine: tuple[str, list[str]]) -> None:
+    api = UnixSocketAPI(engine[0])
+    with pytest.raises(EngineError) as gone:
+        api.get(container_path("gone"))
+    assert gone.value.failure is Failure.NOT_FOUND
+    assert "No such container: gone" in gone.value.reason
+    with pytest.raises(EngineError) as denied:
+        api.get(container_path("secret"))
+    assert denied.value.failure is Failure.DENIED
+    assert "authorization denied by plugin" in denied.value.reason
+    api.close()
+
+
+def test_pipelined_answers_keep_their_order_and_errors(engine: tuple[str, list[str]]) -> None:
+    api = UnixSocketAPI(engine[0])
+    names = [f"a{i}" for i in range(40)]
+    names[7], names[20] = "gone", "secret"
+    answers = list(api.get_many([container_path(n) for n in names], window=8))
+    api.close()
+    assert len(answers) == 40
+    for name, answer in zip(names, answers, strict=True):
+        if name in ("gone", "secret"):
+            assert isinstance(answer, EngineError)
+        else:
+            assert answer["Id"] == name
+
+
+def test_a_closed_connection_is_reopened_and_nothing_is_lost(
+    engine: tuple[str, list[str]],
+) -> None:
+    api = UnixSocketAPI(engine[0])
+    names = ["a", "b", "close", "c", "d", "close2", "e"]
+    answers = list(api.get_many([container_path(n) for n in names], window=4))
+    assert [a["Id"] for a in answers] == names
+    assert api.get(container_path("z"))["Id"] == "z"
+    api.close()
+
+
+def test_no_engine_is_down(tmp_path: Path) -> None:
+    with pytest.raises(EngineError) as info:
+        UnixSocketAPI(str(tmp_path / "none.sock")).get("/info")
+    assert info.value.failure is Failure.DOWN
+
+
+def test_a_socket_nobody_listens_on_is_down(tmp_path: Path) -> None:
+    path = tmp_path / "dead.sock"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(path))
+    sock.close()
+    answers = list(UnixSocketAPI(str(path)).get_many(["/a", "/b"]))
+    assert all(isinstance(a, EngineError) and a.failure is Failure.DOWN for a in answers)
+
+
+def test_transport_follows_docker_host_and_contexts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "config.json").write_text("{}")  # docker-py puts contexts next to it
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    unix = connect({"DOCKER_HOST": "unix:///run/other.sock"})
+    assert isinstance(unix, UnixSocketAPI)
+    assert unix.endpoint == "unix:///run/other.sock"
+    assert isinstance(connect({}), UnixSocketAPI)
+    tcp = connect({"DOCKER_HOST": "tcp://127.0.0.1:1"})
+    assert isinstance(tcp, SdkAPI)
+    tcp.close()
+
+    from docker.context import ContextAPI
+
+    ContextAPI.create_context("remote", host="tcp://127.0.0.1:2376")
+    ContextAPI.create_context("local", host="unix:///run/podman/podman.sock")
+    (tmp_path / "config.json").write_text('{"currentContext": "remote"}')
+    chosen = connect({"DOCKER_CONFIG": str(tmp_path)})
+    assert isinstance(chosen, SdkAPI)
+    assert "127.0.0.1:2376" in chosen.endpoint
+    chosen.close()
+    podman = connect({"DOCKER_CONFIG": str(tmp_path), "DOCKER_CONTEXT": "local"})
+    assert isinstance(podman, UnixSocketAPI)
+    assert podman.endpoint == "unix:///run/podman/podman.sock"
+    with pytest.raises(EngineError):
+        connect({"DOCKER_CONFIG": str(tmp_path), "DOCKER_CONTEXT": "nope"})
