@@ -1,10 +1,11 @@
-"""Audit benchmark: `harden audit --format json` against the floor, for N running containers.
+"""Host audit (issue 5): `harden audit --format json` against the floor, for N containers.
 
 The floor (bench/audit_floor.py) is one python3 process that lists and inspects every
 running container over the raw Engine API socket and reads the same /proc and cgroup
 files, with no rules. Both see every running container on the engine (the count is
-printed). Times are the best of REPEAT runs, after one warm-up run that fills harden's
-rule-pack cache. Containers are named harden-bench-*, use --network none, and are removed.
+printed). Times are the best (and median) of REPEAT runs, after a warm-up run that fills
+harden's rule-pack cache and writes bytecode, as an installed harden has. Containers are
+named harden-bench-*, use --network none, and are removed afterwards.
 
     HARDEN_BENCH_AUDIT_SIZES=20,100,300 .venv/bin/python bench/run.py
 """
@@ -23,9 +24,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from bench.common import VENV_BIN, header, row
+
 HERE = Path(__file__).resolve().parent
 PREFIX = "harden-bench-"
 REPEAT = 5
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def _image(client: Any) -> str:
@@ -47,7 +51,7 @@ def _image(client: Any) -> str:
 
 def _timed(argv: list[str]) -> tuple[float, str]:
     start = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, env=ENV)
     elapsed = time.perf_counter() - start
     if done.returncode not in (0, 1, 3):
         raise SystemExit(f"{argv[0]} failed ({done.returncode}): {done.stderr[-500:]}")
@@ -61,40 +65,37 @@ def _best(argv: list[str]) -> tuple[float, float, str]:
 
 
 def main() -> None:
-    sys.path.insert(0, str(HERE.parent))
     from harden.engine.client import docker_client
 
     sizes = [int(n) for n in os.environ.get("HARDEN_BENCH_AUDIT_SIZES", "20,100").split(",")]
-    harden = str(Path(sys.executable).with_name("harden"))
     client = docker_client()
     image = _image(client)
     started: list[Any] = []
     out = Path(tempfile.mkdtemp()) / "report.json"
-    print(
-        f"\naudit: {REPEAT} runs each, best (median) in seconds; floor = raw API + /proc, no rules"
-    )
-    print(
-        f"{'N':>5} {'seen':>5} {'floor':>14} {'harden audit':>14} {'ratio':>6} {'ms/container':>13}"
-    )
+    audit = [str(VENV_BIN / "harden"), "audit", "--format", "json", "-o", str(out)]
+    floor_cmd = [sys.executable, str(HERE / "audit_floor.py")]
+    header("audit: `harden audit --format json` vs raw API + /proc floor (issue 5)")
     try:
         for size in sizes:
             while len(started) < size:
+                name = f"{PREFIX}{uuid.uuid4().hex[:10]}"
                 started.append(
                     client.containers.run(
-                        image,
-                        ["sleep", "86400"],
-                        name=f"{PREFIX}{uuid.uuid4().hex[:10]}",
-                        network_mode="none",
-                        detach=True,
+                        image, ["sleep", "86400"], name=name, network_mode="none", detach=True
                     )
                 )
-            _timed([harden, "audit", "--format", "json", "-o", str(out)])  # warm the pack cache
-            floor, floor_med, seen = _best([sys.executable, str(HERE / "audit_floor.py")])
-            full, full_med, _ = _best([harden, "audit", "--format", "json", "-o", str(out)])
+            _timed(audit)  # warm-up: rule-pack cache and bytecode
+            floor, floor_median, seen = _best(floor_cmd)
+            full, full_median, _ = _best(audit)
             count = int(seen.strip() or 0)
-            print(
-                f"{size:>5} {count:>5} {floor:>6.3f} ({floor_med:.3f}) {full:>6.3f} "
-                f"({full_med:.3f}) {full / floor:>6.2f} {1000 * full / max(count, 1):>13.2f}"
+            row(
+                f"N={size} ({count} running): floor best (median)",
+                f"{floor:.3f} s ({floor_median:.3f} s)",
+            )
+            row(f"N={size}: harden audit best (median)", f"{full:.3f} s ({full_median:.3f} s)")
+            row(
+                f"N={size}: ratio, per container",
+                f"{full / floor:.2f}x, {1000 * full / max(count, 1):.2f} ms",
             )
     finally:
         for container in started:
@@ -104,4 +105,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(HERE.parent))
     main()
