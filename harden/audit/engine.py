@@ -16,7 +16,7 @@ from typing import Any
 from harden.audit import celrt
 from harden.audit.model import Evidence, Finding, Mode, Rule, Status
 from harden.state.facts import VIEW_NAME
-from harden.state.model import GapKind, Layer, TargetState
+from harden.state.model import GapKind, Layer, TargetKind, TargetState
 from harden.state.view import MISSING, Values, lookup
 
 
@@ -86,21 +86,35 @@ def evaluate(rule: Rule, values: Values, context: Any, state: TargetState | None
         return Finding(rule, Status.PASS)
     if result is not True:
         return Finding(rule, Status.ERROR, f"condition gave {result!r}, not true or false")
+    return _failure(rule, values, context, state)
+
+
+def _failure(rule: Rule, values: Values, context: Any, state: TargetState | None) -> Finding:
     detail = None
-    if programs.evidence is not None:
+    if rule.compiled.evidence is not None:
         try:
-            detail = programs.evidence.execute(context)
+            detail = rule.compiled.evidence.execute(context)
         except Exception:
             detail = None
     return Finding(rule, Status.FAIL, rule.title, _evidence(rule, values, state), detail)
 
 
+class Evaluator:
+    """The rules for one kind of target, evaluated against one target after another."""
+
+    def __init__(self, rules: Iterable[Rule], kind: TargetKind) -> None:
+        self.rules = tuple(r for r in rules if r.target is kind)
+        self.references = frozenset(f for r in self.rules for f in r.facts)
+
+    def run(self, state: TargetState) -> tuple[Finding, ...]:
+        values = Values.of(state)
+        context = celrt.context(values.variables(self.references))
+        return tuple(evaluate(r, values, context, state) for r in self.rules)
+
+
 def run_rules(rules: Iterable[Rule], state: TargetState) -> tuple[Finding, ...]:
     """Every rule for this kind of target, against ``state``."""
-    active = [r for r in rules if r.target is state.kind]
-    values = Values.of(state)
-    context = celrt.context(values.variables({f for r in active for f in r.facts}))
-    return tuple(evaluate(r, values, context, state) for r in active)
+    return Evaluator(rules, state.kind).run(state)
 
 
 def run_example(rule: Rule, values: Values) -> Finding:

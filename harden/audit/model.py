@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,17 +121,38 @@ class RulePack:
     source: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     fact: str  # "container.caps.bounding"
     value: Any  # None when the fact is missing
     origin: str  # where the value came from, or why it is missing
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     rule: Rule
     status: Status
     message: str = ""  # why (error, skipped), or what was found (fail)
     evidence: tuple[Evidence, ...] = ()
     detail: Any = None  # the rule's evidence expression, evaluated (fail, manual)
+
+
+@dataclass(frozen=True)
+class ReferenceItem:
+    title: str
+    manual: bool
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every loaded pack, and the reference documents their rules cite."""
+
+    packs: tuple[RulePack, ...]
+    references: Mapping[str, Mapping[str, ReferenceItem]]  # "cis" -> "5.3" -> item
+    documents: Mapping[str, str]  # "cis" -> "CIS Docker Benchmark v1.6.0"
+
+    def rules(self) -> tuple[Rule, ...]:
+        return tuple(r for p in self.packs for r in p.rules)
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules() if r.id == rule_id.upper()), None)

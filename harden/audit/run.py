@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harden import __version__
-from harden.audit.engine import run_rules
-from harden.audit.loader import Catalog, load_catalog
-from harden.audit.model import RulePack, Severity, Status
+from harden.audit.catalog import load_catalog
+from harden.audit.engine import Evaluator
+from harden.audit.model import Catalog, RulePack, Severity, Status
 from harden.errors import ExitCode, InputError
 from harden.report.build import build_report
 from harden.report.model import Report
 from harden.sources.scan import Progress, Scan, no_progress
-from harden.state.model import SourceKind
+from harden.state.model import SourceKind, TargetKind
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,8 @@ def audit(request: AuditRequest, progress: Progress = no_progress) -> Report:
     packs = select_packs(catalog, request.packs)
     rules = [r for p in packs for r in p.rules]
     scan = collect(request, progress)
-    results = [(target, run_rules(rules, target)) for target in scan.targets]
+    evaluators = {kind: Evaluator(rules, kind) for kind in TargetKind}
+    results = [(target, evaluators[target.kind].run(target)) for target in scan.targets]
     return build_report(
         scan,
         results,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -134,6 +135,9 @@ def audit(
     kind = SourceKind.INSPECT if inputs else SourceKind(source)
     now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     request = AuditRequest(now, kind, names, inputs, packs)
+    # A scan makes many small acyclic objects and no cycles: the cyclic collector's passes
+    # over them cost ~15% of a 100-container audit here, for nothing. The process ends soon.
+    gc.disable()
     with _progress_bar(True) as progress:
         report = run_audit(request, progress)
     use_color = color if color is not None else (output is None and sys.stdout.isatty())

@@ -9,6 +9,7 @@ off the hot path of ``harden audit``.)
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -36,18 +37,23 @@ class EngineDefaults:
     no_new_privileges: bool | None = None
 
 
+@functools.lru_cache(maxsize=512)
+def _keys(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
+
+
 def get(raw: Any, path: str, kind: type | tuple[type, ...], default: Any = _MISSING) -> Any:
     """``raw["A"]["B"]`` for ``path="A.B"``, type-checked; absent/null gives ``default``."""
     node = raw
-    for key in path.split("."):
-        if not isinstance(node, dict):
+    for key in _keys(path):
+        if type(node) is not dict:
             raise BadField(path, "is not an object")
         node = node.get(key)
         if node is None:
             if default is _MISSING:
                 raise BadField(path, "is missing")
             return default
-    if (isinstance(node, bool) and kind is int) or not isinstance(node, kind):
+    if (kind is int and type(node) is bool) or not isinstance(node, kind):
         raise BadField(path, f"has an unexpected type ({type(node).__name__})")
     return node
 

@@ -107,7 +107,7 @@ def collect(pid: int, host: HostContext, container_id: str = "") -> LayerBuilder
         ("rootfs.read_only", "mounts", "masked_paths", "readonly_paths"),
         lambda: _mounts(layer, pid, host, container_id),
     )
-    _cgroup_facts(layer, pid, host, cgroup_lines, uid_map)
+    _cgroup_facts(layer, (pid, status), host, cgroup_lines, uid_map)
     return layer
 
 
@@ -158,7 +158,7 @@ def _mounts(layer: LayerBuilder, pid: int, host: HostContext, container_id: str)
 
 def _cgroup_facts(
     layer: LayerBuilder,
-    pid: int,
+    main: tuple[int, dict[str, str]],
     host: HostContext,
     lines: tuple[CgroupLine, ...],
     uid_map: tuple[IdRange, ...],
@@ -194,7 +194,7 @@ def _cgroup_facts(
         layer.unavailable("processes", "no cgroup hierarchy lists the container's processes")
         return
     procs_dir = dirs.procs
-    _guard(layer, ("processes",), lambda: _processes(layer, host, procs_dir, uid_map))
+    _guard(layer, ("processes",), lambda: _processes(layer, host, procs_dir, uid_map, main))
 
 
 def _limit(
@@ -211,12 +211,19 @@ def _limit(
 
 
 def _processes(
-    layer: LayerBuilder, host: HostContext, directory: cgroups.Dir, uid_map: tuple[IdRange, ...]
+    layer: LayerBuilder,
+    host: HostContext,
+    directory: cgroups.Dir,
+    uid_map: tuple[IdRange, ...],
+    known: tuple[int, dict[str, str]],
 ) -> None:
     out = []
     for member in cgroups.member_pids(host.proc, directory):
         try:
-            status = parse_status(host.proc.read(member, "status"))
+            if member == known[0]:
+                status = known[1]  # the main process: already read
+            else:
+                status = parse_status(host.proc.read(member, "status"))
         except ProcUnreadable as exc:
             if exc.gone:
                 continue  # exited between listing and reading: not a member any more

@@ -95,8 +95,11 @@ class HostMounts:
 
     def host_path(self, entry: MountEntry) -> str | None:
         """Where the container mount's source lives on the host, or None if not a host path."""
+        candidates = self._by_device.get(entry.device)
+        if not candidates:
+            return None
         best: MountEntry | None = None
-        for cand in self._by_device.get(entry.device, ()):
+        for cand in candidates:
             if not _within(entry.root, cand.root):
                 continue
             if best is None or (len(cand.root), -len(cand.mount_point)) > (

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from dataclasses import dataclass
 
 NAMESPACES = ("pid", "net", "ipc", "uts", "user", "cgroup", "mnt")
@@ -74,14 +75,15 @@ class ProcFS:
         return sorted(int(n) for n in os.listdir(self.proc) if n.isdigit())  # noqa: PTH208
 
 
+_STATUS_KEYS = re.compile(
+    r"^(Name|PPid|Uid|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp|Seccomp_filters):[ \t]*(.*)$",
+    re.MULTILINE,
+)
+
+
 def parse_status(text: str) -> dict[str, str]:
-    """``/proc/PID/status`` as ``{"CapEff": "000001ff", ...}``."""
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            out[key] = value.strip()
-    return out
+    """The lines of ``/proc/PID/status`` harden reads, as ``{"CapEff": "000001ff", ...}``."""
+    return {key: value.rstrip() for key, value in _STATUS_KEYS.findall(text)}
 
 
 def status_uid(status: dict[str, str]) -> int:

@@ -41,13 +41,13 @@ class GapKind(enum.StrEnum):
     FAILED = "failed"  # the source tried and could not read it (a rule needing it is an error)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fact:
     value: Value
     origin: str  # e.g. "engine: HostConfig.CapAdd", "/proc/4242/status: CapBnd"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Gap:
     kind: GapKind
     reason: str
@@ -91,7 +91,8 @@ class LayerBuilder:
 
     def set(self, path: str, value: Value, origin: str) -> None:
         self.facts[path] = Fact(value, origin)
-        self.gaps.pop(f"{self.layer}.{path}", None)
+        if self.gaps:
+            self.gaps.pop(f"{self.layer}.{path}", None)
 
     def fail(self, path: str, reason: str) -> None:
         if path not in self.facts:

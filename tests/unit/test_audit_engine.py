@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from harden.audit.catalog import load_catalog
 from harden.audit.engine import run_rules
-from harden.audit.loader import load_catalog
 from harden.audit.model import Finding, Status
 from harden.state.model import Fact, Gap, GapKind, SourceKind, TargetKind, TargetState
 

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from harden.audit import cache
-from harden.audit.loader import load_catalog, load_pack, load_references, rewrite
+from harden.audit.catalog import load_catalog
+from harden.audit.expressions import rewrite
+from harden.audit.loader import load_pack, load_references
 from harden.audit.run import AuditRequest, audit
 from harden.data import data_dir
 from harden.errors import FileProblems, HardenError

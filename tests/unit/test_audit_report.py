@@ -14,8 +14,8 @@ from typing import Any
 import jsonschema
 import pytest
 
+from harden.audit.catalog import load_catalog
 from harden.audit.engine import run_rules
-from harden.audit.loader import load_catalog
 from harden.audit.model import Severity, Status
 from harden.audit.run import AuditRequest, audit, exit_code
 from harden.data import data_dir

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from harden.audit.catalog import from_data, to_data
 from harden.audit.engine import run_example, run_rules
-from harden.audit.loader import Catalog, from_data, load_strict, to_data
-from harden.audit.model import Mode, Rule, Status
+from harden.audit.loader import load_strict
+from harden.audit.model import Catalog, Mode, Rule, Status
 from harden.cli import cli
 from harden.data import data_dir
 from harden.state.model import Gap, GapKind, SourceKind, TargetKind, TargetState

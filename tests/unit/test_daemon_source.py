@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from harden.audit.catalog import load_catalog
 from harden.audit.engine import run_rules
-from harden.audit.loader import load_catalog
 from harden.audit.model import Status
 from harden.sources.daemon import host_target, parse_args
 from harden.sources.procfs import ProcFS
