@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from harden.report.formats import Format
+
 _FAIL_ON = ("critical", "high", "medium", "low", "never")
 _PROGRESS_FROM = 10  # show a progress bar from this many containers on
 
@@ -31,7 +33,7 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int, str], None]]:
         TextColumn("scanning"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # container names are untrusted
     )
     with Progress(*columns, console=stderr_console(), transient=True) as bar:
         task = bar.add_task("", total=None, visible=False)
@@ -64,7 +66,7 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int, str], None]]:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json"]),
+    type=click.Choice([f.value for f in Format]),
     default="table",
     show_default=True,
     help="Report format.",
@@ -123,7 +125,7 @@ def audit(
     from harden.audit.run import AuditRequest, exit_code  # noqa: PLC0415
     from harden.audit.run import audit as run_audit  # noqa: PLC0415
     from harden.errors import InputError  # noqa: PLC0415
-    from harden.report.formats import Format, RenderOptions, render  # noqa: PLC0415
+    from harden.report.formats import RenderOptions, render  # noqa: PLC0415
     from harden.state.model import SourceKind  # noqa: PLC0415
 
     if inputs and (names or source != "engine"):

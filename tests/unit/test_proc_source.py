@@ -250,3 +250,32 @@ def test_host_path_resolution_uses_the_longest_matching_root() -> None:
         ("/var/lib/docker/volumes/v/_data", "/v"),
         ("/mnt/data/x", "/x"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("line", "runtime"),
+    [
+        (f"0::/system.slice/docker-{CID}.scope", "docker"),
+        (f"4:memory:/docker/{CID}", "docker"),
+        (f"0::/machine.slice/libpod-{CID}.scope/container", "podman"),
+        (f"0::/kubepods.slice/kubepods-pod1.slice/cri-containerd-{CID}.scope", "containerd"),
+        (f"0::/kubepods/besteffort/pod1/{CID}", "containerd"),
+        (f"0::/kubepods.slice/kubepods-burstable.slice/crio-{CID}.scope", "crio"),
+        (f"0::/system.slice/nerdctl-{CID}.scope", "containerd"),
+        ("0::/lxc.payload.web01", "lxc"),
+    ],
+)
+def test_containers_of_every_runtime_are_recognised_by_cgroup(line: str, runtime: str) -> None:
+    from harden.sources.procsource import container_of
+
+    found = container_of(line + "\n")
+    assert found is not None
+    assert found[1] == runtime
+    assert found[0] in (CID, "web01")
+
+
+def test_host_processes_are_not_containers() -> None:
+    from harden.sources.procsource import container_of
+
+    for line in ("0::/user.slice/user-0.slice/session-1.scope", "0::/", "0::/init.scope"):
+        assert container_of(line + "\n") is None
