@@ -253,8 +253,9 @@ def host_target(
         for path in DECLARED_PATHS:
             declared.unavailable(path, "the engine is remote: its arguments are not readable here")
     _effective(info, effective, info_gap or Gap(GapKind.FAILED, "the engine API did not answer"))
-    effective.set(
-        "daemon.running", running or info is not None, "a dockerd process / the engine API answered"
-    )
+    if local:  # a local engine without a dockerd process is Podman (or hidden): no daemon rules
+        effective.set("daemon.running", running, "a dockerd process on this host")
+    else:
+        effective.set("daemon.running", info is not None, "the remote engine API answered")
     name = str((info or {}).get("Name") or socket.gethostname())
     return build_state(TargetKind.HOST, name, name, source, declared, effective)

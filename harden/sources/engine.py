@@ -78,8 +78,9 @@ def exec_sessions(api: EngineAPI, exec_ids: list[str], layer: LayerBuilder) -> N
 
 
 def _container(
-    raw: dict[str, Any], defaults: EngineDefaults, host: HostContext
+    raw: dict[str, Any], defaults: EngineDefaults, host: HostContext, *, listed: bool
 ) -> tuple[LayerBuilder, LayerBuilder]:
+    """Both layers of one container; ``listed``: it was running when the scan began."""
     declared = declared_layer.collect(raw, "engine", defaults)
     state = raw.get("State") or {}
     pid = state.get("Pid") if isinstance(state, dict) else None
@@ -87,7 +88,11 @@ def _container(
         effective = kernel.collect(pid, host, str(raw.get("Id", "")))
     else:
         effective = LayerBuilder(Layer.EFFECTIVE)
-        effective.gaps["effective.*"] = Gap(GapKind.UNAVAILABLE, "the container is not running")
+        if listed:  # it was running a moment ago: what its kernel state was is unknown
+            gap = Gap(GapKind.FAILED, "the container stopped during the scan")
+        else:  # named by the user and not running: there is no kernel state to read
+            gap = Gap(GapKind.UNAVAILABLE, "the container is not running")
+        effective.gaps["effective.*"] = gap
     return declared, effective
 
 
@@ -95,7 +100,13 @@ def _targets_to_scan(api: EngineAPI, request: EngineScan) -> list[tuple[str, str
     """(id, name) pairs; a named container that does not exist is an input error."""
     if not request.names:
         listed = api.get("/containers/json")
-        return [(str(c["Id"]), str((c.get("Names") or ["/"])[0]).lstrip("/")) for c in listed]
+        if not isinstance(listed, list):
+            raise EngineError(Failure.OTHER, "the engine's container list is not a list")
+        return [
+            (str(c["Id"]), str((c.get("Names") or ["/"])[0]).lstrip("/"))
+            for c in listed
+            if isinstance(c, dict) and "Id" in c
+        ]
     out = []
     for name in request.names:
         try:
@@ -106,7 +117,7 @@ def _targets_to_scan(api: EngineAPI, request: EngineScan) -> list[tuple[str, str
                     f"no container named {name!r}", hint="`docker ps` lists the running containers"
                 ) from None
             raise
-        out.append((str(raw["Id"]), str(raw.get("Name", name)).lstrip("/")))
+        out.append((str(raw.get("Id", name)), str(raw.get("Name", name)).lstrip("/")))
     return out
 
 
@@ -153,7 +164,7 @@ def _scan(api: EngineAPI, request: EngineScan, progress: Progress) -> Scan:
                 reason = "the container was removed during the scan"
             failed[cid] = unreadable(cid, name, SourceKind.ENGINE, reason)
             continue
-        layers[cid] = _container(raw, defaults, host)
+        layers[cid] = _container(raw, defaults, host, listed=not request.names)
         ids = raw.get("ExecIDs")
         execs[cid] = [str(i) for i in ids] if isinstance(ids, list) else []
     progress(len(wanted), len(wanted), "")

@@ -105,7 +105,7 @@ _CONTAINER: tuple[FactSpec, ...] = (
 )
 
 _HOST: tuple[FactSpec, ...] = (
-    FactSpec("daemon.running", B, _E, "a dockerd process runs on this host"),
+    FactSpec("daemon.running", B, _E, "dockerd runs here (or the remote engine answers)"),
     FactSpec("daemon.version", S, _E, "engine version"),
     FactSpec("daemon.rootless", B, _E, "the daemon runs rootless"),
     FactSpec("daemon.userns_remap", S, _DE, "userns-remap setting, '' = off"),
