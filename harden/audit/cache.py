@@ -3,7 +3,7 @@
 Validating the packs strictly (YAML composition with line numbers, pydantic models) costs
 ~300 ms here, more than auditing 100 containers. After one strict load, the validated
 packs are stored as JSON under ``$XDG_CACHE_HOME/harden`` (``~/.cache/harden``), keyed
-by the SHA-256 of every pack file, the fact catalogue and harden's version; any change
+by a checksum of every pack file, the fact catalogue and harden's version; any change
 to any of them is a cache miss and a strict load. CEL expressions are still compiled on
 every run. The cache directory is only used when it belongs to the current user and
 nobody else can write to it, and a cache file that does not read back exactly is ignored.
@@ -11,10 +11,10 @@ nobody else can write to it, and a cache file that does not read back exactly is
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +38,20 @@ def cache_dir() -> Path | None:
 
 
 def fingerprint(files: list[Path]) -> str:
-    digest = hashlib.sha256(f"{_FORMAT}:{__version__}".encode())
+    """A key that changes with any pack byte, the fact catalogue or harden's version.
+
+    Change detection, not authentication (trust comes from who owns the directory): two
+    CRC-32s over the same bytes (forwards and with a different seed) and the total size;
+    zlib costs a millisecond to import where hashlib (OpenSSL) costs seven here.
+    """
+    parts = [f"{_FORMAT}:{__version__}".encode()]
     for kind, facts in FACTS.items():
         for spec in facts.values():
-            digest.update(f"{kind}:{spec.path}:{spec.kind}:{sorted(spec.layers)}".encode())
+            parts.append(f"{kind}:{spec.path}:{spec.kind}:{sorted(spec.layers)}".encode())
     for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+        parts.append(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    data = b"".join(parts)
+    return f"{zlib.crc32(data):08x}{zlib.crc32(data, 0x5A5A5A5A):08x}{len(data):x}"
 
 
 def read(key: str) -> dict[str, Any] | None:
@@ -69,7 +76,11 @@ def write(key: str, data: dict[str, Any]) -> None:
     from harden.errors import HardenError  # noqa: PLC0415
     from harden.fsout import write_file  # noqa: PLC0415
 
+    target = folder / f"audit-packs-{key[:32]}.json"
     try:
-        write_file(folder / f"audit-packs-{key[:32]}.json", json.dumps({**data, "key": key}))
+        write_file(target, json.dumps({**data, "key": key}))
+        for stale in folder.glob("audit-packs-*.json"):  # packs changed: older keys are dead
+            if stale != target:
+                stale.unlink(missing_ok=True)
     except (HardenError, OSError):
         return

@@ -12,7 +12,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from harden.audit import cache, loader
+from harden.audit import cache
 from harden.audit.expressions import compile_rewritten
 from harden.audit.model import (
     Catalog,
@@ -98,13 +98,19 @@ def load_catalog(directory: Path | None = None) -> Catalog:
     try:
         key = cache.fingerprint(files)
     except OSError:
-        return loader.load_strict(folder)  # reports the unreadable file with its name
+        return _strict(folder)  # reports the unreadable file with its name
     cached = cache.read(key)
     if cached is not None:
         try:
             return from_data(cached)
         except (KeyError, TypeError, ValueError):
             pass  # a cache from elsewhere: validate again
-    catalog = loader.load_strict(folder)
+    catalog = _strict(folder)
     cache.write(key, to_data(catalog))
     return catalog
+
+
+def _strict(folder: Path) -> Catalog:
+    from harden.audit import loader  # noqa: PLC0415 - only when the packs changed
+
+    return loader.load_strict(folder)
