@@ -7,7 +7,7 @@ printed). Times are the best (and median) of REPEAT runs, after a warm-up run th
 harden's rule-pack cache and writes bytecode, as an installed harden has. Containers are
 named harden-bench-*, use --network none, and are removed afterwards.
 
-    HARDEN_BENCH_AUDIT_SIZES=20,100,300 .venv/bin/python bench/run.py
+    HARDEN_BENCH_AUDIT_SIZES=20,100,300,500 .venv/bin/python bench/run.py   # default 20,100,300
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def _best(argv: list[str]) -> tuple[float, float, str]:
 def main() -> None:
     from harden.engine.client import docker_client
 
-    sizes = [int(n) for n in os.environ.get("HARDEN_BENCH_AUDIT_SIZES", "20,100").split(",")]
+    sizes = [int(n) for n in os.environ.get("HARDEN_BENCH_AUDIT_SIZES", "20,100,300").split(",")]
     client = docker_client()
     image = _image(client)
     started: list[Any] = []
