@@ -47,7 +47,10 @@ def _evidence(rule: Rule, values: Values, state: TargetState | None) -> tuple[Ev
             out.append(Evidence(reference, None, "missing: " + _gap(state, reference)[1]))
             continue
         fact = lookup(state, reference) if state is not None else None
-        out.append(Evidence(reference, value, fact.origin if fact is not None else ""))
+        if fact is None:
+            out.append(Evidence(reference, value, ""))
+        else:
+            out.append(Evidence(reference, value, fact.origin, fact.line))
     return tuple(out)
 
 

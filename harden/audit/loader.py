@@ -191,6 +191,7 @@ def _rule(
         source=doc.source,
         line=at.line(),
         compiled=Compiled(compiled["condition"], compiled["applies_if"], compiled["evidence"]),
+        since=raw.since,
     )
     return rule, []
 
@@ -230,6 +231,7 @@ def load_pack(path: Path, refs: Mapping[str, Mapping[str, ReferenceItem]]) -> Ru
         parsed.description.strip(),
         tuple(rules),
         str(path),
+        parsed.default,
     )
 
 

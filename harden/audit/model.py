@@ -48,7 +48,7 @@ _WEIGHT = {
 class Status(enum.StrEnum):
     FAIL = "fail"  # the risk is present
     PASS = "pass"  # noqa: S105 - a status, not a password; the facts the rule needs were read, and the risk is absent
-    WAIVED = "waived"  # failed, but accepted by a policy waiver (policies: next issue)
+    WAIVED = "waived"  # failed, but accepted by a policy waiver, an inline waiver or the baseline
     ERROR = "error"  # unknown: a fact could not be read (the reason says why)
     SKIPPED = "skipped"  # not applicable, or the source cannot know what the rule needs
     MANUAL = "manual"  # a person must judge; the evidence is collected
@@ -108,6 +108,7 @@ class Rule:
     source: str
     line: int | None
     compiled: Compiled = field(compare=False, repr=False)
+    since: str = ""  # the Kubernetes version the control applies from ("v1.19"; PSS packs)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ class RulePack:
     description: str
     rules: tuple[Rule, ...]
     source: str
+    default: bool = True  # run when no pack is chosen (opt-in packs say false)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +128,7 @@ class Evidence:
     fact: str  # "container.caps.bounding"
     value: Any  # None when the fact is missing
     origin: str  # where the value came from, or why it is missing
+    line: int | None = None  # static inputs: the line of the field in the target's file
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,24 @@ class Finding:
     message: str = ""  # why (error, skipped), or what was found (fail)
     evidence: tuple[Evidence, ...] = ()
     detail: Any = None  # the rule's evidence expression, evaluated (fail, manual)
+    accepted: Accepted | None = None  # waived: by what, why, until when
+
+
+class Acceptance(enum.StrEnum):
+    """How a failing finding was accepted (its status is then WAIVED)."""
+
+    WAIVER = "waiver"  # a waiver in the policy file
+    INLINE = "inline"  # a waiver annotation / label in the input itself
+    BASELINE = "baseline"  # the baseline file of accepted findings
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    how: Acceptance
+    reason: str
+    owner: str = ""
+    expires: str = ""  # YYYY-MM-DD, '' = no end date
+    where: str = ""  # the policy file / annotation that accepted it (file:line)
 
 
 @dataclass(frozen=True)

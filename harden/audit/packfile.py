@@ -46,6 +46,7 @@ class RuleIn(_Strict):
     rationale: str = Field(min_length=20)
     remediation: RemediationIn
     references: ReferencesIn
+    since: str = Field(default="", pattern=r"^(v1\.\d{1,2})?$")
     examples: ExamplesIn
 
 
@@ -54,6 +55,7 @@ class PackIn(_Strict):
     title: str = Field(min_length=5)
     version: int = Field(ge=1)
     target: TargetKind
+    default: bool = True
     description: str = Field(min_length=10)
     rules: tuple[RuleIn, ...]
 

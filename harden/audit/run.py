@@ -26,9 +26,12 @@ class AuditRequest:
     rules_dir: Path | None = None  # another audit/ folder (tests, custom packs)
 
 
-def select_packs(catalog: Catalog, wanted: tuple[str, ...]) -> tuple[RulePack, ...]:
+def select_packs(
+    catalog: Catalog, wanted: tuple[str, ...], *, every: bool = False
+) -> tuple[RulePack, ...]:
+    """The packs named in ``wanted``; none named: the default packs (``every``: all of them)."""
     if not wanted:
-        return catalog.packs
+        return tuple(p for p in catalog.packs if every or p.default)
     known = {p.id: p for p in catalog.packs}
     unknown = [w for w in wanted if w not in known]
     if unknown:

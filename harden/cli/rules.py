@@ -23,7 +23,7 @@ def list_rules(packs: tuple[str, ...], fmt: str) -> None:
     from harden.audit.run import select_packs  # noqa: PLC0415
     from harden.report.jsonout import rule_data  # noqa: PLC0415
 
-    selected = select_packs(load_catalog(), packs)
+    selected = select_packs(load_catalog(), packs, every=True)
     chosen = [r for p in selected for r in p.rules]
     if fmt == "json":
         click.echo(json.dumps([rule_data(r) for r in chosen], indent=2))

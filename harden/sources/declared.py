@@ -21,6 +21,7 @@ from harden.sources.inspect_fields import (
     propagation_mode,
     seccomp_facts,
     security_opts,
+    selinux_parts,
 )
 from harden.state.model import Layer, LayerBuilder
 
@@ -101,6 +102,9 @@ def security(layer: LayerBuilder, raw: Raw, origin: str, d: EngineDefaults) -> N
     disabled = "disable" in labels.split(",") or privileged
     selinux = "disabled" if disabled else get(raw, "ProcessLabel", str, "")
     layer.set("selinux.label", selinux, f"{origin}: ProcessLabel / label options")
+    parts = selinux_parts(selinux, labels)
+    for part in ("user", "role", "type"):
+        layer.set(f"selinux.{part}", parts[part], f"{origin}: ProcessLabel / label options")
     for fact, known in (("lsm.apparmor_enabled", d.apparmor), ("lsm.selinux_enabled", d.selinux)):
         if known is None:
             layer.unavailable(fact, "the engine's security options are not known to this source")
@@ -260,6 +264,9 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
             "no_new_privs",
             "apparmor.profile",
             "selinux.label",
+            "selinux.user",
+            "selinux.role",
+            "selinux.type",
             "lsm.apparmor_enabled",
             "lsm.selinux_enabled",
         ),

@@ -120,6 +120,21 @@ def seccomp_facts(opts: dict[str, str], privileged: bool) -> tuple[str, str, boo
     return "custom", "filter", allows_all
 
 
+def selinux_parts(label: str, options: str = "") -> dict[str, str]:
+    """The SELinux user, role and type a container *asks* for: ``label=user:x`` style
+    options (``options`` is their comma-joined values); the type falls back to the
+    engine-assigned label's (``user:role:type:level``, 'disabled': none)."""
+    parts = dict.fromkeys(("user", "role", "type"), "")
+    fields = label.split(":") if label and label != "disabled" else []
+    if len(fields) >= 3:
+        parts["type"] = fields[2]
+    for option in options.split(","):
+        key, sep, value = option.partition(":")
+        if sep and key in parts:
+            parts[key] = value
+    return parts
+
+
 def propagation_mode(value: str) -> str:
     value = value.removeprefix("r")
     return value if value in ("shared", "slave") else "private"

@@ -41,10 +41,12 @@ _CONTAINER: tuple[FactSpec, ...] = (
     FactSpec("name", S, _DE, "container name as the engine shows it (no leading /)"),
     FactSpec("image", S, _D, "image reference the container was created from"),
     FactSpec("labels", M, _D, "container labels"),
+    FactSpec("annotations", M, _D, "Kubernetes: the pod's annotations (workload and template)"),
     FactSpec("runtime", S, _DE, "docker, podman, containerd, crio, lxc or unknown"),
     FactSpec("user.name", S, _D, "configured user (Config.User), '' means the image default"),
     FactSpec("user.uid", N, _DE, "uid of the main process inside the container's user namespace"),
     FactSpec("user.host_uid", N, _E, "uid of the main process as the host sees it"),
+    FactSpec("user.run_as_non_root", B, _D, "Kubernetes: runAsNonRoot (container, else pod)"),
     FactSpec("privileged", B, _D, "started with --privileged"),
     FactSpec("caps.added", L, _D, "capabilities in CapAdd (names without CAP_, ALL kept)"),
     FactSpec("caps.dropped", L, _D, "capabilities in CapDrop (names without CAP_, ALL kept)"),
@@ -54,11 +56,24 @@ _CONTAINER: tuple[FactSpec, ...] = (
     FactSpec("caps.ambient", L, _E, "ambient set of the main process (CapAmb)"),
     FactSpec("seccomp.mode", S, _DE, "disabled, strict or filter (/proc Seccomp: 0, 1, 2)"),
     FactSpec("seccomp.filters", N, _E, "number of seccomp filters attached (Seccomp_filters)"),
-    FactSpec("seccomp.profile", S, _D, "default, unconfined or custom"),
+    FactSpec(
+        "seccomp.profile",
+        S,
+        _D,
+        "default, unconfined, custom, or unset (Kubernetes: no seccompProfile at all)",
+    ),
     FactSpec("seccomp.allows_all", B, _D, "the declared profile filters no syscall at all"),
     FactSpec("no_new_privs", B, _DE, "no_new_privs is set (--security-opt no-new-privileges)"),
-    FactSpec("apparmor.profile", S, _D, "AppArmor profile name ('' or unconfined: none)"),
+    FactSpec(
+        "apparmor.profile",
+        S,
+        _D,
+        "AppArmor profile name ('' or unconfined: none; Kubernetes RuntimeDefault: runtime/default)",
+    ),
     FactSpec("selinux.label", S, _D, "SELinux process label ('disabled' for label=disable)"),
+    FactSpec("selinux.user", S, _D, "user part of the SELinux label ('' when not set)"),
+    FactSpec("selinux.role", S, _D, "role part of the SELinux label ('' when not set)"),
+    FactSpec("selinux.type", S, _D, "type part of the SELinux label ('' when not set)"),
     FactSpec("lsm.label", S, _E, "/proc/PID/attr/current of the main process"),
     FactSpec("lsm.apparmor_enabled", B, _DE, "the host enforces AppArmor"),
     FactSpec("lsm.selinux_enabled", B, _DE, "the host enforces SELinux"),
@@ -102,6 +117,10 @@ _CONTAINER: tuple[FactSpec, ...] = (
     FactSpec("exec_sessions", L, _D, "docker exec sessions: {id, user, privileged, running}"),
     FactSpec("processes", L, _E, "every process in the container: {pid, name, uid, host_uid}"),
     FactSpec("sysctls", M, _D, "namespaced sysctls set for the container"),
+    FactSpec(
+        "volume_types", L, _D, "Kubernetes: the source kind of every pod volume (hostPath, ...)"
+    ),
+    FactSpec("windows.host_process", B, _D, "Kubernetes: a Windows HostProcess container"),
 )
 
 _HOST: tuple[FactSpec, ...] = (

@@ -34,6 +34,11 @@ class SourceKind(enum.StrEnum):
     ENGINE = "engine"  # the engine API (Docker, or Podman's compatible socket) plus /proc
     PROC = "proc"  # /proc only: any runtime, no declared configuration
     INSPECT = "inspect"  # saved `docker inspect` / `podman inspect` JSON: no effective layer
+    KUBERNETES = "kubernetes"  # a Kubernetes manifest (harden gate): declared layer only
+    COMPOSE = "compose"  # a compose file's service (harden gate): declared layer only
+    BUNDLE = "bundle"  # a bundle written by `harden generate` (harden gate)
+    FILES = "files"  # a gate report: targets from any of the static kinds above
+    FLEET = "fleet"  # a report merged from many host reports (harden report merge)
 
 
 class GapKind(enum.StrEnum):
@@ -45,6 +50,19 @@ class GapKind(enum.StrEnum):
 class Fact:
     value: Value
     origin: str  # e.g. "engine: HostConfig.CapAdd", "/proc/4242/status: CapBnd"
+    line: int | None = None  # static inputs: the line of the field in the target's file
+
+
+@dataclass(frozen=True, slots=True)
+class InlineWaiver:
+    """A waiver written in the input itself (an annotation or label), as found.
+
+    Sources only collect the text; the gate's policy parses and judges it.
+    """
+
+    rule: str  # the rule id (or pattern) named in the key
+    text: str  # the annotation/label value: "[expires=YYYY-MM-DD;] reason"
+    line: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +83,9 @@ class TargetState:
     effective: Mapping[str, Fact] = field(default_factory=dict)
     # "declared.caps.added" -> why it is missing; "effective.*" covers a whole layer.
     gaps: Mapping[str, Gap] = field(default_factory=dict)
+    file: str = ""  # static inputs: the file that defines the target
+    line: int | None = None  # ... and the line where it starts (a container entry, a service)
+    waivers: tuple[InlineWaiver, ...] = ()
 
     def layer(self, layer: Layer) -> Mapping[str, Fact]:
         return self.declared if layer is Layer.DECLARED else self.effective
@@ -89,8 +110,8 @@ class LayerBuilder:
     facts: dict[str, Fact] = field(default_factory=dict)
     gaps: dict[str, Gap] = field(default_factory=dict)
 
-    def set(self, path: str, value: Value, origin: str) -> None:
-        self.facts[path] = Fact(value, origin)
+    def set(self, path: str, value: Value, origin: str, line: int | None = None) -> None:
+        self.facts[path] = Fact(value, origin, line)
         if self.gaps:
             self.gaps.pop(f"{self.layer}.{path}", None)
 
@@ -114,6 +135,9 @@ def build_state(
     source: SourceKind,
     *layers: LayerBuilder,
     extra_gaps: Mapping[str, Gap] | None = None,
+    file: str = "",
+    line: int | None = None,
+    waivers: tuple[InlineWaiver, ...] = (),
 ) -> TargetState:
     declared: dict[str, Fact] = {}
     effective: dict[str, Fact] = {}
@@ -121,4 +145,4 @@ def build_state(
     for builder in layers:
         (declared if builder.layer is Layer.DECLARED else effective).update(builder.facts)
         gaps.update(builder.gaps)
-    return TargetState(kind, id_, name, source, declared, effective, gaps)
+    return TargetState(kind, id_, name, source, declared, effective, gaps, file, line, waivers)

@@ -77,7 +77,14 @@ def test_rule_ids_are_unique_and_packs_match_their_targets() -> None:
     assert len(ids) == len(set(ids))
     for pack in CATALOG.packs:
         assert all(r.target is pack.target for r in pack.rules)
-    assert {p.id for p in CATALOG.packs} == {"container", "kernel", "daemon"}
+    assert {p.id for p in CATALOG.packs} == {
+        "container",
+        "kernel",
+        "daemon",
+        "pss-baseline",
+        "pss-restricted",
+    }
+    assert {p.id for p in CATALOG.packs if p.default} == {"container", "kernel", "daemon"}
 
 
 def _state(kind: TargetKind, gap: GapKind) -> TargetState:

@@ -1,0 +1,1 @@
+"""Static inputs for the CI gate: manifests, compose, inspect dumps, bundles -> TargetState."""
