@@ -55,6 +55,14 @@ def collect(request: AuditRequest, progress: Progress) -> Scan:
             from harden.sources import inputs  # noqa: PLC0415
 
             return inputs.scan(request.inputs, progress)
+        case (
+            SourceKind.KUBERNETES
+            | SourceKind.COMPOSE
+            | SourceKind.BUNDLE
+            | SourceKind.FILES
+            | SourceKind.FLEET
+        ):
+            raise InputError(f"{request.source.value} inputs are read by harden gate")
 
 
 def audit(request: AuditRequest, progress: Progress = no_progress) -> Report:

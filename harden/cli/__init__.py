@@ -30,6 +30,8 @@ COMMANDS: dict[str, str] = {
     "minimize-caps": "harden.cli.prove:minimize_caps",
     "audit": "harden.cli.audit:audit",
     "rules": "harden.cli.rules:rules",
+    "gate": "harden.cli.gate:gate",
+    "report": "harden.cli.report:report",
 }
 
 _SHORT_HELP: dict[str, str] = {
@@ -46,6 +48,8 @@ _SHORT_HELP: dict[str, str] = {
     "minimize-caps": "Drop each capability in turn; keep only those the check needs.",
     "audit": "Audit running containers: declared config, kernel truth and drift.",
     "rules": "List and show the audit rules.",
+    "gate": "CI gate: check manifests, compose files and bundles against a policy.",
+    "report": "Merge host reports into one fleet report.",
 }
 
 

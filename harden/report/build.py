@@ -60,6 +60,9 @@ def target_result(state: TargetState, findings: tuple[Finding, ...]) -> TargetRe
         counts=dict(counts),
         failed=dict(failed),
         unreadable=_unreadable(state),
+        source=state.source,
+        file=state.file,
+        line=state.line,
     )
 
 

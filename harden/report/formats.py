@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 class Format(enum.StrEnum):
     TABLE = "table"
     JSON = "json"
+    SARIF = "sarif"
+    JUNIT = "junit"
+    MARKDOWN = "markdown"
+    HTML = "html"
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class RenderOptions:
     color: bool = False  # ANSI colours (table)
     details: bool = False  # every failing finding with its evidence (table)
     pretty: bool = False  # indented JSON (compact is ~4x faster to write)
+    max_bytes: int = 60_000  # Markdown: stay under a pull-request comment's limit
 
 
 Renderer = Callable[["Report", RenderOptions], str]
@@ -36,6 +41,10 @@ Renderer = Callable[["Report", RenderOptions], str]
 RENDERERS: dict[Format, str] = {
     Format.TABLE: "harden.report.table:render_table",
     Format.JSON: "harden.report.jsonout:render_json",
+    Format.SARIF: "harden.report.sarif:render_sarif",
+    Format.JUNIT: "harden.report.junit:render_junit",
+    Format.MARKDOWN: "harden.report.markdown:render_markdown",
+    Format.HTML: "harden.report.html:render_html",
 }
 
 

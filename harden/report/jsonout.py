@@ -12,6 +12,7 @@ from typing import Any
 
 from harden.audit.model import Finding, Rule, Severity, Status
 from harden.report.formats import RenderOptions
+from harden.report.locate import fingerprint, location
 from harden.report.model import SCHEMA_VERSION, Report, TargetResult
 
 
@@ -33,10 +34,12 @@ def rule_data(rule: Rule) -> dict[str, Any]:
             "compose": rule.remediation.compose,
             "kubernetes": rule.remediation.kubernetes,
         },
+        "rationale": rule.rationale,
+        "since": rule.since,
     }
 
 
-def _finding(finding: Finding) -> dict[str, Any]:
+def _finding(result: TargetResult, finding: Finding) -> dict[str, Any]:
     out: dict[str, Any] = {
         "rule": finding.rule.id,
         "status": finding.status.value,
@@ -45,9 +48,27 @@ def _finding(finding: Finding) -> dict[str, Any]:
     }
     if finding.detail is not None:
         out["detail"] = finding.detail
-    out["evidence"] = [
-        {"fact": e.fact, "value": e.value, "origin": e.origin} for e in finding.evidence
-    ]
+    evidence = []
+    for e in finding.evidence:
+        item = {"fact": e.fact, "value": e.value, "origin": e.origin}
+        if e.line is not None:
+            item["line"] = e.line
+        evidence.append(item)
+    out["evidence"] = evidence
+    if result.file:
+        file, line = location(result, finding)
+        out["location"] = {"file": file, "line": line}
+    if result.file or result.host:
+        out["fingerprint"] = fingerprint(result, finding)
+    if finding.accepted is not None:
+        a = finding.accepted
+        out["accepted"] = {
+            "how": a.how.value,
+            "reason": a.reason,
+            "owner": a.owner,
+            "expires": a.expires,
+            "where": a.where,
+        }
     return out
 
 
@@ -70,8 +91,35 @@ def _target(result: TargetResult) -> dict[str, Any]:
         "worst": result.worst.value if result.worst is not None else None,
         "unreadable": result.unreadable,
         **_counts(result),
-        "findings": [_finding(f) for f in result.findings if f.status is not Status.PASS],
+        "findings": [_finding(result, f) for f in result.findings if f.status is not Status.PASS],
         "passed": [f.rule.id for f in result.findings if f.status is Status.PASS],
+        **_where(result),
+    }
+
+
+def _where(result: TargetResult) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if result.source is not None:
+        out["source"] = result.source.value
+    if result.file:
+        out["file"], out["line"] = result.file, result.line
+    if result.host:
+        out["host"] = result.host
+    return out
+
+
+def _gate(report: Report) -> dict[str, Any] | None:
+    gate = report.gate
+    if gate is None:
+        return None
+    return {
+        "passed": gate.passed,
+        "policy": gate.policy,
+        "fail_on": gate.fail_on.value if gate.fail_on is not None else None,
+        "violations": gate.violations,
+        "expired": list(gate.expired),
+        "unused": list(gate.unused),
+        "baseline": gate.baseline,
     }
 
 
@@ -80,6 +128,7 @@ def document(report: Report) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "harden-audit-report",
+        "report_kind": report.kind.value,
         "generated_at": report.generated_at,
         "tool": {"name": "harden", "version": report.tool_version},
         "scan": {
@@ -108,6 +157,8 @@ def document(report: Report) -> dict[str, Any]:
             "failed": {s.value: report.failed(s) for s in Severity},
         },
         "targets": [_target(t) for t in report.targets],
+        "gate": _gate(report),
+        "hosts": list(report.hosts),
     }
 
 

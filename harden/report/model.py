@@ -5,13 +5,36 @@ Built once by :func:`harden.report.build.build_report`; every renderer reads onl
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from harden.audit.model import Finding, RulePack, Severity, Status
 from harden.state.model import SourceKind, TargetKind
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+
+
+class ReportKind(enum.StrEnum):
+    AUDIT = "audit"  # harden audit: one host
+    GATE = "gate"  # harden gate: static inputs under a policy
+    FLEET = "fleet"  # harden report merge: many hosts
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    """What the gate's policy decided (gate reports only)."""
+
+    policy: str  # the policy file, '' for the defaults
+    fail_on: Severity | None
+    violations: int  # failures at or above fail_on, plus failures whose waiver expired
+    expired: tuple[str, ...] = ()  # expired waivers that matched a failure, for a person
+    unused: tuple[str, ...] = ()  # waivers that matched no failure (stale?)
+    baseline: str = ""  # the baseline file used, '' for none
+
+    @property
+    def passed(self) -> bool:
+        return self.violations == 0
 
 
 @dataclass(frozen=True)
@@ -28,6 +51,10 @@ class TargetResult:
     counts: Mapping[Status, int]
     failed: Mapping[Severity, int]
     unreadable: str = ""  # why the whole target could not be read ('' when it could)
+    source: SourceKind | None = None  # the input kind (gate: kubernetes, compose, ...)
+    file: str = ""  # static inputs: the file that defines the target
+    line: int | None = None
+    host: str = ""  # fleet reports: the host the target was audited on
 
     @property
     def failing(self) -> tuple[Finding, ...]:
@@ -46,6 +73,9 @@ class Report:
     targets: tuple[TargetResult, ...]  # worst first
     problems: tuple[str, ...]  # scan-level problems (engine unavailable, ...)
     engine_unavailable: bool = False
+    kind: ReportKind = ReportKind.AUDIT
+    gate: GateOutcome | None = None
+    hosts: tuple[str, ...] = ()  # fleet reports: every merged host, in input order
 
     def count(self, status: Status) -> int:
         return sum(t.counts.get(status, 0) for t in self.targets)

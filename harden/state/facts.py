@@ -68,7 +68,7 @@ _CONTAINER: tuple[FactSpec, ...] = (
         "apparmor.profile",
         S,
         _D,
-        "AppArmor profile name ('' or unconfined: none; Kubernetes RuntimeDefault: runtime/default)",
+        "AppArmor profile name ('' or unconfined: none; Kubernetes RuntimeDefault: runtime/default)",  # noqa: E501
     ),
     FactSpec("selinux.label", S, _D, "SELinux process label ('disabled' for label=disable)"),
     FactSpec("selinux.user", S, _D, "user part of the SELinux label ('' when not set)"),

@@ -1,0 +1,122 @@
+"""``harden gate``: judge manifests, compose files, inspect dumps and bundles against a policy."""
+
+from __future__ import annotations
+
+import gc
+import shutil
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from harden.report.formats import Format
+
+_FAIL_ON = ("critical", "high", "medium", "low", "info", "never")
+
+
+def render_to(
+    report: object, fmt: str, output: Path | None, details: bool, color: bool | None
+) -> None:
+    """Render ``report`` in ``fmt`` to ``output`` (atomically) or stdout."""
+    from harden.report.formats import RenderOptions, render  # noqa: PLC0415
+
+    use_color = color if color is not None else (output is None and sys.stdout.isatty())
+    width = (
+        120 if output is not None or not sys.stdout.isatty() else shutil.get_terminal_size().columns
+    )
+    options = RenderOptions(width=max(width, 80), color=bool(use_color), details=details)
+    text = render(report, Format(fmt), options)  # type: ignore[arg-type]
+    if output is not None:
+        from harden.fsout import write_file  # noqa: PLC0415
+
+        write_file(output, text)
+    else:
+        click.echo(text, nl=False)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--policy",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Policy file (YAML): packs, threshold, waivers, baseline.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(_FAIL_ON),
+    default=None,
+    help="Exit 1 when a rule of this severity or worse fails [policy's, else high].",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in Format]),
+    default="table",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the report to this file (atomically) instead of stdout.",
+)
+@click.option(
+    "--baseline",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Accept the findings recorded in this baseline file (only new ones fail).",
+)
+@click.option(
+    "--write-baseline",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Record every current failure in this baseline file.",
+)
+@click.option("--details", "-v", is_flag=True, help="Table: every failing rule with its location.")
+@click.option("--color/--no-color", default=None, help="Table colours (default: on a terminal).")
+def gate(
+    paths: tuple[Path, ...],
+    policy: Path | None,
+    fail_on: str | None,
+    fmt: str,
+    output: Path | None,
+    baseline: Path | None,
+    write_baseline: Path | None,
+    details: bool,
+    color: bool | None,
+) -> None:
+    """Check Kubernetes manifests, compose files, `docker inspect` output and harden
+    bundles against a policy, with the same rules as the host audit.
+
+    \b
+    harden gate k8s/ compose.yaml --policy policy.yaml
+    harden gate k8s/ --format sarif -o harden.sarif
+    harden gate k8s/ --baseline .harden-baseline.json      fail only on new findings
+    harden gate k8s/ --write-baseline .harden-baseline.json
+
+    Exit codes: 0 the policy passes; 1 it is violated (a failure at or above the threshold,
+    or a failure whose waiver expired); 2 bad usage or unreadable input (nothing written);
+    3 nothing violated but some rule could not be decided or some object not read.
+    """
+    from harden.gate.policy import fail_on as parse_fail_on  # noqa: PLC0415
+    from harden.gate.run import GateRequest, exit_code  # noqa: PLC0415
+    from harden.gate.run import gate as run_gate  # noqa: PLC0415
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    request = GateRequest(
+        paths=paths,
+        generated_at=now.isoformat().replace("+00:00", "Z"),
+        today=now.date(),
+        policy=policy,
+        fail_on=parse_fail_on(fail_on) if fail_on is not None else "policy",
+        baseline=baseline,
+        write_baseline=write_baseline,
+    )
+    gc.disable()  # many small acyclic objects, a short process: see harden audit
+    report, baseline_text = run_gate(request)
+    if write_baseline is not None and baseline_text is not None:
+        from harden.fsout import write_file  # noqa: PLC0415
+
+        write_file(write_baseline, baseline_text)
+    render_to(report, fmt, output, details, color)
+    click.get_current_context().exit(int(exit_code(report)))

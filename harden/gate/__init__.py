@@ -1,0 +1,1 @@
+"""The CI gate: a policy (packs, threshold, waivers, baseline) over static inputs."""

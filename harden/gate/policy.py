@@ -1,0 +1,136 @@
+"""Loading a gate policy (YAML, strict, located errors) into a frozen Policy."""
+
+from __future__ import annotations
+
+import datetime
+import fnmatch
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harden.audit.model import Severity
+from harden.errors import FileProblems, Problem
+from harden.yamlsrc import load_single
+
+MAX_POLICY_BYTES = 1 << 20
+DEFAULT_PACKS = ("container", "pss-baseline")
+
+
+@dataclass(frozen=True)
+class Waiver:
+    rule: str
+    target: str
+    file: str
+    reason: str
+    owner: str
+    expires: datetime.date
+    where: str  # "policy.yaml:12"
+
+    def matches(self, rule_id: str, target: str, file: str) -> bool:
+        return (
+            fnmatch.fnmatchcase(rule_id, self.rule)
+            and fnmatch.fnmatchcase(target, self.target)
+            and fnmatch.fnmatchcase(file, self.file)
+        )
+
+
+@dataclass(frozen=True)
+class Policy:
+    source: str = ""  # the policy file, '' for the built-in defaults
+    packs: tuple[str, ...] = DEFAULT_PACKS
+    only: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    fail_on: Severity | None = Severity.HIGH
+    kubernetes_version: tuple[int, int] | None = None
+    ignore_kinds: frozenset[str] = frozenset()
+    waivers: tuple[Waiver, ...] = ()
+    baseline: Path | None = None
+
+    def selects(self, rule_id: str, since: str) -> bool:
+        if self.only and not any(fnmatch.fnmatchcase(rule_id, p) for p in self.only):
+            return False
+        if any(fnmatch.fnmatchcase(rule_id, p) for p in self.exclude):
+            return False
+        return not (since and self.kubernetes_version and version(since) > self.kubernetes_version)
+
+
+def version(text: str) -> tuple[int, int]:
+    major, _, minor = text.removeprefix("v").partition(".")
+    return int(major), int(minor)
+
+
+def fail_on(text: str) -> Severity | None:
+    return None if text == "never" else Severity(text)
+
+
+def load_policy(path: Path) -> Policy:
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from harden.gate.policyfile import PolicyIn  # noqa: PLC0415
+    from harden.validation import problems_from_validation  # noqa: PLC0415
+
+    doc = load_single(path, what="policy", max_bytes=MAX_POLICY_BYTES)
+    try:
+        parsed = PolicyIn.model_validate(doc.data)
+    except ValidationError as exc:
+        raise FileProblems(
+            str(path), problems_from_validation(exc, doc), hint="see audit/policy.schema.json"
+        ) from None
+    waivers = tuple(
+        Waiver(
+            w.rule,
+            w.target,
+            w.file,
+            w.reason,
+            w.owner,
+            w.expires,
+            f"{path}:{doc.line_of(('waivers', i)) or 1}",
+        )
+        for i, w in enumerate(parsed.waivers)
+    )
+    baseline = (path.parent / parsed.baseline) if parsed.baseline else None
+    return Policy(
+        source=str(path),
+        packs=parsed.packs,
+        only=parsed.rules.only,
+        exclude=parsed.rules.exclude,
+        fail_on=fail_on(parsed.fail_on),
+        kubernetes_version=version(parsed.kubernetes_version)
+        if parsed.kubernetes_version
+        else None,
+        ignore_kinds=frozenset(parsed.ignore_kinds),
+        waivers=waivers,
+        baseline=baseline,
+    )
+
+
+def parse_inline(text: str) -> tuple[str, datetime.date | None]:
+    """``"expires=2027-01-31; reason"`` or ``"reason"`` -> (reason, expiry); ValueError if bad."""
+    reason, expires = text.strip(), None
+    if reason.startswith("expires="):
+        head, sep, rest = reason.partition(";")
+        if not sep:
+            raise ValueError("write it as 'expires=YYYY-MM-DD; reason'")
+        date_text = head.removeprefix("expires=").strip()
+        try:
+            expires = datetime.date.fromisoformat(date_text)
+        except ValueError:
+            raise ValueError(f"{date_text!r} is not a date (YYYY-MM-DD)") from None
+        reason = rest.strip()
+    if len(reason) < 3:
+        raise ValueError("an inline waiver needs a reason")
+    return reason, expires
+
+
+def schema() -> dict[str, Any]:
+    from harden.gate.policyfile import PolicyIn  # noqa: PLC0415
+
+    document = PolicyIn.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://harden.invalid/schemas/policy-1.json",
+        **document,
+    }
+
+
+__all__ = ["DEFAULT_PACKS", "Policy", "Problem", "Waiver", "load_policy", "parse_inline"]

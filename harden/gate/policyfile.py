@@ -1,0 +1,62 @@
+"""The policy file's schema (strict pydantic); ``audit/policy.schema.json`` is generated from it."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FailOn = Literal["critical", "high", "medium", "low", "info", "never"]
+RULE_PATTERN = r"^[A-Za-z0-9*?\[\]-]+$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WaiverIn(_Strict):
+    """One accepted risk: failing findings of ``rule`` on matching targets become waived."""
+
+    rule: str = Field(pattern=RULE_PATTERN, description="rule id, or a glob such as NET-*")
+    target: str = Field(
+        default="*",
+        min_length=1,
+        description="glob on the target name (Deployment/prod/web/nginx, compose/shop/db)",
+    )
+    file: str = Field(default="*", min_length=1, description="glob on the input file path")
+    reason: str = Field(min_length=3, description="why the risk is accepted")
+    owner: str = Field(min_length=1, description="who accepted it (a person or team)")
+    expires: datetime.date = Field(
+        description="YYYY-MM-DD; after this day the waiver accepts nothing and fails the gate"
+    )
+
+
+class RulesIn(_Strict):
+    only: tuple[str, ...] = Field(default=(), description="run only these rule ids or globs")
+    exclude: tuple[str, ...] = Field(default=(), description="never run these rule ids or globs")
+
+
+class PolicyIn(_Strict):
+    """A harden gate policy (YAML)."""
+
+    version: Literal[1] = Field(description="policy format version")
+    packs: tuple[str, ...] = Field(
+        default=("container", "pss-baseline"), description="rule packs to run"
+    )
+    rules: RulesIn = RulesIn()
+    fail_on: FailOn = Field(
+        default="high", description="fail when a rule of this severity or worse fails"
+    )
+    kubernetes_version: str = Field(
+        default="",
+        pattern=r"^(v?1\.\d{1,2})?$",
+        description="PSS controls newer than this Kubernetes version are not run",
+    )
+    ignore_kinds: tuple[str, ...] = Field(
+        default=(), description="custom kinds that run no containers (not scan problems)"
+    )
+    waivers: tuple[WaiverIn, ...] = ()
+    baseline: str = Field(
+        default="", description="baseline file of accepted findings, relative to this file"
+    )

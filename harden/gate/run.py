@@ -1,0 +1,121 @@
+"""``gate()``: the one library call behind ``harden gate`` (inputs -> rules -> policy -> report)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+
+from harden import __version__
+from harden.audit.catalog import load_catalog
+from harden.audit.engine import Evaluator
+from harden.audit.model import Severity, Status
+from harden.audit.run import select_packs
+from harden.errors import ExitCode
+from harden.gate import baseline as baseline_file
+from harden.gate.accept import Accepting, accept
+from harden.gate.policy import Policy, load_policy
+from harden.report.build import build_report
+from harden.report.locate import fingerprint
+from harden.report.model import GateOutcome, Report, ReportKind
+from harden.sources.scan import Progress, no_progress
+from harden.state.model import TargetKind
+
+_UNSET = "policy"
+
+
+@dataclass(frozen=True)
+class GateRequest:
+    paths: tuple[Path, ...]
+    generated_at: str  # ISO 8601 UTC, given by the caller (the library has no clock)
+    today: datetime.date  # for waiver expiry, given by the caller
+    policy: Path | None = None
+    fail_on: Severity | str | None = _UNSET  # overrides the policy's threshold when given
+    baseline: Path | None = None  # overrides the policy's baseline when given
+    write_baseline: Path | None = None
+    rules_dir: Path | None = None
+
+
+def _policy(request: GateRequest) -> Policy:
+    policy = load_policy(request.policy) if request.policy is not None else Policy()
+    if request.fail_on != _UNSET:
+        assert not isinstance(request.fail_on, str)
+        policy = dataclasses.replace(policy, fail_on=request.fail_on)
+    if request.baseline is not None:
+        policy = dataclasses.replace(policy, baseline=request.baseline)
+    return policy
+
+
+def gate(request: GateRequest, progress: Progress = no_progress) -> tuple[Report, str | None]:
+    """The gate report, and the baseline text to write (when asked for one)."""
+    from harden.static.scan import scan  # noqa: PLC0415
+
+    policy = _policy(request)
+    catalog = load_catalog(request.rules_dir)
+    packs = select_packs(catalog, policy.packs)
+    rules = [r for p in packs for r in p.rules if policy.selects(r.id, r.since)]
+    accepted = baseline_file.load(policy.baseline) if policy.baseline is not None else {}
+    found = scan(request.paths, policy.ignore_kinds, progress)
+    evaluator = Evaluator(rules, TargetKind.CONTAINER)
+    results = [(t, evaluator.run(t)) for t in found.targets]
+    known = frozenset(r.id for r in catalog.rules())
+    ctx = Accepting(policy, accepted, request.today, str(policy.baseline or ""))
+    baseline_text = None
+    if request.write_baseline is not None:
+        # Accept every failure as it is now: the new baseline, and this run judged by it.
+        first = build_report(
+            found,
+            accept(results, dataclasses.replace(ctx, baseline={}), known),
+            packs,
+            dict(catalog.documents),
+            generated_at="",
+            tool_version="",
+        )
+        entries = [
+            baseline_file.Entry(fingerprint(t, f), f.rule.id, t.name, t.file)
+            for t in first.targets
+            for f in t.findings
+            if f.status is Status.FAIL and "[waiver expired:" not in f.message
+        ]
+        baseline_text = baseline_file.render(entries)
+        ctx = Accepting(
+            policy, {e.fingerprint: e for e in entries}, request.today, str(request.write_baseline)
+        )
+    judged = accept(results, ctx, known)
+    report = build_report(
+        found,
+        judged,
+        packs,
+        dict(catalog.documents),
+        generated_at=request.generated_at,
+        tool_version=__version__,
+    )
+    violations = sum(
+        1
+        for t in report.targets
+        for f in t.findings
+        if f.status is Status.FAIL
+        and (
+            (policy.fail_on is not None and f.rule.severity.rank >= policy.fail_on.rank)
+            or "[waiver expired:" in f.message
+        )
+    )
+    outcome = GateOutcome(
+        policy=policy.source,
+        fail_on=policy.fail_on,
+        violations=violations,
+        expired=tuple(dict.fromkeys(ctx.expired)),
+        unused=tuple(ctx.unused()),
+        baseline=ctx.baseline_name,
+    )
+    return dataclasses.replace(report, kind=ReportKind.GATE, gate=outcome), baseline_text
+
+
+def exit_code(report: Report) -> ExitCode:
+    """1 the policy is violated; 3 nothing violated but something could not be decided; 0."""
+    if report.gate is not None and not report.gate.passed:
+        return ExitCode.FAILED
+    if not report.complete:
+        return ExitCode.INCOMPLETE
+    return ExitCode.OK

@@ -1,0 +1,148 @@
+"""The self-contained HTML report: jinja2 (autoescape, StrictUndefined), inline CSS, no network.
+
+The template is ``reports/report.html.j2``. It receives plain strings only, each
+untrusted one already passed through :func:`shown` (control characters as escapes);
+autoescaping then makes markup literal. A Content-Security-Policy forbids every fetch.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from harden.audit.model import Severity, Status
+from harden.report.formats import RenderOptions
+from harden.report.model import Report
+from harden.report.summary import (
+    finding_rows,
+    host_rows,
+    remediation,
+    rule_rows,
+    severity_counts,
+    status_counts,
+    title,
+    verdict,
+    where,
+)
+from harden.report.text import shown
+
+MAX_ROWS = 20_000  # findings rows in one page; the JSON report has them all
+_STATUS_LABEL = {Status.FAIL: "fail", Status.WAIVED: "waived", Status.ERROR: "unknown"}
+
+
+@functools.cache
+def _template() -> Any:
+    import jinja2  # noqa: PLC0415
+
+    from harden.data import data_dir  # noqa: PLC0415
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(data_dir("reports"))),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    return env.get_template("report.html.j2")
+
+
+def _found(row: Any) -> str:
+    finding = row.finding
+    if finding.accepted is not None:
+        a = finding.accepted
+        text = f"waived ({a.how.value}): {a.reason}"
+        return (
+            text
+            + (f"; owner {a.owner}" if a.owner else "")
+            + (f"; until {a.expires}" if a.expires else "")
+        )
+    if finding.status is Status.ERROR or finding.detail is None:
+        return shown(finding.message, 400)
+    return shown(json.dumps(finding.detail, ensure_ascii=False, default=str), 400)
+
+
+def context(report: Report) -> dict[str, Any]:
+    severities = severity_counts(report)
+    statuses = status_counts(report)
+    cards = [{"css": s.value, "label": s.value, "count": severities[s]} for s in Severity]
+    cards += [
+        {"css": "waived", "label": "waived", "count": statuses[Status.WAIVED]},
+        {"css": "unknown", "label": "unknown", "count": statuses[Status.ERROR]},
+        {"css": "passed", "label": "passed", "count": statuses[Status.PASS]},
+    ]
+    rows = finding_rows(report)
+    gate = report.gate
+    notes = [shown(p, 400) for p in report.problems]
+    if gate is not None:
+        notes = [f"expired waiver: {shown(e, 400)}" for e in gate.expired] + notes
+        notes += [f"unused waiver: {shown(u, 400)}" for u in gate.unused]
+    static = any(t.file for t in report.targets)
+    return {
+        "title": title(report),
+        "generated_at": report.generated_at,
+        "tool_version": report.tool_version,
+        "endpoint": shown(f"{report.source.value} {report.endpoint}".strip(), 300),
+        "verdict": verdict(report),
+        "verdict_class": "info" if gate is None else ("pass" if gate.passed else "fail"),
+        "cards": cards,
+        "notes": notes,
+        "severities": [s.value for s in Severity],
+        "hosts": [
+            {
+                "host": shown(h.host, 80),
+                "targets": h.targets,
+                "failed": [h.failed[s] for s in Severity],
+                "score": "?" if h.score is None else h.score,
+            }
+            for h in host_rows(report)
+        ]
+        if len(report.hosts) > 1
+        else [],
+        "rules": [
+            {
+                "id": r.rule.id,
+                "severity": r.rule.severity.value,
+                "failed": r.failed,
+                "waived": r.waived,
+                "errors": r.errors,
+                "title": r.rule.title,
+            }
+            for r in rule_rows(report)
+        ],
+        "static": static,
+        "targets": [
+            {
+                "score": "?" if t.score is None else t.score,
+                "name": shown((f"{t.host}: " if t.host else "") + t.name, 120),
+                "where": shown(
+                    (f"{t.file}:{t.line}" if t.line else t.file) if static else t.image, 120
+                ),
+                "failed": [t.failed.get(s, 0) for s in Severity],
+                "waived": t.counts.get(Status.WAIVED, 0),
+                "errors": t.counts.get(Status.ERROR, 0),
+            }
+            for t in report.targets
+        ],
+        "findings": [
+            {
+                "severity": r.finding.rule.severity.value,
+                "status": r.finding.status.value,
+                "status_label": _STATUS_LABEL.get(r.finding.status, r.finding.status.value),
+                "rule": r.finding.rule.id,
+                "title": r.finding.rule.title,
+                "target": shown(r.target.name, 120),
+                "where": shown(where(r), 160),
+                "found": _found(r),
+                "fix": remediation(r.finding.rule, r.target.source),
+            }
+            for r in rows[:MAX_ROWS]
+        ],
+        "truncated": max(len(rows) - MAX_ROWS, 0),
+        "packs": ", ".join(f"{p.id} v{p.version}" for p in report.packs) or "no pack",
+    }
+
+
+def render_html(report: Report, options: RenderOptions) -> str:
+    del options
+    text: str = _template().render(**context(report))
+    return text

@@ -1,0 +1,143 @@
+"""Markdown for a pull-request comment: the verdict, counts, rules and findings, size-bounded.
+
+Every untrusted string is shown literally: control characters as escapes, HTML as
+entities, Markdown punctuation backslash-escaped, ``@`` as an entity (no mentions). The
+text stays under ``options.max_bytes`` (GitHub refuses comments over 65,536 characters):
+the findings table is cut with a line saying how many rows were left out.
+"""
+
+from __future__ import annotations
+
+import json
+
+from harden.audit.model import Severity, Status
+from harden.report.formats import RenderOptions
+from harden.report.model import Report
+from harden.report.summary import (
+    finding_rows,
+    host_rows,
+    rule_rows,
+    severity_counts,
+    status_counts,
+    title,
+    verdict,
+    where,
+)
+from harden.report.text import shown
+
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "@": "&#64;", "|": "&#124;"}
+_PUNCTUATION = set("\\`*_{}[]()#+-.!~")
+_MAX_CELL = 200
+
+
+def md(text: str, limit: int = _MAX_CELL) -> str:
+    out = []
+    for ch in shown(text, limit):
+        if ch in _ENTITIES:
+            out.append(_ENTITIES[ch])
+        elif ch in _PUNCTUATION:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _head(report: Report) -> list[str]:
+    lines = [f"## {title(report)}: {md(verdict(report))}", ""]
+    severities = severity_counts(report)
+    statuses = status_counts(report)
+    lines += [
+        "| targets | " + " | ".join(s.value for s in Severity) + " | waived | unknown | passed |",
+        "| ---: | " + " | ".join("---:" for _ in Severity) + " | ---: | ---: | ---: |",
+        f"| {len(report.targets)} | "
+        + " | ".join(str(severities[s]) for s in Severity)
+        + f" | {statuses[Status.WAIVED]} | {statuses[Status.ERROR]} | {statuses[Status.PASS]} |",
+        "",
+    ]
+    gate = report.gate
+    if gate is not None:
+        for text in gate.expired[:20]:
+            lines.append(f"- **expired waiver**: {md(text, 400)}")
+        for problem in report.problems[:20]:
+            lines.append(f"- **not read**: {md(problem, 400)}")
+        if gate.expired or report.problems:
+            lines.append("")
+    return lines
+
+
+def _rules(report: Report) -> list[str]:
+    rows = rule_rows(report)
+    if not rows:
+        return []
+    lines = [
+        "### Rules",
+        "",
+        "| rule | severity | failed | waived | unknown | title |",
+        "| --- | --- | ---: | ---: | ---: | --- |",
+    ]
+    lines += [
+        f"| {r.rule.id} | {r.rule.severity.value} | {r.failed} | {r.waived} | {r.errors} "
+        f"| {md(r.rule.title)} |"
+        for r in rows
+    ]
+    return [*lines, ""]
+
+
+def _hosts(report: Report) -> list[str]:
+    if len(report.hosts) < 2:
+        return []
+    lines = [
+        "### Hosts (worst first)",
+        "",
+        "| host | containers | critical | high | lowest score |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for h in host_rows(report)[:50]:
+        score = "?" if h.score is None else str(h.score)
+        lines.append(
+            f"| {md(h.host, 80)} | {h.targets} | {h.failed[Severity.CRITICAL]} "
+            f"| {h.failed[Severity.HIGH]} | {score} |"
+        )
+    return [*lines, ""]
+
+
+def render_markdown(report: Report, options: RenderOptions) -> str:
+    head = "\n".join(_head(report) + _hosts(report) + _rules(report)) + "\n"
+    rows = finding_rows(report)
+    table = [
+        "### Findings",
+        "",
+        "| severity | status | rule | target | where | found |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    budget = options.max_bytes - len(head.encode()) - 200
+    used = sum(len(line.encode()) + 1 for line in table)
+    shown_rows = 0
+    for row in rows:
+        finding = row.finding
+        found = (
+            ""
+            if finding.detail is None
+            else json.dumps(finding.detail, ensure_ascii=False, default=str)
+        )
+        if finding.status is Status.ERROR:
+            found = finding.message
+        elif finding.accepted is not None:
+            found = f"waived: {finding.accepted.reason}"
+        line = (
+            f"| {finding.rule.severity.value} | {finding.status.value} | {finding.rule.id} | "
+            f"{md(row.target.name, 80)} | {md(where(row), 120)} | {md(found, 160)} |"
+        )
+        if used + len(line.encode()) + 1 > budget:
+            break
+        table.append(line)
+        used += len(line.encode()) + 1
+        shown_rows += 1
+    if not rows:
+        return head
+    text = head + "\n".join(table) + "\n"
+    if shown_rows < len(rows):
+        text += (
+            f"\n_{len(rows) - shown_rows} more findings are not shown here: see the full report._\n"
+        )
+    return text

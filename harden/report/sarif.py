@@ -1,0 +1,171 @@
+"""SARIF 2.1.0 for GitHub code scanning: built as data, serialised (never templated).
+
+``tool.driver.rules`` holds every rule of the report's packs with its help text and a
+``security-severity`` (GitHub's severity scale: critical >= 9, high >= 7, medium >= 4).
+Each failing or waived finding is a result at the file and line of the field that
+decided it; waived ones carry an accepted ``suppression`` with the reason. Findings of
+a running host have no file: they get a stable synthetic location
+(``harden-runtime/<host>/<container>``, line 1). ``partialFingerprints`` holds harden's
+fingerprint, which does not change when lines move. Rules that could not be decided are
+tool execution notifications, and ``executionSuccessful`` is false then.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from harden.audit.model import Rule, Severity, Status
+from harden.report.formats import RenderOptions
+from harden.report.locate import fingerprint
+from harden.report.model import Report
+from harden.report.summary import Row, finding_rows, remediation
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/harden/harden"
+SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "0.0",
+}
+LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+FINGERPRINT_KEY = "harden/v1"
+
+
+def _rule(rule: Rule, documents: dict[str, str]) -> dict[str, Any]:
+    refs = [
+        f"{documents.get(k, k)} {i}"
+        for k in ("cis", "nist", "pss")
+        for i in getattr(rule.references, k)
+    ]
+    fixes = rule.remediation
+    text = (
+        f"{rule.rationale}\n\nFix (docker): {fixes.docker}\n"
+        f"Fix (compose): {fixes.compose}\nFix (kubernetes): {fixes.kubernetes}"
+    )
+    markdown = (
+        f"{rule.rationale}\n\n| form | fix |\n| --- | --- |\n"
+        f"| docker | `{rule.remediation.docker}` |\n| compose | `{rule.remediation.compose}` |\n"
+        f"| kubernetes | `{rule.remediation.kubernetes}` |"
+    )
+    if refs:
+        text += "\n\nReferences: " + "; ".join(refs)
+        markdown += "\n\nReferences: " + "; ".join(refs)
+    tags = ["security", rule.pack, *(f"pss/{p}" for p in rule.references.pss)]
+    return {
+        "id": rule.id,
+        "name": rule.id.replace("-", ""),
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": rule.rationale},
+        "help": {"text": text, "markdown": markdown},
+        "defaultConfiguration": {"level": LEVEL[rule.severity]},
+        "properties": {
+            "security-severity": SECURITY_SEVERITY[rule.severity],
+            "precision": "high" if rule.mode.value == "automated" else "low",
+            "tags": tags,
+        },
+    }
+
+
+def _location(row: Row) -> dict[str, Any]:
+    if row.file:
+        uri, line = quote(row.file.replace("\\", "/"), safe="/"), row.line or 1
+    else:
+        host = row.target.host or "localhost"
+        uri, line = (
+            "harden-runtime/" + quote(host, safe="") + "/" + quote(row.target.name, safe=""),
+            1,
+        )
+    return {
+        "physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": line}},
+        "logicalLocations": [{"name": row.target.name, "kind": "resource"}],
+    }
+
+
+def _result(row: Row, index: dict[str, int]) -> dict[str, Any]:
+    finding, rule = row.finding, row.finding.rule
+    text = f"{rule.title} ({row.target.name})"
+    if finding.detail is not None:
+        text += f": {json.dumps(finding.detail, ensure_ascii=False, default=str)}"
+    text += f". Fix: {remediation(rule, row.target.source)}"
+    result: dict[str, Any] = {
+        "ruleId": rule.id,
+        "ruleIndex": index[rule.id],
+        "level": LEVEL[rule.severity],
+        "message": {"text": text},
+        "locations": [_location(row)],
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(row.target, finding)},
+        "properties": {"target": row.target.name, "severity": rule.severity.value},
+    }
+    if finding.accepted is not None:
+        a = finding.accepted
+        justification = (
+            a.reason
+            + (f" (owner {a.owner})" if a.owner else "")
+            + (f", until {a.expires}" if a.expires else "")
+        )
+        result["suppressions"] = [
+            {"kind": "external", "status": "accepted", "justification": justification}
+        ]
+    return result
+
+
+def document(report: Report) -> dict[str, Any]:
+    rules = sorted({r.id: r for p in report.packs for r in p.rules}.values(), key=lambda r: r.id)
+    index = {r.id: i for i, r in enumerate(rules)}
+    rows = finding_rows(report, (Status.FAIL, Status.WAIVED))
+    for row in rows:  # merged reports may hold rules of packs they do not list
+        if row.finding.rule.id not in index:
+            index[row.finding.rule.id] = len(rules)
+            rules.append(row.finding.rule)
+    notifications = [
+        {
+            "level": "warning",
+            "message": {
+                "text": f"{row.finding.rule.id} on {row.target.name}: {row.finding.message}"
+            },
+            "locations": [_location(row)],
+        }
+        for row in finding_rows(report, (Status.ERROR,))
+    ]
+    notifications += [{"level": "error", "message": {"text": p}} for p in report.problems]
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "harden",
+                        "version": report.tool_version,
+                        "semanticVersion": report.tool_version,
+                        "informationUri": INFORMATION_URI,
+                        "rules": [_rule(r, dict(report.documents)) for r in rules],
+                    }
+                },
+                "automationDetails": {"id": f"harden/{report.kind.value}/"},
+                "invocations": [
+                    {
+                        "executionSuccessful": report.complete,
+                        "toolExecutionNotifications": notifications,
+                    }
+                ],
+                "results": [_result(row, index) for row in rows],
+                "properties": {"generated_at": report.generated_at},
+            }
+        ],
+    }
+
+
+def render_sarif(report: Report, options: RenderOptions) -> str:
+    indent = 2 if options.pretty else None
+    return json.dumps(document(report), indent=indent, ensure_ascii=True, default=str) + "\n"
