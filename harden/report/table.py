@@ -15,7 +15,9 @@ from rich.text import Text
 
 from harden.audit.model import Finding, Severity, Status
 from harden.report.formats import RenderOptions
+from harden.report.locate import location
 from harden.report.model import Report, TargetResult
+from harden.report.summary import SHOWN, host_rows, remediation, title, verdict
 from harden.report.text import shown
 from harden.state.model import TargetKind
 
@@ -34,6 +36,7 @@ _HEADERS = {
     Severity.LOW: "LOW",
 }
 _MAX_IDS = 6
+_ORDER = {Status.FAIL: 0, Status.WAIVED: 1, Status.ERROR: 2}
 
 
 def _value(value: Any) -> str:
@@ -45,9 +48,10 @@ def _value(value: Any) -> str:
 
 
 def _target_label(result: TargetResult) -> Text:
+    host = f"{shown(result.host, 30)}: " if result.host else ""
     if result.kind is TargetKind.HOST:
-        return Text(f"host {shown(result.name, 34)}", style="bold")
-    return Text(shown(result.name, 40))
+        return Text(f"{host}host {shown(result.name, 34)}", style="bold")
+    return Text(host + shown(result.name, 40 if not result.file else 60))
 
 
 def _rule_ids(result: TargetResult) -> Text:
@@ -92,23 +96,67 @@ def _summary(report: Report) -> Text:
     for severity in _SHOWN_SEVERITIES:
         text.append(f"{report.failed(severity)} {severity.value}", style=_STYLE[severity])
         text.append(", ")
+    waived = report.count(Status.WAIVED)
     text.append(
         f"{report.count(Status.PASS)} passed, {report.count(Status.ERROR)} unknown, "
         f"{report.count(Status.SKIPPED)} skipped, {report.count(Status.MANUAL)} "
-        "to review by hand"
+        "to review by hand" + (f", {waived} waived" if waived else "")
     )
     return text
 
 
-def _finding_lines(finding: Finding) -> list[Text]:
+def _gate_lines(report: Report) -> list[Text]:
+    out: list[Text] = []
+    gate = report.gate
+    if gate is None:
+        return out
+    for expired in gate.expired:
+        out.append(Text(f"! expired waiver: {shown(expired, 300)}", style="bold red"))
+    for unused in gate.unused:
+        out.append(Text(f"  unused waiver: {shown(unused, 300)}", style="dim"))
+    style = "bold green" if gate.passed else "bold red"
+    out.append(Text(f"gate: {verdict(report)}", style=style))
+    return out
+
+
+def _host_lines(report: Report) -> list[Text]:
+    if len(report.hosts) < 2:
+        return []
+    out = [Text(f"{len(report.hosts)} hosts, worst first:", style="bold")]
+    for row in host_rows(report)[:20]:
+        counts = ", ".join(f"{row.failed[s]} {s.value}" for s in _SHOWN_SEVERITIES)
+        score = "?" if row.score is None else str(row.score)
+        out.append(
+            Text(
+                f"  {shown(row.host, 50)}: {row.targets} containers, {counts}, lowest score {score}"
+            )
+        )
+    return out
+
+
+def _finding_lines(result: TargetResult, finding: Finding) -> list[Text]:
     rule = finding.rule
+    at = []
+    if result.file:
+        file, line = location(result, finding)
+        at = [Text(f"           at:    {shown(file, 160)}:{line or ''}")]
+    if finding.status is Status.WAIVED and finding.accepted is not None:
+        head = Text("  WAIVED   ", style="dim")
+        head.append(f"{rule.id} {rule.title}")
+        accepted = finding.accepted
+        why = f"{accepted.how.value}: {accepted.reason}" + (
+            f" (until {accepted.expires})" if accepted.expires else ""
+        )
+        return [head, *at, Text(f"           why:   {shown(why, 200)}", style="dim")]
     if finding.status is Status.FAIL:
         head = Text(f"  {rule.severity.value.upper():8} ", style=_STYLE[rule.severity])
         head.append(f"{rule.id} {rule.title}")
-        lines = [head]
+        lines = [head, *at]
         if finding.detail is not None:
             lines.append(Text(f"           found: {shown(_value(finding.detail), 160)}"))
-        lines.append(Text(f"           fix:   {rule.remediation.docker}", style="dim"))
+        if finding.message != rule.title:
+            lines.append(Text(f"           note:  {shown(finding.message, 300)}", style="bold"))
+        lines.append(Text(f"           fix:   {remediation(rule, result.source)}", style="dim"))
         return lines
     head = Text("  UNKNOWN  ", style="magenta")
     head.append(f"{rule.id} {rule.title}")
@@ -118,10 +166,10 @@ def _finding_lines(finding: Finding) -> list[Text]:
 def _details(report: Report) -> list[Text]:
     out: list[Text] = []
     for result in report.targets:
-        shown_findings = [f for f in result.findings if f.status in (Status.FAIL, Status.ERROR)]
+        shown_findings = [f for f in result.findings if f.status in SHOWN]
         if not shown_findings:
             continue
-        shown_findings.sort(key=lambda f: (f.status is not Status.FAIL, -f.rule.severity.rank))
+        shown_findings.sort(key=lambda f: (_ORDER[f.status], -f.rule.severity.rank))
         out.append(Text(""))
         title = _target_label(result)
         if result.image:
@@ -131,7 +179,7 @@ def _details(report: Report) -> list[Text]:
             labels = ", ".join(f"{k}={v}" for k, v in sorted(result.labels.items()))
             out.append(Text(f"  labels: {shown(labels, 200)}", style="dim"))
         for finding in shown_findings:
-            out.extend(_finding_lines(finding))
+            out.extend(_finding_lines(result, finding))
     return out
 
 
@@ -149,12 +197,16 @@ def render_table(report: Report, options: RenderOptions) -> str:
         legacy_windows=False,
     )
     where = f"{report.source.value} {shown(report.endpoint, 60)}".rstrip()
-    console.print(Text(f"harden audit · {where} · {report.generated_at}", style="bold"))
+    console.print(Text(f"{title(report)} · {where} · {report.generated_at}", style="bold"))
     for problem in report.problems:
         console.print(Text(f"! {shown(problem, 300)}", style="bold magenta"))
+    for line in _host_lines(report):
+        console.print(line)
     if report.targets:
         console.print(_table(report))
     for line in _details(report) if options.details else []:
         console.print(line, soft_wrap=True)  # long evidence stays on one line
     console.print(_summary(report))
+    for line in _gate_lines(report):
+        console.print(line, soft_wrap=True)
     return buffer.getvalue()

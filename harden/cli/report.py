@@ -1,0 +1,70 @@
+"""``harden report merge``: many host reports (JSON) into one fleet report, in any format."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from harden.report.formats import Format
+
+
+@click.group()
+def report() -> None:
+    """Work with saved reports."""
+
+
+@report.command("merge")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in Format]),
+    default="table",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the report to this file (atomically) instead of stdout.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(("critical", "high", "medium", "low", "never")),
+    default="high",
+    show_default=True,
+    help="Exit 1 when a rule of this severity or worse failed on any host.",
+)
+@click.option("--details", "-v", is_flag=True, help="Table: every failing rule with its evidence.")
+@click.option("--color/--no-color", default=None, help="Table colours (default: on a terminal).")
+def merge(
+    files: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    fail_on: str,
+    details: bool,
+    color: bool | None,
+) -> None:
+    """Merge host reports (harden audit --format json, e.g. one per node) into one fleet
+    report: totals, hosts worst first, per-rule counts, every target with its host.
+
+    \b
+    harden report merge node-*.json --format html -o fleet.html
+
+    Exit codes: 0 nothing at or above --fail-on failed; 1 something did; 3 some host's
+    report is incomplete; 2 a file is not a harden report (nothing written).
+    """
+    from harden import __version__  # noqa: PLC0415
+    from harden.audit.model import Severity  # noqa: PLC0415
+    from harden.audit.run import exit_code  # noqa: PLC0415
+    from harden.cli.gate import render_to  # noqa: PLC0415
+    from harden.report.merge import merge as merge_reports  # noqa: PLC0415
+
+    now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    merged = merge_reports(files, generated_at=now, tool_version=__version__)
+    render_to(merged, fmt, output, details, color)
+    threshold = None if fail_on == "never" else Severity(fail_on)
+    click.get_current_context().exit(int(exit_code(merged, threshold)))

@@ -1,0 +1,212 @@
+"""``harden report merge``: many host reports (JSON) -> one fleet report.
+
+Each input is a report harden wrote with ``--format json`` (schema major version 1):
+from ``harden audit`` on a node, or an earlier merge. Rules are rebuilt from the
+reports' own rule lists (so reports of another pack version still merge); every target
+keeps its host. A file that is not such a report is an input error naming the file and
+the field; nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from harden.audit.model import (
+    Acceptance,
+    Accepted,
+    Compiled,
+    Evidence,
+    Finding,
+    Mode,
+    References,
+    Remediation,
+    Rule,
+    RulePack,
+    Severity,
+    Status,
+)
+from harden.errors import FileProblems, Problem
+from harden.report.build import order_key
+from harden.report.model import Report, ReportKind, TargetResult
+from harden.state.model import SourceKind, TargetKind
+from harden.yamlsrc import read_text
+
+MAX_REPORT_BYTES = 256 << 20
+_NO_PROGRAMS = Compiled(None, None, None)
+
+
+class _Merger:
+    def __init__(self) -> None:
+        self.rules: dict[str, Rule] = {}
+        self.passes: dict[str, Finding] = {}  # one shared PASS finding per rule
+        self.packs: dict[str, tuple[dict[str, Any], list[str]]] = {}
+        self.documents: dict[str, str] = {}
+        self.targets: list[TargetResult] = []
+        self.hosts: list[str] = []
+        self.problems: list[str] = []
+        self.versions: set[str] = set()
+
+    def rule(self, raw: dict[str, Any]) -> None:
+        if raw["id"] in self.rules:
+            return
+        refs = raw.get("references", {})
+        fix = raw["remediation"]
+        self.rules[raw["id"]] = Rule(
+            id=raw["id"],
+            pack=raw["pack"],
+            target=TargetKind(raw["target"]),
+            title=raw["title"],
+            severity=Severity(raw["severity"]),
+            mode=Mode(raw["mode"]),
+            condition="",
+            applies_if="",
+            evidence="",
+            rationale=raw.get("rationale", ""),
+            remediation=Remediation(fix["docker"], fix["compose"], fix["kubernetes"]),
+            references=References(*(tuple(refs.get(k, ())) for k in ("cis", "nist", "pss"))),
+            facts=(),
+            examples=(),
+            source="",
+            line=None,
+            compiled=_NO_PROGRAMS,
+            since=raw.get("since", ""),
+        )
+        self.passes[raw["id"]] = Finding(self.rules[raw["id"]], Status.PASS)
+
+    def finding(self, raw: dict[str, Any]) -> Finding:
+        evidence = tuple(
+            Evidence(e["fact"], e.get("value"), e.get("origin", ""), e.get("line"))
+            for e in raw.get("evidence", ())
+        )
+        accepted = None
+        if isinstance(raw.get("accepted"), dict):
+            a = raw["accepted"]
+            accepted = Accepted(
+                Acceptance(a["how"]),
+                a["reason"],
+                a.get("owner", ""),
+                a.get("expires", ""),
+                a.get("where", ""),
+            )
+        rule = self.rules[raw["rule"]]
+        return Finding(
+            rule,
+            Status(raw["status"]),
+            raw.get("message", ""),
+            evidence,
+            raw.get("detail"),
+            accepted,
+        )
+
+    def target(self, raw: dict[str, Any], host: str) -> TargetResult:
+        findings = [self.finding(f) for f in raw["findings"]]
+        findings += [self.passes[rule_id] for rule_id in raw["passed"]]
+        counts: dict[Status, int] = {}
+        failed: dict[Severity, int] = {}
+        for f in findings:
+            counts[f.status] = counts.get(f.status, 0) + 1
+            if f.status is Status.FAIL:
+                failed[f.rule.severity] = failed.get(f.rule.severity, 0) + 1
+        worst = max(failed, key=lambda s: s.rank) if failed else None
+        source = raw.get("source")
+        return TargetResult(
+            kind=TargetKind(raw["kind"]),
+            id=raw["id"],
+            name=raw["name"],
+            image=raw["image"],
+            runtime=raw["runtime"],
+            labels=dict(raw["labels"]),
+            findings=tuple(findings),
+            score=raw["score"],
+            worst=worst,
+            counts=counts,
+            failed=failed,
+            unreadable=raw.get("unreadable", ""),
+            source=SourceKind(source) if source else None,
+            file=raw.get("file", ""),
+            line=raw.get("line"),
+            host=raw.get("host") or host,
+        )
+
+    def add(self, path: Path, data: Any) -> None:
+        if not isinstance(data, dict) or data.get("kind") != "harden-audit-report":
+            raise FileProblems(
+                str(path), [Problem("not a harden report (kind harden-audit-report)")]
+            )
+        version = str(data.get("schema_version", ""))
+        if not version.startswith("1."):
+            raise FileProblems(
+                str(path),
+                [Problem(f"report schema {version!r}; this harden reads 1.x", "schema_version")],
+            )
+        scan = data["scan"]
+        host = str(scan.get("host", {}).get("hostname") or path.stem)
+        if host in self.hosts:
+            host = f"{host} ({path})"
+        self.hosts.extend(data.get("hosts") or [host])
+        self.versions.add(str(data["tool"]["version"]))
+        self.documents.update(data.get("references", {}))
+        for raw in data["rules"]:
+            self.rule(raw)
+        for pack in data["packs"]:
+            known = self.packs.setdefault(pack["id"], (pack, []))
+            known[1].extend(
+                r["id"]
+                for r in data["rules"]
+                if r["pack"] == pack["id"] and r["id"] not in known[1]
+            )
+        self.problems += [f"{host}: {p}" for p in scan.get("problems", [])]
+        if scan.get("engine_unavailable") and not scan.get("problems"):
+            self.problems.append(f"{host}: the engine could not be used")
+        self.targets += [self.target(t, host) for t in data["targets"]]
+
+    def report(self, generated_at: str, tool_version: str) -> Report:
+        packs = tuple(
+            RulePack(
+                p["id"],
+                p["title"],
+                p["version"],
+                TargetKind(p["target"]),
+                "",
+                tuple(self.rules[i] for i in ids),
+                "",
+            )
+            for p, ids in self.packs.values()
+        )
+        return Report(
+            generated_at=generated_at,
+            tool_version=tool_version,
+            source=SourceKind.FLEET,
+            endpoint=f"{len(self.hosts)} host report{'s' if len(self.hosts) != 1 else ''}",
+            host={"harden_versions": ", ".join(sorted(self.versions))},
+            packs=packs,
+            documents=self.documents,
+            targets=tuple(sorted(self.targets, key=lambda t: (*order_key(t), t.host))),
+            problems=tuple(self.problems),
+            kind=ReportKind.FLEET,
+            hosts=tuple(self.hosts),
+        )
+
+
+def merge(paths: Iterable[Path], *, generated_at: str, tool_version: str) -> Report:
+    merger = _Merger()
+    for path in paths:
+        text = read_text(path, max_bytes=MAX_REPORT_BYTES, what="report")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FileProblems(
+                str(path), [Problem(f"not valid JSON: {exc.msg}", line=exc.lineno)]
+            ) from None
+        try:
+            merger.add(path, data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise FileProblems(
+                str(path),
+                [Problem(f"not a harden report: {type(exc).__name__} {exc}")],
+                hint="merge the files `harden audit --format json` wrote",
+            ) from None
+    return merger.report(generated_at, tool_version)
