@@ -114,7 +114,8 @@ def capabilities(pc: PodContainer, layer: LayerBuilder) -> None:
     layer.set("privileged", privileged, pc.origin(c, *where), c.line(*where))
     added = cap_names(c.get((SC, "capabilities", "add"), list, []))
     dropped = cap_names(c.get((SC, "capabilities", "drop"), list, []))
-    add_line = c.line(SC, "capabilities", "add")
+    has_add = c.has(SC, "capabilities", "add")
+    add_line = c.line(SC, "capabilities", "add") if has_add else None
     layer.set("caps.added", added, pc.origin(c, SC, "capabilities", "add"), add_line)
     drop_line = c.line(SC, "capabilities", "drop")
     layer.set("caps.dropped", dropped, pc.origin(c, SC, "capabilities", "drop"), drop_line)

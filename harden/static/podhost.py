@@ -10,6 +10,20 @@ from harden.static.fields import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, q
 from harden.static.pod import SC, PodContainer
 
 _PROPAGATION = {"Bidirectional": "shared", "HostToContainer": "slave"}
+# Volume kinds that do not reach into the node (PSS Restricted); the line of the first
+# other kind is where a volume finding points.
+_RESTRICTED_VOLUMES = frozenset(
+    (
+        "configMap",
+        "csi",
+        "downwardAPI",
+        "emptyDir",
+        "ephemeral",
+        "persistentVolumeClaim",
+        "projected",
+        "secret",
+    )
+)
 
 
 def namespaces(pc: PodContainer, layer: LayerBuilder) -> None:
@@ -96,11 +110,12 @@ def filesystem(pc: PodContainer, layer: LayerBuilder) -> None:
         c.line(*where) if c.has(*where) else c.line(SC) or c.line(),
     )
     volumes = _volumes(pc)
+    odd = [line for kind, _, line in volumes.values() if kind not in _RESTRICTED_VOLUMES]
     layer.set(
         "volume_types",
         sorted({kind for kind, _, _ in volumes.values()}),
         pc.origin(pc.pod, "volumes"),
-        pc.pod.line("volumes"),
+        odd[0] if odd else pc.pod.line("volumes"),
     )
     mounts, devices, first = [], [], None
     for index, mount in enumerate(c.get(("volumeMounts",), list, [])):
@@ -136,6 +151,8 @@ def filesystem(pc: PodContainer, layer: LayerBuilder) -> None:
     where = (SC, "procMount")
     origin = pc.origin(c, *where) + ("" if c.has(*where) else " (not set: runtime defaults)")
     line = c.line(*where) if c.has(*where) else None
+    if privileged:
+        origin, line = pc.origin(c, SC, "privileged"), c.line(SC, "privileged")
     layer.set("masked_paths", [] if unmasked else list(DEFAULT_MASKED_PATHS), origin, line)
     layer.set("readonly_paths", [] if unmasked else list(DEFAULT_READONLY_PATHS), origin, line)
     layer.set(
