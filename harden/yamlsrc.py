@@ -119,6 +119,12 @@ class _Walker:
                 self.source,
                 [Problem(f"unsupported value: {exc.problem}", line=node.start_mark.line + 1)],
             ) from None
+        except ValueError as exc:  # a timestamp-like value that is no date: 2024-13-45
+            field_name = ".".join(str(p) for p in path)
+            problem = Problem(
+                f"{node.value!r} is not a valid date: {exc}", field_name, node.start_mark.line + 1
+            )
+            raise FileProblems(self.source, [problem]) from None
 
 
 def _merged_pairs(node: yaml.MappingNode) -> Iterator[tuple[yaml.Node, yaml.Node]]:

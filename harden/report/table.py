@@ -206,7 +206,7 @@ def render_table(report: Report, options: RenderOptions) -> str:
         console.print(_table(report))
     for line in _details(report) if options.details else []:
         console.print(line, soft_wrap=True)  # long evidence stays on one line
-    console.print(_summary(report))
+    console.print(_summary(report), soft_wrap=True)
     for line in _gate_lines(report):
         console.print(line, soft_wrap=True)
     return buffer.getvalue()

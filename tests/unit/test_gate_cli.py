@@ -1,0 +1,317 @@
+"""`harden gate` and `harden report merge` as a user runs them: exit codes, bad input,
+every format carrying the same counts, hostile names shown literally, determinism."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from harden.errors import ExitCode
+from harden.report.formats import Format
+from tests.conftest import DATA, run_harden
+
+CORPUS = DATA / "gate" / "corpus"
+GOOD = CORPUS / "k8s" / "good.yaml"
+BAD = CORPUS / "k8s" / "bad.yaml"
+HOSTILE = (
+    "\x1b]0;pwned\x07\x1b[31m[red]<script>alert(1)</script>&amp;\"'</testcase>]]>\u202e|*_@here"
+)
+
+
+def _gate(*args: str) -> tuple[int, str]:
+    result = run_harden("gate", *args)
+    assert "Traceback" not in result.output
+    assert "internal error" not in result.output
+    return result.code, result.output
+
+
+def test_exit_codes_pass_fail_incomplete(tmp_path: Path) -> None:
+    assert _gate(str(GOOD))[0] == ExitCode.OK
+    code, output = _gate(str(BAD))
+    assert code == ExitCode.FAILED
+    assert "gate: FAILED" in output
+    assert _gate(str(BAD), "--fail-on", "never")[0] == ExitCode.OK
+    custom = tmp_path / "crd.yaml"
+    custom.write_text(
+        GOOD.read_text() + "---\napiVersion: x.io/v1\nkind: Widget\nmetadata: {name: w}\n"
+    )
+    code, output = _gate(str(custom))
+    assert code == ExitCode.INCOMPLETE
+    assert "unknown kind 'Widget'" in output
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\nignore_kinds: [Widget]\n")
+    assert _gate(str(custom), "--policy", str(policy))[0] == ExitCode.OK
+
+
+def _bomb() -> str:
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        prev = chr(ord("a") + i - 1)
+        lines.append(
+            f"{chr(ord('a') + i)}: &{chr(ord('a') + i)} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]"
+        )
+    return "\n".join(lines) + "\nkind: Pod\napiVersion: v1\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("broken.yaml", "kind: Pod\nspec: [\n", "broken.yaml:3: not valid YAML"),
+        (
+            "dup.yaml",
+            "apiVersion: v1\nkind: Pod\nkind: Job\n",
+            "dup.yaml:3: kind: duplicate key 'kind'",
+        ),
+        ("bomb.yaml", _bomb(), "alias bomb"),
+        (
+            "helm.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\n",
+            "helm.yaml:4: an unrendered Helm template",
+        ),
+        (
+            "tagged.yaml",
+            "apiVersion: v1\nkind: !!python/object:os.system Pod\n",
+            "unsupported YAML tag",
+        ),
+        (
+            "notes.yaml",
+            "just: some\nyaml: here\n",
+            "not a Kubernetes manifest, compose file or inspect output",
+        ),
+        ("inspect.json", '[{"Id": "abc"}]', "not a container inspect object"),
+    ],
+)
+def test_bad_input_is_a_clear_error_and_writes_nothing(
+    tmp_path: Path, name: str, content: str, message: str
+) -> None:
+    bad = tmp_path / name
+    bad.write_text(content)
+    out = tmp_path / "out.sarif"
+    code, output = _gate(str(bad), "--format", "sarif", "-o", str(out))
+    assert code == ExitCode.INPUT
+    assert message in output
+    assert not out.exists()
+
+
+def test_a_50_mb_manifest_is_refused_quickly(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.yaml"
+    with huge.open("w") as handle:
+        handle.write("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n")
+        handle.write("  k: " + "x" * (50 << 20) + "\n")
+    code, output = _gate(str(huge))
+    assert code == ExitCode.INPUT
+    assert "the limit is 8388608 bytes" in output
+
+
+def test_every_bad_file_is_listed_at_once(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("kind: Pod\nspec: [\n")
+    (tmp_path / "b.yaml").write_text("apiVersion: v1\nkind: Pod\nkind: Pod\n")
+    code, output = _gate(str(tmp_path))
+    assert code == ExitCode.INPUT
+    assert "a.yaml:3" in output and "b.yaml:3" in output
+
+
+def test_a_field_of_the_wrong_type_is_an_unknown_finding_not_a_pass(tmp_path: Path) -> None:
+    odd = tmp_path / "odd.yaml"
+    odd.write_text(
+        GOOD.read_text().replace(
+            "allowPrivilegeEscalation: false", 'allowPrivilegeEscalation: "no"'
+        )
+    )
+    code, output = _gate(str(odd), "--format", "json")
+    assert code == ExitCode.INCOMPLETE
+    document = json.loads(output)
+    errors = [f for t in document["targets"] for f in t["findings"] if f["status"] == "error"]
+    assert errors and all("must be a boolean" in f["message"] for f in errors)
+    assert {f["rule"] for f in errors} >= {"SEC-003"}
+
+
+def _counts(fmt: str, text: str) -> dict[str, int]:
+    if fmt == "json":
+        summary = json.loads(text)["summary"]["status"]
+        return {"fail": summary["fail"], "waived": summary["waived"], "error": summary["error"]}
+    if fmt == "sarif":
+        results = json.loads(text)["runs"][0]["results"]
+        waived = sum(1 for r in results if r.get("suppressions"))
+        return {
+            "fail": len(results) - waived,
+            "waived": waived,
+            "error": len(
+                json.loads(text)["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+            ),
+        }
+    if fmt == "junit":
+        root = ET.fromstring(text)
+        skipped = root.findall(".//skipped")
+        waived = sum(1 for s in skipped if s.get("message", "").startswith("waived"))
+        return {
+            "fail": int(root.get("failures", "-1")),
+            "waived": waived,
+            "error": int(root.get("errors", "-1")),
+        }
+    if fmt == "markdown":
+        row = text.split("\n")[4].strip("|").split("|")
+        return {"fail": sum(int(c) for c in row[1:6]), "waived": int(row[6]), "error": int(row[7])}
+    if fmt == "html":
+        cards = dict(
+            (label, int(n))
+            for n, label in re.findall(
+                r'<div class="n">(\d+)</div><div class="l">(\w+)</div>', text
+            )
+        )
+        return {
+            "fail": sum(cards[s] for s in ("critical", "high", "medium", "low", "info")),
+            "waived": cards["waived"],
+            "error": cards["unknown"],
+        }
+    summary = re.search(
+        r"(\d+) critical, (\d+) high, (\d+) medium, (\d+) low.*?(\d+) unknown.*?(?:, (\d+) waived)?$",
+        text,
+        re.M,
+    )
+    assert summary is not None, text
+    return {
+        "fail": sum(int(summary[i]) for i in range(1, 5)),
+        "waived": int(summary[6] or 0),
+        "error": int(summary[5]),
+    }
+
+
+def test_every_format_carries_the_same_counts_and_is_deterministic(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "version: 1\nwaivers:\n  - {rule: RES-00?, reason: sized by the platform, owner: ops, expires: 2999-01-01}\n"
+    )
+    odd = tmp_path / "odd.yaml"
+    odd.write_text(
+        GOOD.read_text().replace("readOnlyRootFilesystem: true", "readOnlyRootFilesystem: 1")
+    )
+    seen = {}
+    for fmt in Format:
+        args = [
+            str(BAD),
+            str(odd),
+            str(CORPUS / "compose"),
+            "--policy",
+            str(policy),
+            "--format",
+            fmt.value,
+        ]
+        first = _gate(*args, "-o", str(tmp_path / f"1.{fmt.value}"))
+        second = _gate(*args, "-o", str(tmp_path / f"2.{fmt.value}"))
+        assert first[0] == second[0] == ExitCode.FAILED
+        text = (tmp_path / f"1.{fmt.value}").read_text()
+        text = re.sub(r"20\d\d-\d\d-\d\dT[\d:]+Z", "T", text)
+        again = re.sub(r"20\d\d-\d\d-\d\dT[\d:]+Z", "T", (tmp_path / f"2.{fmt.value}").read_text())
+        assert text == again, fmt
+        seen[fmt.value] = _counts(fmt.value, text)
+    assert len({json.dumps(c, sort_keys=True) for c in seen.values()}) == 1, seen
+    assert seen["json"]["fail"] > 0 and seen["json"]["waived"] > 0 and seen["json"]["error"] > 0
+
+
+def test_hostile_names_stay_literal_in_every_format(tmp_path: Path) -> None:
+    hostile = tmp_path / "hostile.yaml"
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": HOSTILE, "namespace": HOSTILE, "annotations": {HOSTILE: HOSTILE}},
+        "spec": {
+            "containers": [
+                {"name": HOSTILE, "image": HOSTILE, "securityContext": {"privileged": True}}
+            ]
+        },
+    }
+    hostile.write_text(json.dumps(doc))
+    for fmt in Format:
+        out = tmp_path / f"out.{fmt.value}"
+        code, _ = _gate(str(hostile), "--format", fmt.value, "-o", str(out))
+        assert code == ExitCode.FAILED
+        text = out.read_text()
+        assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202e]", text), fmt
+        if fmt is Format.JSON:
+            assert json.loads(text)["targets"][0]["name"] == f"Pod/{HOSTILE}/{HOSTILE}/{HOSTILE}"
+        elif fmt is Format.SARIF:
+            results = json.loads(text)["runs"][0]["results"]
+            assert HOSTILE in results[0]["message"]["text"]
+        elif fmt is Format.JUNIT:
+            suite = ET.fromstring(text).find("testsuite")
+            assert (
+                suite is not None
+                and "<script>" in suite.get("name", "")
+                and "\\x1b" in suite.get("name", "")
+            )
+        elif fmt is Format.HTML:
+            assert "<script>alert" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+        elif fmt is Format.MARKDOWN:
+            assert "<script>" not in text and "&lt;script&gt;" in text and "@here" not in text
+        else:
+            assert "Pod/\\x1b]0;pwned\\x07" in text
+
+
+def test_markdown_stays_under_its_size_limit(tmp_path: Path) -> None:
+    many = tmp_path / "many.yaml"
+    many.write_text(
+        "\n---\n".join(
+            BAD.read_text().replace("name: debug", f"name: debug-{i}") for i in range(60)
+        )
+    )
+    code, output = _gate(str(many), "--format", "markdown")
+    assert code == ExitCode.FAILED
+    assert len(output.encode()) <= 60_000
+    assert "more findings are not shown here" in output
+
+
+def test_write_baseline_then_gate_on_new_findings_only(tmp_path: Path) -> None:
+    baseline = tmp_path / ".harden-baseline.json"
+    assert _gate(str(BAD), "--write-baseline", str(baseline))[0] == ExitCode.OK
+    assert _gate(str(BAD), "--baseline", str(baseline))[0] == ExitCode.OK
+    code, output = _gate(str(BAD), "--baseline", str(baseline), "--format", "json")
+    assert json.loads(output)["summary"]["status"]["fail"] == 0
+
+
+def test_report_merge_of_host_reports(tmp_path: Path) -> None:
+    inputs = []
+    for i, name in enumerate(("docker-20.10.json", "podman-4.json", "docker-20.10.json")):
+        out = tmp_path / f"node-{i}.json"
+        result = run_harden(
+            "audit",
+            "--input",
+            str(DATA / "audit" / "inspect" / name),
+            "--format",
+            "json",
+            "-o",
+            str(out),
+        )
+        document = json.loads(out.read_text())
+        document["scan"]["host"]["hostname"] = f"node-{i}"
+        out.write_text(json.dumps(document))
+        inputs.append(str(out))
+        assert result.code == ExitCode.FAILED
+    singles = [json.loads(Path(p).read_text())["summary"] for p in inputs]
+    result = run_harden("report", "merge", *inputs, "--format", "json")
+    assert result.code == ExitCode.FAILED, result.output
+    merged = json.loads(result.stdout)
+    assert merged["report_kind"] == "fleet"
+    assert merged["hosts"] == ["node-0", "node-1", "node-2"]
+    assert merged["summary"]["targets"] == sum(s["targets"] for s in singles)
+    for status in ("fail", "pass", "error", "skipped", "manual"):
+        assert merged["summary"]["status"][status] == sum(s["status"][status] for s in singles)
+    again = tmp_path / "fleet.json"
+    again.write_text(result.stdout)
+    twice = run_harden("report", "merge", str(again), "--format", "json")
+    assert json.loads(twice.stdout)["summary"] == merged["summary"]
+    html = run_harden("report", "merge", *inputs, "--format", "html")
+    assert "Hosts, worst first" in html.stdout and "node-1" in html.stdout
+
+
+def test_report_merge_refuses_what_is_not_a_report(tmp_path: Path) -> None:
+    bad = tmp_path / "node.json"
+    bad.write_text('{"kind": "harden-baseline"}')
+    result = run_harden("report", "merge", str(bad), "-o", str(tmp_path / "fleet.html"))
+    assert result.code == ExitCode.INPUT
+    assert "not a harden report" in result.output
+    assert not (tmp_path / "fleet.html").exists()
