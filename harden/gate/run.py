@@ -40,8 +40,8 @@ class GateRequest:
 def _policy(request: GateRequest) -> Policy:
     policy = load_policy(request.policy) if request.policy is not None else Policy()
     if request.fail_on != _UNSET:
-        assert not isinstance(request.fail_on, str)
-        policy = dataclasses.replace(policy, fail_on=request.fail_on)
+        threshold = request.fail_on if isinstance(request.fail_on, Severity) else None
+        policy = dataclasses.replace(policy, fail_on=threshold)
     if request.baseline is not None:
         policy = dataclasses.replace(policy, baseline=request.baseline)
     return policy

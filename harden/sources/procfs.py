@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 NAMESPACES = ("pid", "net", "ipc", "uts", "user", "cgroup", "mnt")
 
@@ -48,9 +48,14 @@ def read_text(path: str, limit: int = 4 << 20) -> str:
 
 @dataclass(frozen=True)
 class ProcFS:
-    """A /proc and /sys tree; tests point it at fixture directories."""
+    """A /proc and /sys tree; tests point it at fixture directories.
 
-    proc: str = "/proc"  # plain strings: pathlib costs too much on this hot path
+    ``HARDEN_PROC`` names another mount of the host's /proc (the fleet DaemonSet mounts
+    the node's /proc read-only at /host/proc).
+    """
+
+    # plain strings: pathlib costs too much on this hot path
+    proc: str = field(default_factory=lambda: os.environ.get("HARDEN_PROC") or "/proc")
     sys: str = "/sys"
 
     def path(self, pid: int | str, name: str) -> str:
