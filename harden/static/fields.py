@@ -8,6 +8,7 @@ only the facts of that step *failed*, as for inspect objects.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,18 +68,13 @@ class Reader:
     def line(self, *path: str | int) -> int | None:
         return self.doc.line_of((*self.base, *path))
 
+    @functools.cached_property
+    def node(self) -> Any:
+        """The value at the base path (looked up once per reader)."""
+        return _walk(self.doc.data, self.base)
+
     def raw(self, *path: str | int) -> Any:
-        node = self.doc.data
-        for key in (*self.base, *path):
-            if isinstance(node, dict) and isinstance(key, str):
-                node = node.get(key, _MISSING)
-            elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-                node = node[key]
-            else:
-                return _MISSING
-            if node is _MISSING:
-                return _MISSING
-        return node
+        return _walk(self.node, path) if path else self.node
 
     def has(self, *path: str | int) -> bool:
         value = self.raw(*path)
@@ -97,11 +93,31 @@ class Reader:
             raise BadField(where, f"must be {wanted}, not {_short(value)}")
         return value
 
+    @functools.cached_property
+    def prefix(self) -> str:
+        return _dotted("", self.base)
+
     def dotted(self, *path: str | int) -> str:
-        out = ""
-        for key in (*self.base, *path):
-            out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
-        return out
+        return _dotted(self.prefix, path)
+
+
+def _dotted(out: str, path: tuple[str | int, ...]) -> str:
+    for key in path:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+    return out
+
+
+def _walk(node: Any, path: tuple[str | int, ...]) -> Any:
+    for key in path:
+        if node is _MISSING:
+            return _MISSING
+        if type(node) is dict and isinstance(key, str):
+            node = node.get(key, _MISSING)
+        elif type(node) is list and isinstance(key, int) and 0 <= key < len(node):
+            node = node[key]
+        else:
+            return _MISSING
+    return node
 
 
 def _short(value: Any) -> str:

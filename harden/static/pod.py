@@ -9,6 +9,7 @@ or is *unavailable*; a field with the wrong type makes its facts *failed*.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,16 +34,20 @@ class PodContainer:
     name: str
     ctype: str  # container, init or ephemeral
 
-    @property
+    @functools.cached_property
     def c(self) -> Reader:
         return Reader(self.workload.doc, self.path)
 
-    @property
+    @functools.cached_property
     def pod(self) -> Reader:
         return Reader(self.workload.doc, self.workload.pod)
 
+    @functools.cached_property
+    def title(self) -> str:
+        return f"{self.workload.doc.source}: {self.workload.title()} "
+
     def origin(self, reader: Reader, *path: str | int) -> str:
-        return f"{self.workload.doc.source}: {self.workload.title()} {reader.dotted(*path)}"
+        return self.title + reader.dotted(*path)
 
     def inherited(self, key: str, kind: type | tuple[type, ...]) -> tuple[Any, str, int | None]:
         """securityContext.<key>: the container's, else the pod's; (value, origin, line)."""

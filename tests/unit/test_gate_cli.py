@@ -51,9 +51,8 @@ def _bomb() -> str:
     lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
     for i in range(1, 9):
         prev = chr(ord("a") + i - 1)
-        lines.append(
-            f"{chr(ord('a') + i)}: &{chr(ord('a') + i)} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]"
-        )
+        name = chr(ord("a") + i)
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 10) + "]")
     return "\n".join(lines) + "\nkind: Pod\napiVersion: v1\n"
 
 
@@ -112,7 +111,8 @@ def test_every_bad_file_is_listed_at_once(tmp_path: Path) -> None:
     (tmp_path / "b.yaml").write_text("apiVersion: v1\nkind: Pod\nkind: Pod\n")
     code, output = _gate(str(tmp_path))
     assert code == ExitCode.INPUT
-    assert "a.yaml:3" in output and "b.yaml:3" in output
+    assert "a.yaml:3" in output
+    assert "b.yaml:3" in output
 
 
 def test_a_field_of_the_wrong_type_is_an_unknown_finding_not_a_pass(tmp_path: Path) -> None:
@@ -126,7 +126,8 @@ def test_a_field_of_the_wrong_type_is_an_unknown_finding_not_a_pass(tmp_path: Pa
     assert code == ExitCode.INCOMPLETE
     document = json.loads(output)
     errors = [f for t in document["targets"] for f in t["findings"] if f["status"] == "error"]
-    assert errors and all("must be a boolean" in f["message"] for f in errors)
+    assert errors
+    assert all("must be a boolean" in f["message"] for f in errors)
     assert {f["rule"] for f in errors} >= {"SEC-003"}
 
 
@@ -157,19 +158,20 @@ def _counts(fmt: str, text: str) -> dict[str, int]:
         row = text.split("\n")[4].strip("|").split("|")
         return {"fail": sum(int(c) for c in row[1:6]), "waived": int(row[6]), "error": int(row[7])}
     if fmt == "html":
-        cards = dict(
-            (label, int(n))
+        cards = {
+            label: int(n)
             for n, label in re.findall(
                 r'<div class="n">(\d+)</div><div class="l">(\w+)</div>', text
             )
-        )
+        }
         return {
             "fail": sum(cards[s] for s in ("critical", "high", "medium", "low", "info")),
             "waived": cards["waived"],
             "error": cards["unknown"],
         }
     summary = re.search(
-        r"(\d+) critical, (\d+) high, (\d+) medium, (\d+) low.*?(\d+) unknown.*?(?:, (\d+) waived)?$",
+        r"(\d+) critical, (\d+) high, (\d+) medium, (\d+) low.*?(\d+) unknown"
+        r".*?(?:, (\d+) waived)?$",
         text,
         re.M,
     )
@@ -184,7 +186,8 @@ def _counts(fmt: str, text: str) -> dict[str, int]:
 def test_every_format_carries_the_same_counts_and_is_deterministic(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text(
-        "version: 1\nwaivers:\n  - {rule: RES-00?, reason: sized by the platform, owner: ops, expires: 2999-01-01}\n"
+        "version: 1\nwaivers:\n  - {rule: RES-00?, reason: sized by the platform, owner: ops,\n"
+        "     expires: 2999-01-01}\n"
     )
     odd = tmp_path / "odd.yaml"
     odd.write_text(
@@ -210,7 +213,9 @@ def test_every_format_carries_the_same_counts_and_is_deterministic(tmp_path: Pat
         assert text == again, fmt
         seen[fmt.value] = _counts(fmt.value, text)
     assert len({json.dumps(c, sort_keys=True) for c in seen.values()}) == 1, seen
-    assert seen["json"]["fail"] > 0 and seen["json"]["waived"] > 0 and seen["json"]["error"] > 0
+    assert seen["json"]["fail"] > 0
+    assert seen["json"]["waived"] > 0
+    assert seen["json"]["error"] > 0
 
 
 def test_hostile_names_stay_literal_in_every_format(tmp_path: Path) -> None:
@@ -239,15 +244,16 @@ def test_hostile_names_stay_literal_in_every_format(tmp_path: Path) -> None:
             assert HOSTILE in results[0]["message"]["text"]
         elif fmt is Format.JUNIT:
             suite = ET.fromstring(text).find("testsuite")
-            assert (
-                suite is not None
-                and "<script>" in suite.get("name", "")
-                and "\\x1b" in suite.get("name", "")
-            )
+            assert suite is not None
+            assert "<script>" in suite.get("name", "")
+            assert "\\x1b" in suite.get("name", "")
         elif fmt is Format.HTML:
-            assert "<script>alert" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+            assert "<script>alert" not in text
+            assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
         elif fmt is Format.MARKDOWN:
-            assert "<script>" not in text and "&lt;script&gt;" in text and "@here" not in text
+            assert "<script>" not in text
+            assert "&lt;script&gt;" in text
+            assert "@here" not in text
         else:
             assert "Pod/\\x1b]0;pwned\\x07" in text
 
@@ -269,7 +275,7 @@ def test_write_baseline_then_gate_on_new_findings_only(tmp_path: Path) -> None:
     baseline = tmp_path / ".harden-baseline.json"
     assert _gate(str(BAD), "--write-baseline", str(baseline))[0] == ExitCode.OK
     assert _gate(str(BAD), "--baseline", str(baseline))[0] == ExitCode.OK
-    code, output = _gate(str(BAD), "--baseline", str(baseline), "--format", "json")
+    _code, output = _gate(str(BAD), "--baseline", str(baseline), "--format", "json")
     assert json.loads(output)["summary"]["status"]["fail"] == 0
 
 
@@ -305,7 +311,8 @@ def test_report_merge_of_host_reports(tmp_path: Path) -> None:
     twice = run_harden("report", "merge", str(again), "--format", "json")
     assert json.loads(twice.stdout)["summary"] == merged["summary"]
     html = run_harden("report", "merge", *inputs, "--format", "html")
-    assert "Hosts, worst first" in html.stdout and "node-1" in html.stdout
+    assert "Hosts, worst first" in html.stdout
+    assert "node-1" in html.stdout
 
 
 def test_report_merge_refuses_what_is_not_a_report(tmp_path: Path) -> None:

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from harden.audit.model import Status
-from harden.gate.run import GateRequest, exit_code, gate
 from harden.errors import ExitCode
+from harden.gate.run import GateRequest, exit_code, gate
 from harden.report.locate import location
 from harden.report.model import Report
 from harden.state.model import SourceKind
@@ -97,7 +97,8 @@ def test_every_workload_kind_and_container_type_is_a_target(corpus: Path) -> Non
 def test_the_good_inputs_pass_the_default_policy(corpus: Path) -> None:
     report = _gate(corpus / "k8s" / "good.yaml", corpus / "bundle-web")
     assert exit_code(report) is ExitCode.OK
-    assert report.gate is not None and report.gate.violations == 0
+    assert report.gate is not None
+    assert report.gate.violations == 0
     web = next(t for t in report.targets if t.name == "Deployment/prod/shop/web")
     assert not web.failing
 

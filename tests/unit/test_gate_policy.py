@@ -21,6 +21,11 @@ APP = DATA / "gate" / "policy" / "app.yaml"
 TODAY = datetime.date(2026, 11, 26)
 
 
+def _baseline(fmt: int, version: str) -> str:
+    tool = {"name": "harden", "version": version}
+    return json.dumps({"kind": "harden-baseline", "format": fmt, "tool": tool, "findings": []})
+
+
 def _gate(tmp_path: Path, policy: str | None = None, **kwargs: object) -> Report:
     path = None
     if policy is not None:
@@ -77,7 +82,8 @@ waivers:
     assert _status(report, "CAP-002") == (Status.WAIVED, "waiver")
     assert _status(report, "MNT-004") == (Status.WAIVED, "inline")
     assert exit_code(report) is ExitCode.OK
-    assert report.gate is not None and report.gate.unused == ()
+    assert report.gate is not None
+    assert report.gate.unused == ()
 
 
 def test_an_expired_waiver_fails_the_gate_and_says_so(tmp_path: Path) -> None:
@@ -89,7 +95,8 @@ waivers:
 """
     report = _gate(tmp_path, policy)
     assert _status(report, "CAP-002") == (Status.FAIL, "")
-    assert report.gate is not None and report.gate.violations == 1
+    assert report.gate is not None
+    assert report.gate.violations == 1
     assert "expired on 2020-01-31" in report.gate.expired[0]
     assert "policy.yaml:4" in report.gate.expired[0]
     assert "RUN-001" in report.gate.unused[0]
@@ -131,14 +138,16 @@ def test_an_expired_inline_waiver_fails(tmp_path: Path) -> None:
     old = tmp_path / "old.yaml"
     old.write_text(APP.read_text().replace("expires=2999-01-01", "expires=2001-01-01"))
     report, _ = gate(GateRequest((old,), "x", TODAY, fail_on=None))
-    assert report.gate is not None and report.gate.violations == 1
+    assert report.gate is not None
+    assert report.gate.violations == 1
     assert f"{old}:7: inline waiver of MNT-004 expired on 2001-01-01" in report.gate.expired[0]
 
 
 def test_the_baseline_accepts_known_findings_only(tmp_path: Path) -> None:
     baseline = tmp_path / "baseline.json"
     report, text = gate(GateRequest((APP,), "x", TODAY, write_baseline=baseline))
-    assert text is not None and exit_code(report) is ExitCode.OK
+    assert text is not None
+    assert exit_code(report) is ExitCode.OK
     baseline.write_text(text)
     assert gate(GateRequest((APP,), "x", TODAY, write_baseline=baseline))[1] == text  # stable
     entries = json.loads(text)["findings"]
@@ -158,11 +167,11 @@ def test_the_baseline_accepts_known_findings_only(tmp_path: Path) -> None:
     ("content", "message"),
     [
         (
-            '{"kind": "harden-baseline", "format": 1, "tool": {"name": "harden", "version": "0.9.0"}, "findings": []}',
+            _baseline(1, "0.9.0"),
             "written by harden 0.9.0",
         ),
         (
-            '{"kind": "harden-baseline", "format": 7, "tool": {"name": "harden", "version": "0.1.0"}, "findings": []}',
+            _baseline(7, "0.1.0"),
             "format 7",
         ),
         ('{"kind": "sarif"}', "not a harden baseline"),

@@ -64,7 +64,8 @@ def test_the_failing_pod_fails_the_control_at_its_field(rule: str) -> None:
     path = PSS / rule / "fail.yaml"
     status, file, line = _pss(path)[rule]
     assert status is Status.FAIL
-    assert file == str(path) and line is not None
+    assert file == str(path)
+    assert line is not None
     assert FIELD[rule] in path.read_text().splitlines()[line - 1]
 
 

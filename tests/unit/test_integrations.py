@@ -30,19 +30,22 @@ def test_the_daemonset_is_structurally_sound() -> None:
     assert ds["spec"]["selector"]["matchLabels"].items() <= labels.items()
     pod = template["spec"]
     assert pod["hostPID"] is True
-    assert not pod.get("hostNetwork") and not pod.get("hostIPC")
+    assert not pod.get("hostNetwork")
+    assert not pod.get("hostIPC")
     assert pod["automountServiceAccountToken"] is False
     (container,) = pod["containers"]
     volumes = {v["name"]: v for v in pod["volumes"]}
     mounts = {m["name"]: m for m in container["volumeMounts"]}
     assert set(mounts) == set(volumes)
-    assert volumes["proc"]["hostPath"]["path"] == "/proc" and mounts["proc"]["readOnly"] is True
+    assert volumes["proc"]["hostPath"]["path"] == "/proc"
+    assert mounts["proc"]["readOnly"] is True
     assert volumes["engine"]["hostPath"]["path"].endswith("docker.sock")
     assert mounts["engine"]["readOnly"] is True
     writable = {n for n, m in mounts.items() if not m.get("readOnly")}
     assert writable == {"reports", "tmp"}
     sc = container["securityContext"]
-    assert sc["allowPrivilegeEscalation"] is False and sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["readOnlyRootFilesystem"] is True
     assert not sc.get("privileged")
     assert sc["capabilities"] == {"drop": ["ALL"], "add": ["SYS_PTRACE", "DAC_READ_SEARCH"]}
     assert {"cpu", "memory"} <= container["resources"]["limits"].keys()
@@ -50,7 +53,8 @@ def test_the_daemonset_is_structurally_sound() -> None:
     assert env["HARDEN_PROC"] == mounts["proc"]["mountPath"]
     assert env["DOCKER_HOST"] == "unix://" + mounts["engine"]["mountPath"]
     script = container["args"][0]
-    assert "harden audit --format json -o" in script and "/reports/${NODE_NAME}.json" in script
+    assert "harden audit --format json -o" in script
+    assert "/reports/${NODE_NAME}.json" in script
 
 
 def test_harden_gates_its_own_daemonset() -> None:
@@ -69,7 +73,8 @@ def test_harden_gates_its_own_daemonset() -> None:
 def test_the_pre_commit_hook_and_the_workflow() -> None:
     (hooks,) = parse_documents((ROOT / ".pre-commit-hooks.yaml").read_text(), "hooks")
     (hook,) = hooks.data
-    assert hook["id"] == "harden-gate" and hook["entry"] == "harden gate"
+    assert hook["id"] == "harden-gate"
+    assert hook["entry"] == "harden gate"
     workflow = load_single(WORKFLOW, what="workflow").data
     steps = workflow["jobs"]["gate"]["steps"]
     runs = "\n".join(s.get("run", "") for s in steps)
