@@ -26,6 +26,10 @@ PathKey = tuple[str | int, ...]
 DEFAULT_MAX_BYTES = 1 << 20
 DEFAULT_MAX_NODES = 200_000
 _MAX_DEPTH = 64
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_BOOL = "tag:yaml.org,2002:bool"
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _PLAIN_TAGS = frozenset(
     f"tag:yaml.org,2002:{t}"
     for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp", "merge")
@@ -106,6 +110,19 @@ class _Walker:
         return out
 
     def _scalar(self, node: yaml.Node, path: PathKey) -> Any:
+        tag = node.tag
+        if tag == _STR:  # most values: no constructor needed
+            return node.value
+        if tag == _BOOL and node.value in _BOOLS:
+            return _BOOLS[node.value]
+        value = node.value
+        if (
+            tag == _INT
+            and value.isascii()
+            and value.isdigit()
+            and (value[0] != "0" or value == "0")
+        ):
+            return int(value)  # decimal only: YAML 1.1 reads 0755 as octal, the constructor knows
         if not isinstance(node, yaml.ScalarNode):
             line = node.start_mark.line + 1
             field_name = ".".join(str(p) for p in path)

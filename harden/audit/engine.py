@@ -86,10 +86,21 @@ def evaluate(rule: Rule, values: Values, context: Any, state: TargetState | None
     except Exception as exc:
         return _unknown(rule, values, state, exc)
     if result is False:
-        return Finding(rule, Status.PASS)
+        return passed(rule)
     if result is not True:
         return Finding(rule, Status.ERROR, f"condition gave {result!r}, not true or false")
     return _failure(rule, values, context, state)
+
+
+_PASSED: dict[str, Finding] = {}
+
+
+def passed(rule: Rule) -> Finding:
+    """A pass carries nothing but its rule: one shared (immutable) finding per rule."""
+    found = _PASSED.get(rule.id)
+    if found is None or found.rule is not rule:
+        found = _PASSED[rule.id] = Finding(rule, Status.PASS)
+    return found
 
 
 def _failure(rule: Rule, values: Values, context: Any, state: TargetState | None) -> Finding:
@@ -108,11 +119,28 @@ class Evaluator:
     def __init__(self, rules: Iterable[Rule], kind: TargetKind) -> None:
         self.rules = tuple(r for r in rules if r.target is kind)
         self.references = frozenset(f for r in self.rules for f in r.facts)
+        self._unknowns: dict[tuple[Any, ...], Finding] = {}
 
     def run(self, state: TargetState) -> tuple[Finding, ...]:
         values = Values.of(state)
         context = celrt.context(values.variables(self.references))
-        return tuple(evaluate(r, values, context, state) for r in self.rules)
+        out = []
+        for rule in self.rules:
+            if rule.facts and all(values.get(f) is MISSING for f in rule.facts):
+                out.append(self._unknown(rule, values, state))
+            else:
+                out.append(evaluate(rule, values, context, state))
+        return tuple(out)
+
+    def _unknown(self, rule: Rule, values: Values, state: TargetState) -> Finding:
+        """Every fact the rule reads is missing: no CEL can decide it (every expression of
+        every rule errors without its facts; a test holds this). The finding depends only
+        on why each fact is missing, so targets with the same gaps share it."""
+        key = (rule.id, *(_gap(state, f) for f in rule.facts))
+        found = self._unknowns.get(key)
+        if found is None or found.rule is not rule:
+            found = self._unknowns[key] = _unknown(rule, values, state, LookupError("missing"))
+        return found
 
 
 def run_rules(rules: Iterable[Rule], state: TargetState) -> tuple[Finding, ...]:

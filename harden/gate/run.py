@@ -20,7 +20,7 @@ from harden.report.build import build_report
 from harden.report.locate import fingerprint
 from harden.report.model import GateOutcome, Report, ReportKind
 from harden.sources.scan import Progress, no_progress
-from harden.state.model import TargetKind
+from harden.state.model import TargetKind, TargetState
 
 _UNSET = "policy"
 
@@ -35,6 +35,8 @@ class GateRequest:
     baseline: Path | None = None  # overrides the policy's baseline when given
     write_baseline: Path | None = None
     rules_dir: Path | None = None
+    jobs: int = 0  # processes reading and judging the inputs; 0: one per core (up to 4)
+    parallel_from: int = 64  # inputs from which more than one process is used
 
 
 def _policy(request: GateRequest) -> Policy:
@@ -49,16 +51,21 @@ def _policy(request: GateRequest) -> Policy:
 
 def gate(request: GateRequest, progress: Progress = no_progress) -> tuple[Report, str | None]:
     """The gate report, and the baseline text to write (when asked for one)."""
-    from harden.static.scan import scan  # noqa: PLC0415
+    from harden.gate import parallel  # noqa: PLC0415
+    from harden.static.scan import finish, walk  # noqa: PLC0415
 
     policy = _policy(request)
     catalog = load_catalog(request.rules_dir)
     packs = select_packs(catalog, policy.packs)
     rules = [r for p in packs for r in p.rules if policy.selects(r.id, r.since)]
     accepted = baseline_file.load(policy.baseline) if policy.baseline is not None else {}
-    found = scan(request.paths, policy.ignore_kinds, progress)
     evaluator = Evaluator(rules, TargetKind.CONTAINER)
-    results = [(t, evaluator.run(t)) for t in found.targets]
+    inputs = list(walk(request.paths))
+    jobs = request.jobs or parallel.workers()
+    collected, results = parallel.judge_inputs(
+        inputs, policy.ignore_kinds, evaluator, slim, jobs=jobs, parallel_from=request.parallel_from
+    )
+    found = finish(collected, request.paths)
     known = frozenset(r.id for r in catalog.rules())
     ctx = Accepting(policy, accepted, request.today, str(policy.baseline or ""))
     baseline_text = None
@@ -110,6 +117,20 @@ def gate(request: GateRequest, progress: Progress = no_progress) -> tuple[Report
         baseline=ctx.baseline_name,
     )
     return dataclasses.replace(report, kind=ReportKind.GATE, gate=outcome), baseline_text
+
+
+_KEPT_FACTS = ("labels", "image", "runtime")
+
+
+def slim(state: TargetState) -> TargetState:
+    """What the report and the policy need of a judged target: no facts beyond its labels,
+    image and runtime, and only whole-layer gaps (why it could not be read at all)."""
+    return dataclasses.replace(
+        state,
+        declared={k: state.declared[k] for k in _KEPT_FACTS if k in state.declared},
+        effective={},
+        gaps={k: g for k, g in state.gaps.items() if k.endswith(".*")},
+    )
 
 
 def exit_code(report: Report) -> ExitCode:

@@ -16,7 +16,7 @@ from rich.text import Text
 from harden.audit.model import Finding, Severity, Status
 from harden.report.formats import RenderOptions
 from harden.report.locate import location
-from harden.report.model import Report, TargetResult
+from harden.report.model import Report, ReportKind, TargetResult
 from harden.report.summary import SHOWN, host_rows, remediation, title, verdict
 from harden.report.text import shown
 from harden.state.model import TargetKind
@@ -36,6 +36,7 @@ _HEADERS = {
     Severity.LOW: "LOW",
 }
 _MAX_IDS = 6
+MAX_TARGET_ROWS = 100
 _ORDER = {Status.FAIL: 0, Status.WAIVED: 1, Status.ERROR: 2}
 
 
@@ -75,7 +76,7 @@ def _table(report: Report) -> Table:
         table.add_column(_HEADERS[severity], justify="right")
     table.add_column("UNKNOWN", justify="right")
     table.add_column("FAILED RULES", overflow="fold")
-    for result in report.targets:
+    for result in _listed(report):
         style = _STYLE[result.worst] if result.worst is not None else "green"
         score = "?" if result.score is None else str(result.score)
         cells = [Text(score, style=style), _target_label(result), Text(shown(result.image, 30))]
@@ -84,6 +85,14 @@ def _table(report: Report) -> Table:
         cells += [Text(str(unknown or "-"), style="magenta" if unknown else ""), _rule_ids(result)]
         table.add_row(*cells)
     return table
+
+
+def _listed(report: Report) -> tuple[TargetResult, ...]:
+    """The rows of the table: every target of a host audit; the worst MAX_TARGET_ROWS of a
+    gate or fleet report (thousands of rows help nobody in a terminal and cost seconds)."""
+    if report.kind is ReportKind.AUDIT:
+        return report.targets
+    return report.targets[:MAX_TARGET_ROWS]
 
 
 def _summary(report: Report) -> Text:
@@ -204,6 +213,15 @@ def render_table(report: Report, options: RenderOptions) -> str:
         console.print(line)
     if report.targets:
         console.print(_table(report))
+    hidden = len(report.targets) - len(_listed(report))
+    if hidden:
+        console.print(
+            Text(
+                f"... and {hidden} more targets (every one is in --format json, html, "
+                "sarif or junit)",
+                style="dim",
+            )
+        )
     for line in _details(report) if options.details else []:
         console.print(line, soft_wrap=True)  # long evidence stays on one line
     console.print(_summary(report), soft_wrap=True)

@@ -18,7 +18,7 @@ import dataclasses
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,8 +50,19 @@ class InputFiles(InputError):
         return "\n".join(e.diagnostics() for e in self.errors)
 
 
+class Reported(InputError):
+    """An input error read in another process: its diagnostics, as they were."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def diagnostics(self) -> str:
+        return self.text
+
+
 @dataclass
-class _Collected:
+class Collected:
     targets: list[TargetState] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     errors: list[HardenError] = field(default_factory=list)
@@ -88,7 +99,10 @@ def _helm(text: str, source: str) -> None:
         )
 
 
-def _read(path: Path, named: bool, out: _Collected, ignore: frozenset[str]) -> None:
+Keep = Callable[[TargetState], TargetState]
+
+
+def _read(path: Path, named: bool, out: Collected, ignore: frozenset[str]) -> None:
     if path.is_dir():
         out.targets.append(bundle.target(path))
         out.files += 1
@@ -123,7 +137,7 @@ def _is_inspect(text: str) -> bool:
     return text.startswith("{") and '"HostConfig"' in text[:200_000] and '"Id"' in text[:200_000]
 
 
-def _kubernetes(docs: list[Located], out: _Collected, ignore: frozenset[str]) -> None:
+def _kubernetes(docs: list[Located], out: Collected, ignore: frozenset[str]) -> None:
     found = k8s.Found()
     for doc in docs:
         k8s.find_workloads(doc, ignore, found)
@@ -143,20 +157,34 @@ def _inspect(path: Path, text: str) -> list[TargetState]:
     return out
 
 
-def scan(
-    paths: tuple[Path, ...],
+def read_inputs(
+    inputs: list[tuple[Path, bool]],
     ignore_kinds: frozenset[str] = frozenset(),
     progress: Progress = no_progress,
-) -> Scan:
-    out = _Collected()
-    inputs = list(walk(paths))
+    keep: Keep | None = None,
+) -> Collected:
+    """Read ``inputs`` (from :func:`walk`) in order. ``keep`` sees each target as soon as
+    its file is read and returns what is held on to (the gate judges it there and keeps
+    a slim copy, so that ten thousand manifests never sit in memory with all their facts)."""
+    out = Collected()
+    kept: list[TargetState] = []
     for done, (path, named) in enumerate(inputs):
         progress(done, len(inputs), str(path))
         try:
             _read(path, named, out, ignore_kinds)
         except HardenError as exc:
             out.errors.append(exc)
+        if keep is not None and not out.errors:
+            kept.extend(keep(t) for t in out.targets)
+            out.targets.clear()
+    if keep is not None:
+        out.targets = kept
     progress(len(inputs), len(inputs), "")
+    return out
+
+
+def finish(out: Collected, paths: tuple[Path, ...]) -> Scan:
+    """The scan of what was read; unreadable files raise (every one of them at once)."""
     if out.errors:
         raise out.errors[0] if len(out.errors) == 1 else InputFiles(out.errors)
     meta = {"files": str(out.files), "ignored_files": str(out.ignored_files)}
@@ -166,3 +194,13 @@ def scan(
     return Scan(
         SourceKind.FILES, tuple(out.targets), tuple(out.problems), endpoint=endpoint, meta=meta
     )
+
+
+def scan(
+    paths: tuple[Path, ...],
+    ignore_kinds: frozenset[str] = frozenset(),
+    progress: Progress = no_progress,
+    keep: Keep | None = None,
+) -> Scan:
+    """Every target under ``paths`` (see :func:`read_inputs` for ``keep``)."""
+    return finish(read_inputs(list(walk(paths)), ignore_kinds, progress, keep), paths)

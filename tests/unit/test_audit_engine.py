@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from harden.audit.catalog import load_catalog
 from harden.audit.engine import run_rules
 from harden.audit.model import Finding, Status
@@ -86,3 +88,17 @@ def test_a_failure_with_an_unreadable_alternative_is_still_a_failure() -> None:
         {"effective.resources.pids": gap},
     )
     assert _findings(fine)["DRIFT-006"].status is Status.ERROR
+
+
+def test_no_rule_can_be_decided_without_its_facts() -> None:
+    """The evaluator skips CEL for a rule whose facts are all missing; this holds only if
+    every expression of every rule errors when none of its facts is there."""
+    from harden.audit import celrt
+    from harden.audit.catalog import load_catalog
+
+    empty = celrt.context({})
+    for rule in load_catalog().rules():
+        programs = (rule.compiled.condition, rule.compiled.applies_if, rule.compiled.evidence)
+        for program in (p for p in programs if p is not None):
+            with pytest.raises(Exception):  # noqa: B017, PT011 - any CEL error
+                program.execute(empty)

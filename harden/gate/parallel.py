@@ -1,0 +1,118 @@
+"""Reading and judging many input files on every core.
+
+Parsing YAML, building facts and running CEL are all CPU-bound Python; with many files
+the walked inputs are cut into contiguous chunks, each read and judged in a forked
+worker (which inherits the compiled rules), and the results are put back together in
+input order, so the report is the same as one process would make. Workers send back
+slim targets and compact findings (rule ids and plain tuples: compiled CEL programs do
+not cross processes); input errors come back as their diagnostics.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from harden.audit.engine import Evaluator, passed
+from harden.audit.model import Evidence, Finding, Status
+from harden.errors import HardenError
+from harden.state.model import TargetState
+from harden.static.scan import Collected, Reported, read_inputs
+
+PARALLEL_FROM = 64  # inputs; below this a second process costs more than it saves
+Judged = list[tuple[TargetState, tuple[Finding, ...]]]
+Slim = Callable[[TargetState], TargetState]
+_CONTEXT: dict[str, Any] = {}  # set before the fork, read in the workers
+Compact = tuple[TargetState, list[Any]]
+
+
+def workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def judge_inputs(
+    inputs: list[tuple[Path, bool]],
+    ignore: frozenset[str],
+    evaluator: Evaluator,
+    slim: Slim,
+    *,
+    jobs: int,
+    parallel_from: int = PARALLEL_FROM,
+) -> tuple[Collected, Judged]:
+    if (
+        jobs < 2
+        or len(inputs) < parallel_from
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
+        return _serial(inputs, ignore, evaluator, slim)
+    _CONTEXT.update(evaluator=evaluator, ignore=ignore, slim=slim)
+    size = -(-len(inputs) // (jobs * 4))
+    chunks = [inputs[i : i + size] for i in range(0, len(inputs), size)]
+    context = multiprocessing.get_context("fork")
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            return _combine(pool.map(_work, chunks), evaluator)  # unpacks while workers run
+    finally:
+        _CONTEXT.clear()
+
+
+def _serial(
+    inputs: list[tuple[Path, bool]], ignore: frozenset[str], evaluator: Evaluator, slim: Slim
+) -> tuple[Collected, Judged]:
+    judged: Judged = []
+
+    def keep(state: TargetState) -> TargetState:
+        kept = slim(state)
+        judged.append((kept, evaluator.run(state)))
+        return kept
+
+    return read_inputs(inputs, ignore, keep=keep), judged
+
+
+def _work(chunk: list[tuple[Path, bool]]) -> tuple[Collected, list[Compact]]:
+    collected, judged = _serial(chunk, _CONTEXT["ignore"], _CONTEXT["evaluator"], _CONTEXT["slim"])
+    collected.errors = [Reported(e.diagnostics()) for e in collected.errors]
+    index = {rule.id: i for i, rule in enumerate(_CONTEXT["evaluator"].rules)}
+    compact = [(state, [_pack(f, index) for f in findings]) for state, findings in judged]
+    return collected, compact
+
+
+def _pack(finding: Finding, index: dict[str, int]) -> Any:
+    if finding.status is Status.PASS:
+        return index[finding.rule.id]
+    evidence = tuple((e.fact, e.value, e.origin, e.line) for e in finding.evidence)
+    return (index[finding.rule.id], finding.status.value, finding.message, evidence, finding.detail)
+
+
+def _unpack(item: Any, rules: tuple[Any, ...]) -> Finding:
+    rule_index, status, message, evidence, detail = item
+    return Finding(
+        rules[rule_index], Status(status), message, tuple(Evidence(*e) for e in evidence), detail
+    )
+
+
+def _combine(
+    parts: Iterable[tuple[Collected, list[Compact]]], evaluator: Evaluator
+) -> tuple[Collected, Judged]:
+    out = Collected()
+    judged: Judged = []
+    errors: list[HardenError] = []
+    rules = evaluator.rules
+    passes = [passed(rule) for rule in rules]
+    for collected, compact in parts:
+        out.targets.extend(collected.targets)
+        out.problems.extend(collected.problems)
+        errors.extend(collected.errors)
+        out.ignored_files += collected.ignored_files
+        out.files += collected.files
+        for kind, count in collected.ignored_kinds.items():
+            out.ignored_kinds[kind] = out.ignored_kinds.get(kind, 0) + count
+        for state, items in compact:
+            findings = tuple(passes[i] if type(i) is int else _unpack(i, rules) for i in items)
+            judged.append((state, findings))
+    out.errors = errors
+    return out, judged
