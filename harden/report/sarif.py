@@ -39,6 +39,7 @@ LEVEL = {
     Severity.INFO: "note",
 }
 FINGERPRINT_KEY = "harden/v1"
+MAX_RESULTS = 25_000  # GitHub code scanning refuses a run with more results
 
 
 def _rule(rule: Rule, documents: dict[str, str]) -> dict[str, Any]:
@@ -123,6 +124,17 @@ def document(report: Report) -> dict[str, Any]:
     rules = sorted({r.id: r for p in report.packs for r in p.rules}.values(), key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(rules)}
     rows = finding_rows(report, (Status.FAIL, Status.WAIVED))
+    left_out = max(len(rows) - MAX_RESULTS, 0)
+    if left_out:  # keep the most severe failures, in report order
+        order = sorted(
+            range(len(rows)),
+            key=lambda i: (
+                rows[i].finding.status is Status.WAIVED,
+                -rows[i].finding.rule.severity.rank,
+                i,
+            ),
+        )
+        rows = [rows[i] for i in sorted(order[:MAX_RESULTS])]
     for row in rows:  # merged reports may hold rules of packs they do not list
         if row.finding.rule.id not in index:
             index[row.finding.rule.id] = len(rules)
@@ -138,6 +150,9 @@ def document(report: Report) -> dict[str, Any]:
         for row in finding_rows(report, (Status.ERROR,))
     ]
     notifications += [{"level": "error", "message": {"text": p}} for p in report.problems]
+    if left_out:
+        text = f"{left_out} less severe results left out: GitHub accepts {MAX_RESULTS} per run"
+        notifications.append({"level": "warning", "message": {"text": text}})
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",

@@ -322,3 +322,126 @@ def test_report_merge_refuses_what_is_not_a_report(tmp_path: Path) -> None:
     assert result.code == ExitCode.INPUT
     assert "not a harden report" in result.output
     assert not (tmp_path / "fleet.html").exists()
+
+
+def test_sarif_is_what_github_code_scanning_reads(tmp_path: Path) -> None:
+    """GitHub's SARIF support: version 2.1.0, rules with ids, help and a numeric
+    security-severity, results whose ruleId/ruleIndex name a rule, a message, a relative
+    file location with a start line, and partialFingerprints that do not depend on lines."""
+    out = tmp_path / "harden.sarif"
+    code, _ = _gate(str(BAD), str(CORPUS / "compose"), "--format", "sarif", "-o", str(out))
+    assert code == ExitCode.FAILED
+    sarif = json.loads(out.read_text())
+    assert sarif["version"] == "2.1.0"
+    (run,) = sarif["runs"]
+    rules = run["tool"]["driver"]["rules"]
+    ids = [r["id"] for r in rules]
+    assert len(ids) == len(set(ids))
+    for rule in rules:
+        assert rule["shortDescription"]["text"]
+        assert rule["help"]["text"]
+        assert 0.0 <= float(rule["properties"]["security-severity"]) <= 10.0
+    assert run["results"]
+    for result in run["results"]:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+        assert result["level"] in ("error", "warning", "note")
+        assert result["message"]["text"]
+        (location,) = result["locations"]
+        physical = location["physicalLocation"]
+        assert not physical["artifactLocation"]["uri"].startswith("file:")
+        assert physical["region"]["startLine"] >= 1
+        assert len(result["partialFingerprints"]["harden/v1"]) == 32
+
+
+def test_host_findings_get_a_stable_synthetic_sarif_location(tmp_path: Path) -> None:
+    out = tmp_path / "host.sarif"
+    inspect = DATA / "audit" / "inspect" / "podman-4.json"
+    result = run_harden("audit", "--input", str(inspect), "--format", "sarif", "-o", str(out))
+    assert result.code == ExitCode.FAILED
+    again = tmp_path / "again.sarif"
+    run_harden("audit", "--input", str(inspect), "--format", "sarif", "-o", str(again))
+    uris = [
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in json.loads(out.read_text())["runs"][0]["results"]
+    ]
+    assert uris
+    assert all(u.startswith("harden-runtime/localhost/") for u in uris)
+    first = [r["partialFingerprints"] for r in json.loads(out.read_text())["runs"][0]["results"]]
+    second = [r["partialFingerprints"] for r in json.loads(again.read_text())["runs"][0]["results"]]
+    assert first == second
+
+
+def test_many_workers_make_the_same_report_as_one(tmp_path: Path) -> None:
+    import datetime
+
+    from harden.gate.run import GateRequest, gate
+    from harden.report.formats import render
+
+    def report(jobs: int, *paths: Path) -> str:
+        request = GateRequest(paths, "T", datetime.date(2026, 1, 1), jobs=jobs, parallel_from=1)
+        return render(gate(request)[0], Format.JSON)
+
+    paths = (CORPUS / "k8s", CORPUS / "compose", CORPUS / "inspect.json")
+    assert report(2, *paths) == report(1, *paths)
+    (tmp_path / "a.yaml").write_text("kind: Pod\nspec: [\n")
+    (tmp_path / "b.yaml").write_text("apiVersion: v1\nkind: Pod\nkind: Pod\n")
+    errors = []
+    for jobs in (1, 2):
+        with pytest.raises(Exception) as raised:  # noqa: PT011 - compared below
+            report(jobs, tmp_path, *paths)
+        errors.append(raised.value.diagnostics())  # type: ignore[attr-defined]
+    assert errors[0] == errors[1]
+    assert "a.yaml:3" in errors[0]
+
+
+def test_gate_and_fleet_json_follow_the_report_schema(tmp_path: Path) -> None:
+    import jsonschema
+
+    from harden.data import data_dir
+
+    schema = json.loads((data_dir("reports") / "audit-report.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    code, output = _gate(str(CORPUS), "--format", "json")
+    assert code == ExitCode.FAILED
+    gate_doc = json.loads(output)
+    assert not [e.message for e in validator.iter_errors(gate_doc)][:3]
+    assert gate_doc["report_kind"] == "gate"
+    assert gate_doc["gate"]["passed"] is False
+    node = tmp_path / "node.json"
+    run_harden(
+        "audit",
+        "--input",
+        str(DATA / "audit" / "inspect" / "podman-4.json"),
+        "--format",
+        "json",
+        "-o",
+        str(node),
+    )
+    merged = run_harden("report", "merge", str(node), str(node), "--format", "json")
+    fleet = json.loads(merged.stdout)
+    assert not [e.message for e in validator.iter_errors(fleet)][:3]
+
+
+def test_compose_labels_waive_and_custom_kinds_with_a_pod_template_are_read(tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(
+        "services:\n  web:\n    image: web\n    ports: ['80:8080']\n    labels:\n"
+        "      - harden.dev/waive.NET-001=expires=2999-01-01; the load balancer expects 80\n"
+    )
+    code, output = _gate(str(compose), "--format", "json", "--fail-on", "never")
+    assert code == ExitCode.OK
+    findings = json.loads(output)["targets"][0]["findings"]
+    net = next(f for f in findings if f["rule"] == "NET-001")
+    assert net["status"] == "waived"
+    assert net["accepted"]["how"] == "inline"
+    assert net["accepted"]["expires"] == "2999-01-01"
+    assert net["location"]["line"] == 4
+    rollout = tmp_path / "rollout.yaml"
+    rollout.write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r}\n"
+        "spec:\n  template:\n    spec:\n      containers:\n"
+        "        - {name: app, image: app, securityContext: {privileged: true}}\n"
+    )
+    code, output = _gate(str(rollout), "--format", "json")
+    assert code == ExitCode.FAILED
+    assert json.loads(output)["targets"][0]["name"] == "Rollout/default/r/app"
