@@ -77,6 +77,17 @@ class FileProblems(InputError):
         return "\n".join(lines)
 
 
+class Reported(InputError):
+    """An input error found in another process: its diagnostics, exactly as they were."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def diagnostics(self) -> str:
+        return self.text
+
+
 class ToolMissing(HardenError):
     """An external program or library that this command needs is not available."""
 

@@ -20,6 +20,16 @@ from harden.state.model import GapKind, Layer, TargetKind, TargetState
 from harden.state.view import MISSING, Values, lookup
 
 
+def plain(value: Any) -> Any:
+    """A CEL result as plain data with map keys in order: CEL maps come back in hash
+    order, which differs between runs, and reports must be byte-identical."""
+    if isinstance(value, dict):
+        return {k: plain(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 def _gap(state: TargetState | None, reference: str) -> tuple[GapKind | None, str]:
     """Why the fact ``container.caps.bounding`` is missing from ``state``."""
     if state is None:
@@ -74,7 +84,7 @@ def evaluate(rule: Rule, values: Values, context: Any, state: TargetState | None
         if programs.applies_if is not None and not programs.applies_if.execute(context):
             return Finding(rule, Status.SKIPPED, f"not applicable: {rule.applies_if.strip()}")
         if rule.mode is Mode.MANUAL:
-            detail = programs.evidence.execute(context)
+            detail = plain(programs.evidence.execute(context))
             return Finding(
                 rule,
                 Status.MANUAL,
@@ -107,7 +117,7 @@ def _failure(rule: Rule, values: Values, context: Any, state: TargetState | None
     detail = None
     if rule.compiled.evidence is not None:
         try:
-            detail = rule.compiled.evidence.execute(context)
+            detail = plain(rule.compiled.evidence.execute(context))
         except Exception:
             detail = None
     return Finding(rule, Status.FAIL, rule.title, _evidence(rule, values, state), detail)
@@ -120,13 +130,23 @@ class Evaluator:
         self.rules = tuple(r for r in rules if r.target is kind)
         self.references = frozenset(f for r in self.rules for f in r.facts)
         self._unknowns: dict[tuple[Any, ...], Finding] = {}
+        # per rule: (variable, path) of every fact it reads, for a fast "all missing" test
+        self._reads = {
+            r.id: tuple(f.partition(".")[::2] for f in r.facts) for r in self.rules if r.facts
+        }
 
     def run(self, state: TargetState) -> tuple[Finding, ...]:
         values = Values.of(state)
         context = celrt.context(values.variables(self.references))
         out = []
+        declared, effective = values.declared, values.effective
         for rule in self.rules:
-            if rule.facts and all(values.get(f) is MISSING for f in rule.facts):
+            reads = self._reads.get(rule.id)
+            if reads and not any(
+                (path in declared and variable != "effective")
+                or (path in effective and variable != "declared")
+                for variable, path in reads
+            ):
                 out.append(self._unknown(rule, values, state))
             else:
                 out.append(evaluate(rule, values, context, state))

@@ -120,7 +120,11 @@ def accept(results: Results, ctx: Accepting, known: frozenset[str]) -> Results:
     """The results with accepted failures waived; inline-waiver problems raise, per file."""
     out: Results = []
     problems: dict[str, list[Problem]] = {}
+    anything = bool(ctx.policy.waivers or ctx.baseline)
     for state, findings in results:
+        if not anything and not state.waivers:
+            out.append((state, findings))  # nothing could accept these failures
+            continue
         inline, found = inline_waivers(state, known)
         if found:
             problems.setdefault(state.file, []).extend(found)

@@ -19,9 +19,9 @@ from typing import Any
 
 from harden.audit.engine import Evaluator, passed
 from harden.audit.model import Evidence, Finding, Status
-from harden.errors import HardenError
+from harden.errors import HardenError, Reported
 from harden.state.model import TargetState
-from harden.static.scan import Collected, Reported, read_inputs
+from harden.static.scan import Collected, read_inputs
 
 PARALLEL_FROM = 64  # inputs; below this a second process costs more than it saves
 Judged = list[tuple[TargetState, tuple[Finding, ...]]]
@@ -77,7 +77,16 @@ def _work(chunk: list[tuple[Path, bool]]) -> tuple[Collected, list[Compact]]:
     collected, judged = _serial(chunk, _CONTEXT["ignore"], _CONTEXT["evaluator"], _CONTEXT["slim"])
     collected.errors = [Reported(e.diagnostics()) for e in collected.errors]
     index = {rule.id: i for i, rule in enumerate(_CONTEXT["evaluator"].rules)}
-    compact = [(state, [_pack(f, index) for f in findings]) for state, findings in judged]
+    packed: dict[int, tuple[Finding, Any]] = {}  # the same finding (a shared skip) once
+    compact = []
+    for state, findings in judged:
+        items = []
+        for finding in findings:
+            seen = packed.get(id(finding))
+            if seen is None or seen[0] is not finding:
+                seen = packed[id(finding)] = (finding, _pack(finding, index))
+            items.append(seen[1])
+        compact.append((state, items))
     return collected, compact
 
 
@@ -103,6 +112,7 @@ def _combine(
     errors: list[HardenError] = []
     rules = evaluator.rules
     passes = [passed(rule) for rule in rules]
+    built: dict[int, tuple[Any, Finding]] = {}
     for collected, compact in parts:
         out.targets.extend(collected.targets)
         out.problems.extend(collected.problems)
@@ -112,7 +122,15 @@ def _combine(
         for kind, count in collected.ignored_kinds.items():
             out.ignored_kinds[kind] = out.ignored_kinds.get(kind, 0) + count
         for state, items in compact:
-            findings = tuple(passes[i] if type(i) is int else _unpack(i, rules) for i in items)
-            judged.append((state, findings))
+            findings = []
+            for item in items:
+                if type(item) is int:
+                    findings.append(passes[item])
+                    continue
+                seen = built.get(id(item))
+                if seen is None or seen[0] is not item:
+                    seen = built[id(item)] = (item, _unpack(item, rules))
+                findings.append(seen[1])
+            judged.append((state, tuple(findings)))
     out.errors = errors
     return out, judged

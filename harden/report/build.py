@@ -7,10 +7,9 @@ then the lowest score, then unreadable targets before clean ones, then by name.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 
-from harden.audit.model import Finding, RulePack, Status
+from harden.audit.model import Finding, RulePack, Severity, Status
 from harden.report.model import Report, TargetResult
 from harden.sources.scan import Scan
 from harden.state.model import GapKind, TargetState
@@ -44,8 +43,19 @@ def _labels(state: TargetState) -> dict[str, str]:
 
 
 def target_result(state: TargetState, findings: tuple[Finding, ...]) -> TargetResult:
-    counts = Counter(f.status for f in findings)
-    failed = Counter(f.rule.severity for f in findings if f.status is Status.FAIL)
+    counts: dict[Status, int] = {}
+    failed: dict[Severity, int] = {}
+    decided = lost = 0
+    for finding in findings:  # one pass: counts, failures by severity and the score
+        status = finding.status
+        counts[status] = counts.get(status, 0) + 1
+        if status is Status.FAIL or status is Status.PASS:
+            severity = finding.rule.severity
+            weight = severity.weight
+            decided += weight
+            if status is Status.FAIL:
+                lost += weight
+                failed[severity] = failed.get(severity, 0) + 1
     worst = max(failed, key=lambda s: s.rank) if failed else None
     return TargetResult(
         kind=state.kind,
@@ -55,10 +65,10 @@ def target_result(state: TargetState, findings: tuple[Finding, ...]) -> TargetRe
         runtime=state.label("runtime"),
         labels=_labels(state),
         findings=findings,
-        score=score(findings),
+        score=None if decided == 0 else round(100 * (1 - lost / decided)),
         worst=worst,
-        counts=dict(counts),
-        failed=dict(failed),
+        counts=counts,
+        failed=failed,
         unreadable=_unreadable(state),
         source=state.source,
         file=state.file,

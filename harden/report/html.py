@@ -20,6 +20,7 @@ from harden.report.summary import (
     remediation,
     rule_rows,
     severity_counts,
+    shown_count,
     status_counts,
     title,
     verdict,
@@ -27,7 +28,7 @@ from harden.report.summary import (
 )
 from harden.report.text import shown
 
-MAX_ROWS = 20_000  # findings rows in one page; the JSON report has them all
+MAX_ROWS = 5_000  # findings rows in one page (a browser stays usable); JSON has them all
 _STATUS_LABEL = {Status.FAIL: "fail", Status.WAIVED: "waived", Status.ERROR: "unknown"}
 
 
@@ -70,7 +71,7 @@ def context(report: Report) -> dict[str, Any]:
         {"css": "unknown", "label": "unknown", "count": statuses[Status.ERROR]},
         {"css": "passed", "label": "passed", "count": statuses[Status.PASS]},
     ]
-    rows = finding_rows(report)
+    rows = finding_rows(report, limit=MAX_ROWS)
     gate = report.gate
     notes = [shown(p, 400) for p in report.problems]
     if gate is not None:
@@ -135,9 +136,9 @@ def context(report: Report) -> dict[str, Any]:
                 "found": _found(r),
                 "fix": remediation(r.finding.rule, r.target.source),
             }
-            for r in rows[:MAX_ROWS]
+            for r in rows
         ],
-        "truncated": max(len(rows) - MAX_ROWS, 0),
+        "truncated": shown_count(report) - len(rows),
         "packs": ", ".join(f"{p.id} v{p.version}" for p in report.packs) or "no pack",
     }
 

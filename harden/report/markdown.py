@@ -18,6 +18,7 @@ from harden.report.summary import (
     host_rows,
     rule_rows,
     severity_counts,
+    shown_count,
     status_counts,
     title,
     verdict,
@@ -103,7 +104,8 @@ def _hosts(report: Report) -> list[str]:
 
 def render_markdown(report: Report, options: RenderOptions) -> str:
     head = "\n".join(_head(report) + _hosts(report) + _rules(report)) + "\n"
-    rows = finding_rows(report)
+    rows = finding_rows(report, limit=options.max_bytes // 40)  # a row takes more than 40 bytes
+    total = shown_count(report)
     table = [
         "### Findings",
         "",
@@ -136,8 +138,6 @@ def render_markdown(report: Report, options: RenderOptions) -> str:
     if not rows:
         return head
     text = head + "\n".join(table) + "\n"
-    if shown_rows < len(rows):
-        text += (
-            f"\n_{len(rows) - shown_rows} more findings are not shown here: see the full report._\n"
-        )
+    if shown_rows < total:
+        text += f"\n_{total - shown_rows} more findings are not shown here: see the full report._\n"
     return text

@@ -10,7 +10,10 @@ the field; nothing is written.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +31,14 @@ from harden.audit.model import (
     Severity,
     Status,
 )
-from harden.errors import FileProblems, Problem
+from harden.errors import FileProblems, HardenError, Problem, Reported
 from harden.report.build import order_key
 from harden.report.model import Report, ReportKind, TargetResult
 from harden.state.model import SourceKind, TargetKind
 from harden.yamlsrc import read_text
 
 MAX_REPORT_BYTES = 256 << 20
+PARALLEL_FROM = 16  # reports; below this a second process costs more than it saves
 _NO_PROGRAMS = Compiled(None, None, None)
 
 
@@ -48,6 +52,7 @@ class _Merger:
         self.hosts: list[str] = []
         self.problems: list[str] = []
         self.versions: set[str] = set()
+        self.built: dict[int, tuple[dict[str, Any], Finding]] = {}
 
     def rule(self, raw: dict[str, Any]) -> None:
         if raw["id"] in self.rules:
@@ -77,6 +82,15 @@ class _Merger:
         self.passes[raw["id"]] = Finding(self.rules[raw["id"]], Status.PASS)
 
     def finding(self, raw: dict[str, Any]) -> Finding:
+        """One finding; the same raw object (shared by the loaders) gives the same Finding."""
+        cached = self.built.get(id(raw))
+        if cached is not None and cached[0] is raw:
+            return cached[1]
+        finding = self._finding(raw)
+        self.built[id(raw)] = (raw, finding)
+        return finding
+
+    def _finding(self, raw: dict[str, Any]) -> Finding:
         evidence = tuple(
             Evidence(e["fact"], e.get("value"), e.get("origin", ""), e.get("line"))
             for e in raw.get("evidence", ())
@@ -191,16 +205,78 @@ class _Merger:
         )
 
 
-def merge(paths: Iterable[Path], *, generated_at: str, tool_version: str) -> Report:
-    merger = _Merger()
+def _load(path: Path, shared: dict[tuple[Any, ...], list[Any]]) -> Any:
+    """A report as data, its findings and rule lists shared with equal ones seen before
+    (hosts run the same images: most findings repeat, and pickle sends a shared object once)."""
+    text = read_text(path, max_bytes=MAX_REPORT_BYTES, what="report")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileProblems(
+            str(path), [Problem(f"not valid JSON: {exc.msg}", line=exc.lineno)]
+        ) from None
+    if not isinstance(data, dict):
+        return data
+    if isinstance(data.get("rules"), list):
+        data["rules"] = _shared(("rules",), data["rules"], shared)
+    for target in data.get("targets") or ():
+        if isinstance(target, dict) and isinstance(target.get("findings"), list):
+            target["findings"] = [
+                _shared((f.get("rule"), f.get("status"), f.get("message")), f, shared)
+                if isinstance(f, dict)
+                else f
+                for f in target["findings"]
+            ]
+    return data
+
+
+def _shared(key: tuple[Any, ...], value: Any, shared: dict[tuple[Any, ...], list[Any]]) -> Any:
+    bucket = shared.setdefault(key, [])
+    for seen in bucket:
+        if seen == value:
+            return seen
+    if len(bucket) < 64:
+        bucket.append(value)
+    return value
+
+
+def _load_chunk(paths: list[Path]) -> list[tuple[Any, str]]:
+    """(data, '') or (None, diagnostics) per report; runs in a worker process."""
+    shared: dict[tuple[Any, ...], list[Any]] = {}
+    out: list[tuple[Any, str]] = []
     for path in paths:
-        text = read_text(path, max_bytes=MAX_REPORT_BYTES, what="report")
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise FileProblems(
-                str(path), [Problem(f"not valid JSON: {exc.msg}", line=exc.lineno)]
-            ) from None
+            out.append((_load(path, shared), ""))
+        except HardenError as exc:
+            out.append((None, exc.diagnostics()))
+    return out
+
+
+def _loaded(paths: list[Path], jobs: int) -> Iterator[tuple[Path, Any, str]]:
+    if (
+        jobs < 2
+        or len(paths) < PARALLEL_FROM
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
+        for path, (data, error) in zip(paths, _load_chunk(paths), strict=True):
+            yield path, data, error
+        return
+    size = -(-len(paths) // (jobs * 4))
+    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        for chunk, results in zip(chunks, pool.map(_load_chunk, chunks), strict=True):
+            for path, (data, error) in zip(chunk, results, strict=True):
+                yield path, data, error
+
+
+def merge(paths: Iterable[Path], *, generated_at: str, tool_version: str, jobs: int = 0) -> Report:
+    """Every report in ``paths`` merged; reports are read by one worker per core (up to 4)."""
+    merger = _Merger()
+    files = list(paths)
+    for path, data, error in _loaded(files, jobs or max(1, min(os.cpu_count() or 1, 4))):
+        if error:
+            raise Reported(error)
         try:
             merger.add(path, data)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

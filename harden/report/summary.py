@@ -49,6 +49,10 @@ def status_counts(report: Report) -> dict[Status, int]:
     return {s: report.count(s) for s in Status}
 
 
+def shown_count(report: Report, statuses: Iterable[Status] = SHOWN) -> int:
+    return sum(report.count(s) for s in frozenset(statuses))
+
+
 def severity_counts(report: Report) -> dict[Severity, int]:
     return {s: report.failed(s) for s in Severity}
 
@@ -89,16 +93,21 @@ def host_rows(report: Report) -> list[HostRow]:
     )
 
 
-def finding_rows(report: Report, statuses: Iterable[Status] = SHOWN) -> list[Row]:
+def finding_rows(
+    report: Report, statuses: Iterable[Status] = SHOWN, limit: int | None = None
+) -> list[Row]:
+    """The listed findings, targets worst first; at most ``limit`` rows."""
     wanted = frozenset(statuses)
-    rows = []
+    rows: list[Row] = []
     for target in report.targets:
+        if limit is not None and len(rows) >= limit:
+            break
         findings = [f for f in target.findings if f.status in wanted]
         findings.sort(key=lambda f: (_status_order(f.status), -f.rule.severity.rank, f.rule.id))
         for finding in findings:
             file, line = location(target, finding)
             rows.append(Row(target, finding, file, line))
-    return rows
+    return rows[:limit]
 
 
 def _status_order(status: Status) -> int:

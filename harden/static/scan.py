@@ -50,17 +50,6 @@ class InputFiles(InputError):
         return "\n".join(e.diagnostics() for e in self.errors)
 
 
-class Reported(InputError):
-    """An input error read in another process: its diagnostics, as they were."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.text = text
-
-    def diagnostics(self) -> str:
-        return self.text
-
-
 @dataclass
 class Collected:
     targets: list[TargetState] = field(default_factory=list)
