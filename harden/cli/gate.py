@@ -7,16 +7,20 @@ import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from harden.report.formats import Format
 
+if TYPE_CHECKING:
+    from harden.report.model import Report
+
 _FAIL_ON = ("critical", "high", "medium", "low", "info", "never")
 
 
 def render_to(
-    report: object, fmt: str, output: Path | None, details: bool, color: bool | None
+    report: Report, fmt: str, output: Path | None, details: bool, color: bool | None
 ) -> None:
     """Render ``report`` in ``fmt`` to ``output`` (atomically) or stdout."""
     from harden.report.formats import RenderOptions, render  # noqa: PLC0415
@@ -26,7 +30,7 @@ def render_to(
         120 if output is not None or not sys.stdout.isatty() else shutil.get_terminal_size().columns
     )
     options = RenderOptions(width=max(width, 80), color=bool(use_color), details=details)
-    text = render(report, Format(fmt), options)  # type: ignore[arg-type]
+    text = render(report, Format(fmt), options)
     if output is not None:
         from harden.fsout import write_file  # noqa: PLC0415
 

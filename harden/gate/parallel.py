@@ -24,6 +24,7 @@ from harden.state.model import TargetState
 from harden.static.scan import Collected, read_inputs
 
 PARALLEL_FROM = 64  # inputs; below this a second process costs more than it saves
+CHUNK = 250  # inputs per task
 Judged = list[tuple[TargetState, tuple[Finding, ...]]]
 Slim = Callable[[TargetState], TargetState]
 _CONTEXT: dict[str, Any] = {}  # set before the fork, read in the workers
@@ -50,7 +51,8 @@ def judge_inputs(
     ):
         return _serial(inputs, ignore, evaluator, slim)
     _CONTEXT.update(evaluator=evaluator, ignore=ignore, slim=slim)
-    size = -(-len(inputs) // (jobs * 4))
+    # small chunks: a worker holds (and pickles) one chunk's results at a time
+    size = min(-(-len(inputs) // (jobs * 4)), CHUNK)
     chunks = [inputs[i : i + size] for i in range(0, len(inputs), size)]
     context = multiprocessing.get_context("fork")
     try:

@@ -13,6 +13,7 @@ tool execution notifications, and ``executionSuccessful`` is false then.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -120,7 +121,16 @@ def _result(row: Row, index: dict[str, int]) -> dict[str, Any]:
     return result
 
 
+_RESULTS = "\x00results\x00"  # where the results go in the serialised skeleton
+
+
 def document(report: Report) -> dict[str, Any]:
+    skeleton, results = _document(report)
+    skeleton["runs"][0]["results"] = list(results)
+    return skeleton
+
+
+def _document(report: Report) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
     rules = sorted({r.id: r for p in report.packs for r in p.rules}.values(), key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(rules)}
     rows = finding_rows(report, (Status.FAIL, Status.WAIVED))
@@ -174,13 +184,19 @@ def document(report: Report) -> dict[str, Any]:
                         "toolExecutionNotifications": notifications,
                     }
                 ],
-                "results": [_result(row, index) for row in rows],
+                "results": _RESULTS,
                 "properties": {"generated_at": report.generated_at},
             }
         ],
-    }
+    }, (_result(row, index) for row in rows)
 
 
 def render_sarif(report: Report, options: RenderOptions) -> str:
-    indent = 2 if options.pretty else None
-    return json.dumps(document(report), indent=indent, ensure_ascii=True, default=str) + "\n"
+    if options.pretty:
+        return json.dumps(document(report), indent=2, ensure_ascii=True, default=str) + "\n"
+    # Serialised result by result into the skeleton: the same text as one json.dumps of the
+    # whole document, without holding every result as a dict at once (25,000 of them).
+    skeleton, results = _document(report)
+    text = json.dumps(skeleton, ensure_ascii=True, default=str)
+    body = ", ".join(json.dumps(r, ensure_ascii=True, default=str) for r in results)
+    return text.replace(json.dumps(_RESULTS), "[" + body + "]", 1) + "\n"

@@ -44,10 +44,6 @@ SPEC_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
-def is_bundle(path: Path) -> bool:
-    return path.is_dir() and (path / "manifest.json").is_file()
-
-
 def _inspect_object(path: Path, name: str) -> dict[str, Any]:
     bundle = read_bundle(path)
     spec = bundle.spec

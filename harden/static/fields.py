@@ -133,9 +133,12 @@ def unreadable_target(
     return TargetState(TargetKind.CONTAINER, name, name, source, gaps=gaps, file=file, line=line)
 
 
+_NO_KERNEL_STATE = Gap(GapKind.UNAVAILABLE, NO_KERNEL_STATE)  # one object, shared
+
+
 def no_effective_layer() -> LayerBuilder:
     layer = LayerBuilder(Layer.EFFECTIVE)
-    layer.gaps["effective.*"] = Gap(GapKind.UNAVAILABLE, NO_KERNEL_STATE)
+    layer.gaps["effective.*"] = _NO_KERNEL_STATE
     return layer
 
 

@@ -26,7 +26,7 @@ from harden.errors import FileProblems, HardenError, InputError, Problem
 from harden.sources import inputs as inspect_input
 from harden.sources.scan import Progress, Scan, no_progress
 from harden.state.model import SourceKind, TargetState
-from harden.static import bundle, compose, k8s, manifests
+from harden.static import compose, k8s, manifests
 from harden.yamlsrc import Located, parse_documents, read_text
 
 MAX_FILE_BYTES = 8 << 20
@@ -60,17 +60,22 @@ class Collected:
     files: int = 0
 
 
+def is_bundle(path: Path) -> bool:
+    """A directory that ``harden generate`` wrote (it holds a manifest.json)."""
+    return path.is_dir() and (path / "manifest.json").is_file()
+
+
 def walk(paths: tuple[Path, ...]) -> Iterator[tuple[Path, bool]]:
     """(input, named on the command line) in a stable order; bundles are yielded as dirs."""
     for path in paths:
         if not path.exists():
             raise InputError(f"{path}: no such file or directory")
-        if path.is_file() or bundle.is_bundle(path):
+        if path.is_file() or is_bundle(path):
             yield path, True
             continue
         for root, dirs, files in os.walk(path):
             here = Path(root)
-            bundles = [d for d in dirs if bundle.is_bundle(here / d)]
+            bundles = [d for d in dirs if is_bundle(here / d)]
             dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in bundles)
             for name in sorted([*files, *bundles]):
                 if name in bundles or name.endswith(SUFFIXES):
@@ -93,6 +98,8 @@ Keep = Callable[[TargetState], TargetState]
 
 def _read(path: Path, named: bool, out: Collected, ignore: frozenset[str]) -> None:
     if path.is_dir():
+        from harden.static import bundle  # noqa: PLC0415 - pydantic and the spec model
+
         out.targets.append(bundle.target(path))
         out.files += 1
         return
