@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from harden.report.formats import Format
+from harden.cli.output import render_to, report_options
 
 _FAIL_ON = ("critical", "high", "medium", "low", "never")
 _PROGRESS_FROM = 10  # show a progress bar from this many containers on
@@ -64,20 +63,6 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int, str], None]]:
     help="Audit saved `docker inspect` / `podman inspect` JSON instead (repeatable).",
 )
 @click.option(
-    "--format",
-    "fmt",
-    type=click.Choice([f.value for f in Format]),
-    default="table",
-    show_default=True,
-    help="Report format.",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the report to this file (atomically) instead of stdout.",
-)
-@click.option(
     "--pack",
     "packs",
     multiple=True,
@@ -91,12 +76,7 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int, str], None]]:
     show_default=True,
     help="Exit 1 when a rule of this severity or worse fails.",
 )
-@click.option(
-    "--details", "-v", is_flag=True, help="Table: list every failing rule with its evidence."
-)
-@click.option(
-    "--color/--no-color", default=None, help="Table colours (default: when stdout is a terminal)."
-)
+@report_options("Table: list every failing rule with its evidence.")
 def audit(
     names: tuple[str, ...],
     source: str,
@@ -125,7 +105,6 @@ def audit(
     from harden.audit.run import AuditRequest, exit_code  # noqa: PLC0415
     from harden.audit.run import audit as run_audit  # noqa: PLC0415
     from harden.errors import InputError  # noqa: PLC0415
-    from harden.report.formats import RenderOptions, render  # noqa: PLC0415
     from harden.state.model import SourceKind  # noqa: PLC0415
 
     if inputs and (names or source != "engine"):
@@ -142,17 +121,6 @@ def audit(
     gc.disable()
     with _progress_bar(True) as progress:
         report = run_audit(request, progress)
-    use_color = color if color is not None else (output is None and sys.stdout.isatty())
-    width = (
-        120 if output is not None or not sys.stdout.isatty() else shutil.get_terminal_size().columns
-    )
-    options = RenderOptions(width=max(width, 80), color=bool(use_color), details=details)
-    text = render(report, Format(fmt), options)
-    if output is not None:
-        from harden.fsout import write_file  # noqa: PLC0415
-
-        write_file(output, text)
-    else:
-        click.echo(text, nl=False)
+    render_to(report, fmt, output, details, color)
     threshold = None if fail_on == "never" else Severity(fail_on)
     click.get_current_context().exit(int(exit_code(report, threshold)))

@@ -3,40 +3,14 @@
 from __future__ import annotations
 
 import gc
-import shutil
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-from harden.report.formats import Format
-
-if TYPE_CHECKING:
-    from harden.report.model import Report
+from harden.cli.output import render_to, report_options
 
 _FAIL_ON = ("critical", "high", "medium", "low", "info", "never")
-
-
-def render_to(
-    report: Report, fmt: str, output: Path | None, details: bool, color: bool | None
-) -> None:
-    """Render ``report`` in ``fmt`` to ``output`` (atomically) or stdout."""
-    from harden.report.formats import RenderOptions, render  # noqa: PLC0415
-
-    use_color = color if color is not None else (output is None and sys.stdout.isatty())
-    width = (
-        120 if output is not None or not sys.stdout.isatty() else shutil.get_terminal_size().columns
-    )
-    options = RenderOptions(width=max(width, 80), color=bool(use_color), details=details)
-    text = render(report, Format(fmt), options)
-    if output is not None:
-        from harden.fsout import write_file  # noqa: PLC0415
-
-        write_file(output, text)
-    else:
-        click.echo(text, nl=False)
 
 
 @click.command()
@@ -53,20 +27,6 @@ def render_to(
     help="Exit 1 when a rule of this severity or worse fails [policy's, else high].",
 )
 @click.option(
-    "--format",
-    "fmt",
-    type=click.Choice([f.value for f in Format]),
-    default="table",
-    show_default=True,
-    help="Report format.",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the report to this file (atomically) instead of stdout.",
-)
-@click.option(
     "--baseline",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Accept the findings recorded in this baseline file (only new ones fail).",
@@ -76,8 +36,7 @@ def render_to(
     type=click.Path(path_type=Path, dir_okay=False),
     help="Record every current failure in this baseline file.",
 )
-@click.option("--details", "-v", is_flag=True, help="Table: every failing rule with its location.")
-@click.option("--color/--no-color", default=None, help="Table colours (default: on a terminal).")
+@report_options("Table: every failing rule with its location and fix.")
 def gate(
     paths: tuple[Path, ...],
     policy: Path | None,

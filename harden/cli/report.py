@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from harden.report.formats import Format
+from harden.cli.output import render_to, report_options
 
 
 @click.group()
@@ -18,28 +18,13 @@ def report() -> None:
 @report.command("merge")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
-    "--format",
-    "fmt",
-    type=click.Choice([f.value for f in Format]),
-    default="table",
-    show_default=True,
-    help="Report format.",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the report to this file (atomically) instead of stdout.",
-)
-@click.option(
     "--fail-on",
     type=click.Choice(("critical", "high", "medium", "low", "never")),
     default="high",
     show_default=True,
     help="Exit 1 when a rule of this severity or worse failed on any host.",
 )
-@click.option("--details", "-v", is_flag=True, help="Table: every failing rule with its evidence.")
-@click.option("--color/--no-color", default=None, help="Table colours (default: on a terminal).")
+@report_options("Table: every failing rule with its evidence.")
 def merge(
     files: tuple[Path, ...],
     fmt: str,
@@ -60,7 +45,6 @@ def merge(
     from harden import __version__  # noqa: PLC0415
     from harden.audit.model import Severity  # noqa: PLC0415
     from harden.audit.run import exit_code  # noqa: PLC0415
-    from harden.cli.gate import render_to  # noqa: PLC0415
     from harden.report.merge import merge as merge_reports  # noqa: PLC0415
 
     now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
