@@ -7,6 +7,7 @@ bombs, oversized files and undecodable bytes are located errors, never crashes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,6 +190,16 @@ def read_text(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str = "fi
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise FileProblems(source, [Problem("not valid UTF-8 text", line=line)]) from None
+
+
+def load_json(path: Path, *, what: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
+    """A JSON file's value; unreadable or invalid JSON is an input error with the line."""
+    text = read_text(path, max_bytes=max_bytes, what=what)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        problem = Problem(f"not valid JSON: {exc.msg}", line=exc.lineno)
+        raise FileProblems(str(path), [problem]) from None
 
 
 def parse_documents(text: str, source: str, *, max_nodes: int = DEFAULT_MAX_NODES) -> list[Located]:

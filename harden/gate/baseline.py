@@ -17,7 +17,7 @@ from pathlib import Path
 from harden import __version__
 from harden.errors import FileProblems, InputError, Problem
 from harden.report.locate import FINGERPRINT_VERSION
-from harden.yamlsrc import read_text
+from harden.yamlsrc import load_json
 
 KIND = "harden-baseline"
 MAX_BYTES = 64 << 20
@@ -53,13 +53,7 @@ def render(entries: Iterable[Entry]) -> str:
 
 def load(path: Path) -> dict[str, Entry]:
     source = str(path)
-    text = read_text(path, max_bytes=MAX_BYTES, what="baseline")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FileProblems(
-            source, [Problem(f"not valid JSON: {exc.msg}", line=exc.lineno)]
-        ) from None
+    data = load_json(path, what="baseline", max_bytes=MAX_BYTES)
     if not isinstance(data, dict) or data.get("kind") != KIND:
         raise InputError(
             f"{source}: not a harden baseline (kind {KIND!r} missing)",

@@ -9,7 +9,6 @@ the field; nothing is written.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
@@ -35,7 +34,7 @@ from harden.errors import FileProblems, HardenError, Problem, Reported
 from harden.report.build import order_key
 from harden.report.model import Report, ReportKind, TargetResult
 from harden.state.model import SourceKind, TargetKind
-from harden.yamlsrc import read_text
+from harden.yamlsrc import load_json
 
 MAX_REPORT_BYTES = 256 << 20
 PARALLEL_FROM = 16  # reports; below this a second process costs more than it saves
@@ -208,13 +207,7 @@ class _Merger:
 def _load(path: Path, shared: dict[tuple[Any, ...], list[Any]]) -> Any:
     """A report as data, its findings and rule lists shared with equal ones seen before
     (hosts run the same images: most findings repeat, and pickle sends a shared object once)."""
-    text = read_text(path, max_bytes=MAX_REPORT_BYTES, what="report")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FileProblems(
-            str(path), [Problem(f"not valid JSON: {exc.msg}", line=exc.lineno)]
-        ) from None
+    data = load_json(path, what="report", max_bytes=MAX_REPORT_BYTES)
     if not isinstance(data, dict):
         return data
     if isinstance(data.get("rules"), list):
