@@ -20,7 +20,7 @@ from harden.report.build import build_report
 from harden.report.locate import fingerprint
 from harden.report.model import GateOutcome, Report, ReportKind
 from harden.sources.scan import Progress, no_progress
-from harden.state.model import TargetKind, TargetState
+from harden.state.model import Fact, TargetKind, TargetState
 
 _UNSET = "policy"
 
@@ -125,9 +125,10 @@ _KEPT_FACTS = ("labels", "image", "runtime")
 def slim(state: TargetState) -> TargetState:
     """What the report and the policy need of a judged target: no facts beyond its labels,
     image and runtime, and only whole-layer gaps (why it could not be read at all)."""
+    kept = {k: Fact(state.declared[k].value, "") for k in _KEPT_FACTS if k in state.declared}
     return dataclasses.replace(
         state,
-        declared={k: state.declared[k] for k in _KEPT_FACTS if k in state.declared},
+        declared=kept,
         effective={},
         gaps={k: g for k, g in state.gaps.items() if k.endswith(".*")},
     )

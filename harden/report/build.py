@@ -39,7 +39,10 @@ def _labels(state: TargetState) -> dict[str, str]:
     fact = state.fact("labels")
     if fact is None or not isinstance(fact.value, dict):
         return {}
-    return {str(k): str(v) for k, v in fact.value.items()}
+    labels: dict[str, str] = fact.value
+    if all(type(k) is str and type(v) is str for k, v in labels.items()):
+        return labels  # the source's own map (facts are not changed after a scan): no copy
+    return {str(k): str(v) for k, v in labels.items()}
 
 
 def target_result(state: TargetState, findings: tuple[Finding, ...]) -> TargetResult:
