@@ -14,24 +14,15 @@ from typing import TYPE_CHECKING
 
 import click
 
+from harden.report.text import shown
+
 if TYPE_CHECKING:
     from rich.console import Console
 
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
 
 def literal(text: str) -> str:
-    """``text`` with control characters shown as escapes (``\\x1b``), safe for a terminal."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif code < 0x20 or 0x7F <= code <= 0x9F or code in (0x2028, 0x2029):
-            out.append(f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
+    """``text`` with control, bidi and line-separator characters shown as escapes."""
+    return shown(text)
 
 
 def stderr_console() -> Console:

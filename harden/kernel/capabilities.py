@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 # Number order is the kernel's (include/uapi/linux/capability.h), up to CAP_LAST_CAP of 6.x.
@@ -83,6 +82,8 @@ def normalise(name: str) -> str | None:
 
 def suggest(name: str) -> str | None:
     """The closest real capability name to a typo, if any is close."""
+    import difflib  # noqa: PLC0415 - only on the error path
+
     upper = name.strip().upper().removeprefix("CAP_")
     matches = difflib.get_close_matches(upper, CAPABILITIES, n=1, cutoff=0.6)
     return matches[0] if matches else None
