@@ -75,10 +75,11 @@ def write_tree(target: Path, files: Mapping[str, bytes], *, marker: str) -> None
         raise OutputError(f"{target}: writing failed: {exc.strerror or exc}") from None
 
 
+_PIECE = 1 << 20  # characters
+
+
 def write_file(target: Path, data: bytes | str) -> None:
     """Write one file atomically (temporary sibling + rename)."""
-    if isinstance(data, str):
-        data = data.encode()
     if target.is_symlink():
         raise OutputError(f"{target}: is a symbolic link; refusing to write through it")
     if target.is_dir():
@@ -88,7 +89,11 @@ def write_file(target: Path, data: bytes | str) -> None:
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            if isinstance(data, str):  # encoded piece by piece: no second copy of a big report
+                for start in range(0, len(data), _PIECE):
+                    handle.write(data[start : start + _PIECE].encode())
+            else:
+                handle.write(data)
         tmp.chmod(0o644)
         tmp.replace(target)
     except OSError as exc:

@@ -196,7 +196,13 @@ def render_sarif(report: Report, options: RenderOptions) -> str:
         return json.dumps(document(report), indent=2, ensure_ascii=True, default=str) + "\n"
     # Serialised result by result into the skeleton: the same text as one json.dumps of the
     # whole document, without holding every result as a dict at once (25,000 of them).
+    # One join at the end: the parts and the text are the only copies held at once.
     skeleton, results = _document(report)
-    text = json.dumps(skeleton, ensure_ascii=True, default=str)
-    body = ", ".join(json.dumps(r, ensure_ascii=True, default=str) for r in results)
-    return text.replace(json.dumps(_RESULTS), "[" + body + "]", 1) + "\n"
+    head, tail = json.dumps(skeleton, ensure_ascii=True, default=str).split(json.dumps(_RESULTS), 1)
+    parts = [head, "["]
+    for n, result in enumerate(results):
+        if n:
+            parts.append(", ")
+        parts.append(json.dumps(result, ensure_ascii=True, default=str))
+    parts += ["]", tail, "\n"]
+    return "".join(parts)
