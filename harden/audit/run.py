@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harden import __version__
 from harden.audit.catalog import load_catalog
 from harden.audit.engine import Evaluator
-from harden.audit.model import Catalog, RulePack, Severity, Status
+from harden.audit.model import Catalog, Finding, RulePack, Severity, Status
 from harden.errors import ExitCode, InputError
 from harden.report.build import build_report
 from harden.report.model import Report
 from harden.sources.scan import Progress, Scan, no_progress
 from harden.state.model import SourceKind, TargetKind
+
+if TYPE_CHECKING:
+    from harden.sources.dockerapi import Early
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,7 @@ class AuditRequest:
     inputs: tuple[Path, ...] = ()  # inspect source: saved inspect JSON files
     packs: tuple[str, ...] = ()  # pack ids; empty: every pack
     rules_dir: Path | None = None  # another audit/ folder (tests, custom packs)
+    parallel_from: int = 0  # containers from which two processes judge them; 0: the default
 
 
 def select_packs(
@@ -41,12 +46,27 @@ def select_packs(
     return tuple(known[w] for w in dict.fromkeys(wanted))
 
 
-def collect(request: AuditRequest, progress: Progress) -> Scan:
+def collect(
+    request: AuditRequest,
+    progress: Progress,
+    early: Early | None = None,
+    judged: dict[str, tuple[Finding, ...]] | None = None,
+    evaluator: Evaluator | None = None,
+) -> Scan:
+    """The targets of the request's source. For the engine source, given ``judged`` and
+    the container ``evaluator``, many containers are finished and judged in forked
+    workers (see :mod:`harden.audit.workers`), their findings put in ``judged``."""
     match request.source:
         case SourceKind.ENGINE:
             from harden.sources import engine  # noqa: PLC0415
 
-            return engine.scan(engine.EngineScan(request.names, not request.names), progress)
+            scan = engine.EngineScan(request.names, not request.names)
+            if judged is None or evaluator is None:
+                return engine.scan(scan, progress, early)
+            from harden.audit import workers  # noqa: PLC0415
+
+            finisher = workers.finish_all(evaluator, judged, parallel_from=request.parallel_from)
+            return engine.scan(scan, progress, early, finisher)
         case SourceKind.PROC:
             from harden.sources import procsource  # noqa: PLC0415
 
@@ -65,13 +85,20 @@ def collect(request: AuditRequest, progress: Progress) -> Scan:
             raise InputError(f"{request.source.value} inputs are read by harden gate")
 
 
-def audit(request: AuditRequest, progress: Progress = no_progress) -> Report:
+def audit(
+    request: AuditRequest, progress: Progress = no_progress, early: Early | None = None
+) -> Report:
+    """The report of one audit; ``early``: the engine's first answers, begun by the caller."""
     catalog = load_catalog(request.rules_dir)
     packs = select_packs(catalog, request.packs)
     rules = [r for p in packs for r in p.rules]
-    scan = collect(request, progress)
     evaluators = {kind: Evaluator(rules, kind) for kind in TargetKind}
-    results = [(target, evaluators[target.kind].run(target)) for target in scan.targets]
+    judged: dict[str, tuple[Finding, ...]] = {}
+    scan = collect(request, progress, early, judged, evaluators[TargetKind.CONTAINER])
+    results = [
+        (target, judged.get(target.id) or evaluators[target.kind].run(target))
+        for target in scan.targets
+    ]
     return build_report(
         scan,
         results,

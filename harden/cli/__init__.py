@@ -6,6 +6,7 @@ Subcommands are imported only when invoked, so ``harden --help`` and
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from typing import Any
@@ -53,6 +54,11 @@ _SHORT_HELP: dict[str, str] = {
 }
 
 
+# Commands that keep the cyclic collector off to the end: short processes making many
+# small acyclic objects (see harden audit). Every other command gets it back once chosen.
+_GC_OFF = frozenset({"audit", "gate"})
+
+
 class LazyGroup(click.Group):
     """A group whose commands are imported on first use."""
 
@@ -65,6 +71,8 @@ class LazyGroup(click.Group):
             return None
         module_name, attr = target.split(":")
         module = __import__(module_name, fromlist=[attr])
+        if cmd_name not in _GC_OFF:
+            gc.enable()
         command = getattr(module, attr)
         assert isinstance(command, click.Command)
         return command
@@ -101,6 +109,19 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: run the CLI and turn errors into messages and exit codes."""
+    # Imports make many long-lived objects: collecting while they load costs ~35 ms of a
+    # 100-container audit here and frees nothing. The chosen command turns it back on
+    # (unless it is in _GC_OFF); a caller in the same process gets its state back.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _main(argv)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _main(argv: list[str] | None) -> Any:
     try:
         code = cli.main(args=argv, prog_name="harden", standalone_mode=False)
     except HardenError as exc:  # raised outside a command (e.g. while parsing options)

@@ -101,11 +101,7 @@ def audit(
     or above --fail-on failed; 3 some facts could not be read (findings "unknown"); 4 the
     engine could not be used (report still written); 2 bad usage or input.
     """
-    from harden.audit.model import Severity  # noqa: PLC0415
-    from harden.audit.run import AuditRequest, exit_code  # noqa: PLC0415
-    from harden.audit.run import audit as run_audit  # noqa: PLC0415
     from harden.errors import InputError  # noqa: PLC0415
-    from harden.state.model import SourceKind  # noqa: PLC0415
 
     if inputs and (names or source != "engine"):
         raise InputError("--input audits saved files: it takes no NAMES and no --source")
@@ -113,6 +109,16 @@ def audit(
         raise InputError("NAMES select containers through the engine; --source proc audits all")
     if output is not None and output.is_dir():
         raise InputError(f"{output}: is a directory, expected a file name")
+    early = None
+    if not inputs and source == "engine":
+        from harden.sources.dockerapi import Early  # noqa: PLC0415
+
+        early = Early(listing=not names)  # the engine answers while the rules load
+    from harden.audit.model import Severity  # noqa: PLC0415
+    from harden.audit.run import AuditRequest, exit_code  # noqa: PLC0415
+    from harden.audit.run import audit as run_audit  # noqa: PLC0415
+    from harden.state.model import SourceKind  # noqa: PLC0415
+
     kind = SourceKind.INSPECT if inputs else SourceKind(source)
     now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     request = AuditRequest(now, kind, names, inputs, packs)
@@ -120,7 +126,7 @@ def audit(
     # over them cost ~15% of a 100-container audit here, for nothing. The process ends soon.
     gc.disable()
     with _progress_bar(True) as progress:
-        report = run_audit(request, progress)
+        report = run_audit(request, progress, early)
     render_to(report, fmt, output, details, color)
     threshold = None if fail_on == "never" else Severity(fail_on)
     click.get_current_context().exit(int(exit_code(report, threshold)))

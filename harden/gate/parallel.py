@@ -17,8 +17,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from harden.audit.engine import Evaluator, passed
-from harden.audit.model import Evidence, Finding, Status
+from harden.audit.compact import Packer, Unpacker
+from harden.audit.engine import Evaluator
+from harden.audit.model import Finding
 from harden.errors import HardenError, Reported
 from harden.state.model import TargetState
 from harden.static.scan import Collected, read_inputs
@@ -78,32 +79,8 @@ def _serial(
 def _work(chunk: list[tuple[Path, bool]]) -> tuple[Collected, list[Compact]]:
     collected, judged = _serial(chunk, _CONTEXT["ignore"], _CONTEXT["evaluator"], _CONTEXT["slim"])
     collected.errors = [Reported(e.diagnostics()) for e in collected.errors]
-    index = {rule.id: i for i, rule in enumerate(_CONTEXT["evaluator"].rules)}
-    packed: dict[int, tuple[Finding, Any]] = {}  # the same finding (a shared skip) once
-    compact = []
-    for state, findings in judged:
-        items = []
-        for finding in findings:
-            seen = packed.get(id(finding))
-            if seen is None or seen[0] is not finding:
-                seen = packed[id(finding)] = (finding, _pack(finding, index))
-            items.append(seen[1])
-        compact.append((state, items))
-    return collected, compact
-
-
-def _pack(finding: Finding, index: dict[str, int]) -> Any:
-    if finding.status is Status.PASS:
-        return index[finding.rule.id]
-    evidence = tuple((e.fact, e.value, e.origin, e.line) for e in finding.evidence)
-    return (index[finding.rule.id], finding.status.value, finding.message, evidence, finding.detail)
-
-
-def _unpack(item: Any, rules: tuple[Any, ...]) -> Finding:
-    rule_index, status, message, evidence, detail = item
-    return Finding(
-        rules[rule_index], Status(status), message, tuple(Evidence(*e) for e in evidence), detail
-    )
+    packer = Packer(_CONTEXT["evaluator"].rules)
+    return collected, [(state, packer.pack(findings)) for state, findings in judged]
 
 
 def _combine(
@@ -112,9 +89,7 @@ def _combine(
     out = Collected()
     judged: Judged = []
     errors: list[HardenError] = []
-    rules = evaluator.rules
-    passes = [passed(rule) for rule in rules]
-    built: dict[int, tuple[Any, Finding]] = {}
+    unpacker = Unpacker(evaluator.rules)
     for collected, compact in parts:
         out.targets.extend(collected.targets)
         out.problems.extend(collected.problems)
@@ -124,15 +99,6 @@ def _combine(
         for kind, count in collected.ignored_kinds.items():
             out.ignored_kinds[kind] = out.ignored_kinds.get(kind, 0) + count
         for state, items in compact:
-            findings = []
-            for item in items:
-                if type(item) is int:
-                    findings.append(passes[item])
-                    continue
-                seen = built.get(id(item))
-                if seen is None or seen[0] is not item:
-                    seen = built[id(item)] = (item, _unpack(item, rules))
-                findings.append(seen[1])
-            judged.append((state, tuple(findings)))
+            judged.append((state, unpacker.unpack(items)))
     out.errors = errors
     return out, judged

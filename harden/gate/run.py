@@ -16,11 +16,11 @@ from harden.errors import ExitCode
 from harden.gate import baseline as baseline_file
 from harden.gate.accept import Accepting, accept
 from harden.gate.policy import Policy, load_policy
-from harden.report.build import build_report
+from harden.report.build import build_report, slim
 from harden.report.locate import fingerprint
 from harden.report.model import GateOutcome, Report, ReportKind
 from harden.sources.scan import Progress, no_progress
-from harden.state.model import Fact, TargetKind, TargetState
+from harden.state.model import TargetKind
 
 _UNSET = "policy"
 
@@ -117,21 +117,6 @@ def gate(request: GateRequest, progress: Progress = no_progress) -> tuple[Report
         baseline=ctx.baseline_name,
     )
     return dataclasses.replace(report, kind=ReportKind.GATE, gate=outcome), baseline_text
-
-
-_KEPT_FACTS = ("labels", "image", "runtime")
-
-
-def slim(state: TargetState) -> TargetState:
-    """What the report and the policy need of a judged target: no facts beyond its labels,
-    image and runtime, and only whole-layer gaps (why it could not be read at all)."""
-    kept = {k: Fact(state.declared[k].value, "") for k in _KEPT_FACTS if k in state.declared}
-    return dataclasses.replace(
-        state,
-        declared=kept,
-        effective={},
-        gaps={k: g for k, g in state.gaps.items() if k.endswith(".*")},
-    )
 
 
 def exit_code(report: Report) -> ExitCode:

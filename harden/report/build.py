@@ -7,12 +7,13 @@ then the lowest score, then unreadable targets before clean ones, then by name.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from harden.audit.model import Finding, RulePack, Severity, Status
 from harden.report.model import Report, TargetResult
 from harden.sources.scan import Scan
-from harden.state.model import GapKind, TargetState
+from harden.state.model import Fact, GapKind, TargetState
 
 
 def score(findings: Iterable[Finding]) -> int | None:
@@ -76,6 +77,26 @@ def target_result(state: TargetState, findings: tuple[Finding, ...]) -> TargetRe
         source=state.source,
         file=state.file,
         line=state.line,
+    )
+
+
+_KEPT_FACTS = ("labels", "image", "runtime")
+
+
+def slim(state: TargetState) -> TargetState:
+    """What a report needs of a judged target: no facts beyond its labels, image and
+    runtime, and only whole-layer gaps (why it could not be read at all). Judged targets
+    are kept (and sent between processes) in this form."""
+    kept = {}
+    for key in _KEPT_FACTS:
+        fact = state.fact(key)
+        if fact is not None:
+            kept[key] = Fact(fact.value, "")
+    return dataclasses.replace(
+        state,
+        declared=kept,
+        effective={},
+        gaps={k: g for k, g in state.gaps.items() if k.endswith(".*")},
     )
 
 

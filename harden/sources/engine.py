@@ -8,6 +8,7 @@ with the reason; the scan goes on.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ from harden.errors import InputError
 from harden.sources import declared as declared_layer
 from harden.sources import kernel
 from harden.sources.daemon import host_target
-from harden.sources.dockerapi import EngineAPI, EngineError, Failure, connect, container_path
+from harden.sources.dockerapi import Early, EngineAPI, EngineError, Failure, container_path
 from harden.sources.host import HostContext, host_context
 from harden.sources.inspect_fields import EngineDefaults
 from harden.sources.resolve import resolve_shared_namespaces
@@ -77,29 +78,61 @@ def exec_sessions(api: EngineAPI, exec_ids: list[str], layer: LayerBuilder) -> N
     layer.set("exec_sessions", sessions, "engine: ExecIDs and /exec/ID/json")
 
 
-def _container(
-    raw: dict[str, Any], defaults: EngineDefaults, host: HostContext, *, listed: bool
-) -> tuple[LayerBuilder, LayerBuilder]:
-    """Both layers of one container; ``listed``: it was running when the scan began."""
-    declared = declared_layer.collect(raw, "engine", defaults)
-    state = raw.get("State") or {}
-    pid = state.get("Pid") if isinstance(state, dict) else None
-    if isinstance(pid, int) and pid > 0 and state.get("Running"):
-        effective = kernel.collect(pid, host, str(raw.get("Id", "")))
+@dataclass
+class Pending:
+    """A container whose declared layer is read; its kernel state is read by :func:`finish`."""
+
+    id: str
+    name: str
+    state: dict[str, Any]  # the inspect's State (Pid, Running)
+    declared: LayerBuilder
+    exec_ids: list[str]
+
+
+@dataclass
+class Prepared:
+    """Everything of an engine scan but the containers' kernel state: the part that talks
+    to the engine, done once. :func:`finish` completes each pending container (in this
+    process or a forked one) and :func:`assemble` makes the Scan."""
+
+    request: EngineScan
+    endpoint: str
+    info: dict[str, Any]
+    daemon: TargetState | None
+    host: HostContext
+    wanted: list[tuple[str, str]]
+    pending: list[Pending]
+    failed: dict[str, TargetState]
+
+
+def finish(prepared: Prepared, item: Pending, api: Callable[[], EngineAPI]) -> TargetState:
+    """The container's state: its kernel truth read now, its exec sessions asked for."""
+    running = item.state.get("Running")
+    pid = item.state.get("Pid")
+    if isinstance(pid, int) and pid > 0 and running:
+        effective = kernel.collect(pid, prepared.host, item.id)
     else:
         effective = LayerBuilder(Layer.EFFECTIVE)
-        if listed:  # it was running a moment ago: what its kernel state was is unknown
+        if not prepared.request.names:  # it was running a moment ago: its kernel state is unknown
             gap = Gap(GapKind.FAILED, "the container stopped during the scan")
         else:  # named by the user and not running: there is no kernel state to read
             gap = Gap(GapKind.UNAVAILABLE, "the container is not running")
         effective.gaps["effective.*"] = gap
-    return declared, effective
+    if item.exec_ids:
+        try:
+            exec_sessions(api(), item.exec_ids, item.declared)
+        except EngineError as exc:  # a worker's own connection could not be opened
+            item.declared.fail("exec_sessions", exc.reason)
+    else:
+        item.declared.set("exec_sessions", [], "engine: ExecIDs and /exec/ID/json")
+    return build_state(
+        TargetKind.CONTAINER, item.id, item.name, SourceKind.ENGINE, item.declared, effective
+    )
 
 
-def _targets_to_scan(api: EngineAPI, request: EngineScan) -> list[tuple[str, str]]:
+def _targets_to_scan(api: EngineAPI, request: EngineScan, listed: Any) -> list[tuple[str, str]]:
     """(id, name) pairs; a named container that does not exist is an input error."""
     if not request.names:
-        listed = api.get("/containers/json")
         if not isinstance(listed, list):
             raise EngineError(Failure.OTHER, "the engine's container list is not a list")
         return [
@@ -121,17 +154,35 @@ def _targets_to_scan(api: EngineAPI, request: EngineScan) -> list[tuple[str, str
     return out
 
 
-def scan(request: EngineScan, progress: Progress = no_progress) -> Scan:
+# Completes every pending container; the default finishes them here, one after another.
+FinishAll = Callable[[Prepared, EngineAPI], list[TargetState]]
+
+
+def finish_here(prepared: Prepared, api: EngineAPI) -> list[TargetState]:
+    return [finish(prepared, item, lambda: api) for item in prepared.pending]
+
+
+def scan(
+    request: EngineScan,
+    progress: Progress = no_progress,
+    early: Early | None = None,
+    finish_all: FinishAll = finish_here,
+) -> Scan:
+    first = (early or Early(listing=not request.names, background=False)).wait()
+    api = first.api
+    if api is None:
+        assert first.error is not None
+        return _unavailable(request, first.error, "")
     try:
-        api = connect()
-    except EngineError as exc:
-        return _unavailable(request, exc, "")
-    try:
-        return _scan(api, request, progress)
+        if first.error is not None:
+            raise first.error
+        prepared = prepare(api, request, progress, first.info, first.listed)
+        finished = finish_all(prepared, api)
     except EngineError as exc:
         return _unavailable(request, exc, api.endpoint)
     finally:
         api.close()
+    return assemble(prepared, finished)
 
 
 def _unavailable(request: EngineScan, exc: EngineError, endpoint: str) -> Scan:
@@ -143,17 +194,18 @@ def _unavailable(request: EngineScan, exc: EngineError, endpoint: str) -> Scan:
     return Scan(SourceKind.ENGINE, targets, (problem,), engine_unavailable=True, endpoint=endpoint)
 
 
-def _scan(api: EngineAPI, request: EngineScan, progress: Progress) -> Scan:
-    info = api.get("/info")
+def prepare(
+    api: EngineAPI, request: EngineScan, progress: Progress, info: Any, listed: Any
+) -> Prepared:
+    if not isinstance(info, dict):
+        raise EngineError(Failure.OTHER, "the engine's /info answer is not an object")
     local = api.endpoint.startswith("unix://")
     daemon = host_target(SourceKind.ENGINE, info, local=local) if request.include_host else None
     defaults = engine_defaults(info, daemon)
-    host = host_context()
-    wanted = _targets_to_scan(api, request)
-    layers: dict[str, tuple[LayerBuilder, LayerBuilder]] = {}
+    wanted = _targets_to_scan(api, request, listed)
+    pending: list[Pending] = []
     failed: dict[str, TargetState] = {}
     names: dict[str, str] = {}
-    execs: dict[str, list[str]] = {}
     answers = api.get_many([container_path(cid) for cid, _name in wanted])
     for done, ((cid, name), raw) in enumerate(zip(wanted, answers, strict=True)):
         progress(done, len(wanted), name)
@@ -164,23 +216,29 @@ def _scan(api: EngineAPI, request: EngineScan, progress: Progress) -> Scan:
                 reason = "the container was removed during the scan"
             failed[cid] = unreadable(cid, name, SourceKind.ENGINE, reason)
             continue
-        layers[cid] = _container(raw, defaults, host, listed=not request.names)
+        state = raw.get("State")
         ids = raw.get("ExecIDs")
-        execs[cid] = [str(i) for i in ids] if isinstance(ids, list) else []
-    progress(len(wanted), len(wanted), "")
-    for cid, exec_ids in execs.items():  # after the pipelined inspects: one request at a time
-        exec_sessions(api, exec_ids, layers[cid][0])
-    resolve_shared_namespaces(layers, names, api, defaults)
-    targets: list[TargetState] = []
-    for cid, _name in wanted:
-        if cid in failed:
-            targets.append(failed[cid])
-        else:
-            targets.append(
-                build_state(TargetKind.CONTAINER, cid, names[cid], SourceKind.ENGINE, *layers[cid])
+        pending.append(
+            Pending(
+                cid,
+                name,
+                state if isinstance(state, dict) else {},
+                declared_layer.collect(raw, "engine", defaults),
+                [str(i) for i in ids] if isinstance(ids, list) else [],
             )
-    if daemon is not None:
-        targets.append(daemon)
+        )
+    progress(len(wanted), len(wanted), "")
+    resolve_shared_namespaces({p.id: (p.declared,) for p in pending}, names, api, defaults)
+    return Prepared(request, api.endpoint, info, daemon, host_context(), wanted, pending, failed)
+
+
+def assemble(prepared: Prepared, finished: list[TargetState]) -> Scan:
+    """The Scan, its containers in the engine's order and the host last."""
+    by_id = {t.id: t for t in finished}
+    targets = [prepared.failed.get(cid) or by_id[cid] for cid, _name in prepared.wanted]
+    if prepared.daemon is not None:
+        targets.append(prepared.daemon)
+    info, host = prepared.info, prepared.host
     meta = {
         "hostname": str(info.get("Name", "")),
         "kernel": str(info.get("KernelVersion", "")),
@@ -188,4 +246,4 @@ def _scan(api: EngineAPI, request: EngineScan, progress: Progress) -> Scan:
         "euid": str(os.geteuid()),
     }
     problems = (f"host namespaces: {host.namespace_problem}",) if host.namespace_problem else ()
-    return Scan(SourceKind.ENGINE, tuple(targets), problems, endpoint=api.endpoint, meta=meta)
+    return Scan(SourceKind.ENGINE, tuple(targets), problems, endpoint=prepared.endpoint, meta=meta)

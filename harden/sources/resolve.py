@@ -7,6 +7,7 @@ container outside the scan is inspected (read-only) to finish the chain.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harden.sources import declared as declared_layer
@@ -21,7 +22,7 @@ _MAX_HOPS = 16
 class _Lookup:
     def __init__(
         self,
-        layers: dict[str, tuple[LayerBuilder, LayerBuilder]],
+        layers: Mapping[str, Sequence[LayerBuilder]],
         names: dict[str, str],
         api: EngineAPI | None,
         defaults: EngineDefaults,
@@ -52,7 +53,7 @@ class _Lookup:
 
 
 def resolve_shared_namespaces(
-    layers: dict[str, tuple[LayerBuilder, LayerBuilder]],
+    layers: Mapping[str, Sequence[LayerBuilder]],
     names: dict[str, str],
     api: EngineAPI | None,
     defaults: EngineDefaults,
@@ -60,7 +61,8 @@ def resolve_shared_namespaces(
     """Rewrite every declared ``container:<x>`` namespace fact in place."""
     lookup = _Lookup(layers, names, api, defaults)
     results: list[tuple[LayerBuilder, str, Fact, str | LookupError, list[str]]] = []
-    for cid, (declared, _effective) in layers.items():  # resolve on the original modes first
+    for cid, pair in layers.items():  # resolve on the original modes first
+        declared = pair[0]
         for kind in SHARED_KINDS:
             fact = declared.facts.get(f"namespaces.{kind}")
             if fact is None or not str(fact.value).startswith("container:"):

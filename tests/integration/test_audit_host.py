@@ -187,7 +187,9 @@ def _now() -> str:
 
 @pytest.fixture(scope="module")
 def engine_report(risky_host: dict[str, str]) -> Report:
-    return audit(AuditRequest(_now(), SourceKind.ENGINE, names=tuple(risky_host.values())))
+    """The audit as a big host gets it: half the containers judged in a forked child."""
+    names = tuple(risky_host.values())
+    return audit(AuditRequest(_now(), SourceKind.ENGINE, names=names, parallel_from=2))
 
 
 def _failing(target: TargetResult) -> set[str]:
@@ -231,6 +233,22 @@ def test_drift_is_reported_with_its_evidence(
     origins = {e.fact: e.origin for e in memory.evidence}
     assert origins["declared.resources.memory"] == "engine: HostConfig.Memory"
     assert "memory" in origins["effective.resources.memory"]
+
+
+def test_one_process_and_a_forked_child_judge_alike(
+    risky_host: dict[str, str], engine_report: Report
+) -> None:
+    names = tuple(risky_host.values())
+    alone = audit(AuditRequest(_now(), SourceKind.ENGINE, names=names, parallel_from=10**6))
+
+    def seen(report: Report) -> list[tuple[str, list[tuple[str, str, str, Any]]]]:
+        return [
+            (t.name, [(f.rule.id, f.status.value, f.message, f.detail) for f in t.findings])
+            for t in report.targets
+        ]
+
+    assert seen(alone) == seen(engine_report)
+    assert [t.score for t in alone.targets] == [t.score for t in engine_report.targets]
 
 
 def test_proc_source_sees_the_kernel_truth_without_the_engine(
