@@ -18,9 +18,28 @@ import yaml
 from harden.errors import FileProblems, InputError, Problem
 
 try:  # the C composer is much faster; fall back to pure Python when absent
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+    _Base: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+_RESOLVED: dict[str, str] = {}  # plain scalar -> its implicit tag
+_RESOLVED_MAX = 50_000
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        """The tag of a node, remembered for plain scalars: the safe loader has no path
+        resolvers, so a plain scalar's tag depends on its text alone, and manifests
+        repeat the same keys and values (the composer asks for every one)."""
+        if kind is yaml.ScalarNode and implicit[0]:
+            tag = _RESOLVED.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(_RESOLVED) < _RESOLVED_MAX:
+                    _RESOLVED[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
+
 
 PathKey = tuple[str | int, ...]
 

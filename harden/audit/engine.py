@@ -140,6 +140,7 @@ class Evaluator:
         context = celrt.context(values.variables(self.references))
         out = []
         declared, effective = values.declared, values.effective
+        gaps: dict[str, tuple[GapKind | None, str]] = {}  # reference -> why it is missing
         for rule in self.rules:
             reads = self._reads.get(rule.id)
             if reads and not any(
@@ -147,16 +148,28 @@ class Evaluator:
                 or (path in effective and variable != "declared")
                 for variable, path in reads
             ):
-                out.append(self._unknown(rule, values, state))
+                out.append(self._unknown(rule, values, state, gaps))
             else:
                 out.append(evaluate(rule, values, context, state))
         return tuple(out)
 
-    def _unknown(self, rule: Rule, values: Values, state: TargetState) -> Finding:
+    def _unknown(
+        self,
+        rule: Rule,
+        values: Values,
+        state: TargetState,
+        gaps: dict[str, tuple[GapKind | None, str]],
+    ) -> Finding:
         """Every fact the rule reads is missing: no CEL can decide it (every expression of
         every rule errors without its facts; a test holds this). The finding depends only
         on why each fact is missing, so targets with the same gaps share it."""
-        key = (rule.id, *(_gap(state, f) for f in rule.facts))
+        why = []
+        for reference in rule.facts:
+            gap = gaps.get(reference)
+            if gap is None:
+                gap = gaps[reference] = _gap(state, reference)
+            why.append(gap)
+        key = (rule.id, *why)
         found = self._unknowns.get(key)
         if found is None or found.rule is not rule:
             found = self._unknowns[key] = _unknown(rule, values, state, LookupError("missing"))

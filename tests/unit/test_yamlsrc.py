@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from harden.errors import FileProblems
 from harden.yamlsrc import parse_documents
@@ -52,3 +53,13 @@ def test_syntax_errors_carry_a_line() -> None:
     with pytest.raises(FileProblems) as info:
         parse_documents("a: 1\nb: [\n", "t.yaml")
     assert info.value.problems[0].line is not None
+
+
+def test_values_are_what_pyyaml_makes_of_them_however_often_they_repeat() -> None:
+    text = (
+        "a: [true, 'true', yes, 'yes', on, 0755, '0755', 12, 1e3, 1.5, ~, null, '', "
+        "2024-01-02, '2024-01-02', .inf, 0x1F, -3, +4, 'x', x]\n"
+    )
+    expected = yaml.safe_load(text)
+    for _ in range(3):  # later reads reuse remembered tags: they must not change a value
+        assert parse_documents(text, "t.yaml")[0].data == expected
