@@ -28,7 +28,7 @@ from bench.common import VENV_BIN, header, row
 
 HERE = Path(__file__).resolve().parent
 PREFIX = "harden-bench-"
-REPEAT = 5
+REPEAT = 7
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
@@ -58,10 +58,14 @@ def _timed(argv: list[str]) -> tuple[float, str]:
     return elapsed, done.stdout
 
 
-def _best(argv: list[str]) -> tuple[float, float, str]:
-    runs = [_timed(argv) for _ in range(REPEAT)]
-    times = [t for t, _ in runs]
-    return min(times), statistics.median(times), runs[-1][1]
+def _best(*argvs: list[str]) -> list[tuple[float, float, str]]:
+    """Best and median of REPEAT runs of each command, run in turns: this machine's speed
+    drifts by tens of percent within a minute, and a ratio must compare like with like."""
+    runs: list[list[tuple[float, str]]] = [[] for _ in argvs]
+    for _ in range(REPEAT):
+        for out, argv in zip(runs, argvs, strict=True):
+            out.append(_timed(argv))
+    return [(min(t for t, _ in r), statistics.median(t for t, _ in r), r[-1][1]) for r in runs]
 
 
 def main() -> None:
@@ -85,8 +89,7 @@ def main() -> None:
                     )
                 )
             _timed(audit)  # warm-up: rule-pack cache and bytecode
-            floor, floor_median, seen = _best(floor_cmd)
-            full, full_median, _ = _best(audit)
+            (floor, floor_median, seen), (full, full_median, _) = _best(floor_cmd, audit)
             count = int(seen.strip() or 0)
             row(
                 f"N={size} ({count} running): floor best (median)",

@@ -15,7 +15,9 @@ from typing import Any
 from bench.common import header, row
 
 PREFIX = "harden-bench-"
-_RPS = re.compile(r"(?P<test>[A-Z]+): (?P<rps>[\d.]+) requests per second")
+# redis-benchmark --csv: one line per test, "SET","53619.03",... (no progress lines, so
+# the recorder's captured output tail holds every figure even when tracing slows it)
+_RPS = re.compile(r'^"(?P<test>[A-Z]+)","(?P<rps>[\d.]+)"', re.MULTILINE)
 
 
 def _busybox_image(client: Any, folder: Path) -> str:
