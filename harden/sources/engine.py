@@ -228,7 +228,7 @@ def prepare(
             )
         )
     progress(len(wanted), len(wanted), "")
-    resolve_shared_namespaces({p.id: (p.declared,) for p in pending}, names, api, defaults)
+    resolve_shared_namespaces({p.id: p.declared for p in pending}, names, api, defaults)
     return Prepared(request, api.endpoint, info, daemon, host_context(), wanted, pending, failed)
 
 

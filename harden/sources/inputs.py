@@ -75,7 +75,7 @@ def scan(paths: tuple[Path, ...], progress: Progress = no_progress) -> Scan:
         )
         layers[cid] = (declared, effective)
     progress(len(objects), len(objects), "")
-    resolve_shared_namespaces(layers, names, None, defaults)
+    resolve_shared_namespaces({cid: pair[0] for cid, pair in layers.items()}, names, None, defaults)
     targets = tuple(
         build_state(TargetKind.CONTAINER, cid, names[cid], SourceKind.INSPECT, *pair)
         for cid, pair in layers.items()

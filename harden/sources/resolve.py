@@ -7,7 +7,7 @@ container outside the scan is inspected (read-only) to finish the chain.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from harden.sources import declared as declared_layer
@@ -22,12 +22,12 @@ _MAX_HOPS = 16
 class _Lookup:
     def __init__(
         self,
-        layers: Mapping[str, Sequence[LayerBuilder]],
+        declared: Mapping[str, LayerBuilder],
         names: dict[str, str],
         api: EngineAPI | None,
         defaults: EngineDefaults,
     ) -> None:
-        self.declared = {cid: pair[0] for cid, pair in layers.items()}
+        self.declared = dict(declared)
         self.names = dict(names)
         self.api = api
         self.defaults = defaults
@@ -53,16 +53,15 @@ class _Lookup:
 
 
 def resolve_shared_namespaces(
-    layers: Mapping[str, Sequence[LayerBuilder]],
+    declared_layers: Mapping[str, LayerBuilder],
     names: dict[str, str],
     api: EngineAPI | None,
     defaults: EngineDefaults,
 ) -> None:
-    """Rewrite every declared ``container:<x>`` namespace fact in place."""
-    lookup = _Lookup(layers, names, api, defaults)
+    """Rewrite every ``container:<x>`` namespace fact of the declared layers in place."""
+    lookup = _Lookup(declared_layers, names, api, defaults)
     results: list[tuple[LayerBuilder, str, Fact, str | LookupError, list[str]]] = []
-    for cid, pair in layers.items():  # resolve on the original modes first
-        declared = pair[0]
+    for cid, declared in declared_layers.items():  # resolve on the original modes first
         for kind in SHARED_KINDS:
             fact = declared.facts.get(f"namespaces.{kind}")
             if fact is None or not str(fact.value).startswith("container:"):

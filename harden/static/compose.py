@@ -97,7 +97,7 @@ def targets(doc: Located) -> list[TargetState]:
             )
             continue
         layers[svc] = (_declared(reader, svc, names), no_effective_layer())
-    by_id = {names[svc]: pair for svc, pair in layers.items()}
+    by_id = {names[svc]: pair[0] for svc, pair in layers.items()}
     resolve_shared_namespaces(by_id, {n: n for n in by_id}, None, EngineDefaults())
     for svc, pair in layers.items():
         reader = Reader(doc, ("services", svc))
