@@ -49,23 +49,20 @@ def select_packs(
 def collect(
     request: AuditRequest,
     progress: Progress,
-    early: Early | None = None,
-    judged: dict[str, tuple[Finding, ...]] | None = None,
-    evaluator: Evaluator | None = None,
+    early: Early | None,
+    judged: dict[str, tuple[Finding, ...]],
+    evaluator: Evaluator,
 ) -> Scan:
-    """The targets of the request's source. For the engine source, given ``judged`` and
-    the container ``evaluator``, many containers are finished and judged in forked
-    workers (see :mod:`harden.audit.workers`), their findings put in ``judged``."""
+    """The targets of the request's source. From the engine, many containers are judged
+    by ``evaluator`` while they are read, half in a forked child (see
+    :mod:`harden.audit.workers`): their findings go into ``judged``."""
     match request.source:
         case SourceKind.ENGINE:
+            from harden.audit import workers  # noqa: PLC0415
             from harden.sources import engine  # noqa: PLC0415
 
-            scan = engine.EngineScan(request.names, not request.names)
-            if judged is None or evaluator is None:
-                return engine.scan(scan, progress, early)
-            from harden.audit import workers  # noqa: PLC0415
-
             finisher = workers.finish_all(evaluator, judged, parallel_from=request.parallel_from)
+            scan = engine.EngineScan(request.names, not request.names)
             return engine.scan(scan, progress, early, finisher)
         case SourceKind.PROC:
             from harden.sources import procsource  # noqa: PLC0415

@@ -42,44 +42,53 @@ def finish_all(evaluator: Evaluator, judged: Judged, *, parallel_from: int = 0) 
         if len(items) < start or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
             return finish_here(prepared, api)
         half = len(items) // 2
-        child = _fork(lambda: _pack(prepared, items[half:], evaluator))
-        out = []
-        for item in items[:half]:  # this process's half, on the connection it already has
-            state = finish(prepared, item, lambda: api)
-            judged[state.id] = evaluator.run(state)
-            out.append(slim(state))
+        child = _fork(lambda: _in_child(prepared, items[half:], evaluator))
+        done = _judge(prepared, items[:half], evaluator, lambda: api)
         packed = _collect(child)
         if packed is None:  # the child failed: its half is done here
-            packed = _pack(prepared, items[half:], evaluator)
-        unpacker = Unpacker(evaluator.rules)
-        for state, findings in packed:
-            judged[state.id] = unpacker.unpack(findings)
-            out.append(state)
-        return out
+            done += _judge(prepared, items[half:], evaluator, lambda: api)
+        else:
+            unpacker = Unpacker(evaluator.rules)
+            done += [(state, unpacker.unpack(compact)) for state, compact in packed]
+        judged.update((state.id, findings) for state, findings in done)
+        return [state for state, _findings in done]
 
     return run
 
 
-def _pack(
+def _judge(
+    prepared: Prepared,
+    items: list[Pending],
+    evaluator: Evaluator,
+    api: Callable[[], dockerapi.EngineAPI],
+) -> list[tuple[TargetState, tuple[Finding, ...]]]:
+    """Each container finished, judged and kept slim (what the report needs of it)."""
+    out = []
+    for item in items:
+        state = finish(prepared, item, api)
+        out.append((slim(state), evaluator.run(state)))
+    return out
+
+
+def _in_child(
     prepared: Prepared, items: list[Pending], evaluator: Evaluator
 ) -> list[tuple[TargetState, list[Any]]]:
-    packer = Packer(evaluator.rules)
+    """The child's half, packed to cross the pipe, on its own engine connection (opened
+    only if a container has exec sessions: the parent's is not ours to share)."""
     own: list[dockerapi.EngineAPI] = []
 
-    def api() -> dockerapi.EngineAPI:  # never the parent's connection: it is not ours to share
+    def api() -> dockerapi.EngineAPI:
         if not own:
             own.append(dockerapi.connect())
         return own[0]
 
-    out = []
     try:
-        for item in items:
-            state = finish(prepared, item, api)
-            out.append((slim(state), packer.pack(evaluator.run(state))))
+        done = _judge(prepared, items, evaluator, api)
     finally:
         for connection in own:
             connection.close()
-    return out
+    packer = Packer(evaluator.rules)
+    return [(state, packer.pack(findings)) for state, findings in done]
 
 
 def _fork(work: Callable[[], Any]) -> tuple[int, int] | None:
