@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -75,7 +74,6 @@ def gate(
         baseline=baseline,
         write_baseline=write_baseline,
     )
-    gc.disable()  # many small acyclic objects, a short process: see harden audit
     report, baseline_text = run_gate(request)
     if write_baseline is not None and baseline_text is not None:
         from harden.fsout import write_file  # noqa: PLC0415
