@@ -52,12 +52,18 @@ def engine_defaults(info: dict[str, Any], daemon: TargetState | None) -> EngineD
     )
 
 
-def exec_sessions(api: EngineAPI, exec_ids: list[str], layer: LayerBuilder) -> None:
-    """The ``docker exec`` sessions of one container (only GET /exec/ID/json)."""
+def exec_sessions(api: Callable[[], EngineAPI], exec_ids: list[str], layer: LayerBuilder) -> None:
+    """The ``docker exec`` sessions of one container (only GET /exec/ID/json). ``api`` is
+    called only when there are sessions to ask about (a forked worker connects lazily)."""
     sessions = []
-    for exec_id, data in zip(
-        exec_ids, api.get_many([f"/exec/{i}/json" for i in exec_ids]), strict=True
-    ):
+    answers: list[Any] = []
+    if exec_ids:
+        try:
+            answers = list(api().get_many([f"/exec/{i}/json" for i in exec_ids]))
+        except EngineError as exc:  # a worker's own connection could not be opened
+            layer.fail("exec_sessions", exc.reason)
+            return
+    for exec_id, data in zip(exec_ids, answers, strict=True):
         if isinstance(data, EngineError):
             if data.failure is Failure.NOT_FOUND:
                 continue  # a finished exec may vanish: not an error
@@ -118,13 +124,7 @@ def finish(prepared: Prepared, item: Pending, api: Callable[[], EngineAPI]) -> T
         else:  # named by the user and not running: there is no kernel state to read
             gap = Gap(GapKind.UNAVAILABLE, "the container is not running")
         effective.gaps["effective.*"] = gap
-    if item.exec_ids:
-        try:
-            exec_sessions(api(), item.exec_ids, item.declared)
-        except EngineError as exc:  # a worker's own connection could not be opened
-            item.declared.fail("exec_sessions", exc.reason)
-    else:
-        item.declared.set("exec_sessions", [], "engine: ExecIDs and /exec/ID/json")
+    exec_sessions(api, item.exec_ids, item.declared)
     return build_state(
         TargetKind.CONTAINER, item.id, item.name, SourceKind.ENGINE, item.declared, effective
     )
