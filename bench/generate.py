@@ -12,10 +12,10 @@ def main() -> None:
     from harden.generate.bundle import build_bundle
     from harden.kernel.capabilities import DOCKER_DEFAULT
     from harden.kernel.syscalls import Arch
+    from harden.layers.seccomp.build import allowed_names, build_profile
+    from harden.layers.seccomp.builtin import resolve
+    from harden.layers.seccomp.compile import compile_profile
     from harden.profile.loader import load_spec
-    from harden.seccomp.build import allowed_names, build_profile
-    from harden.seccomp.builtin import resolve
-    from harden.seccomp.compile import compile_profile
 
     header("generate (issue 2)")
     spec = load_spec(ROOT / "profiles" / "workloads" / "web.yaml").spec

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from harden.selinux.base import SelinuxBase
+    from harden.layers.selinux.base import SelinuxBase
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,14 +32,14 @@ def _row(label: str, value: str) -> None:
 
 def _spec(path: Path, base: SelinuxBase) -> None:
     """One example spec: the whole --all run, then each part of it on its own."""
-    from harden.apparmor.check import check_apparmor
     from harden.generate.bundle import build_bundle, check_seccomp
-    from harden.generate.caps import build_capabilities
     from harden.generate.full import APPARMOR_FILE, build_layers, selinux_sources
+    from harden.layers.apparmor.check import check_apparmor
+    from harden.layers.caps.build import build_capabilities
+    from harden.layers.seccomp.build import build_profile
+    from harden.layers.selinux.check import check_cil
+    from harden.layers.userns.pool import default_pool
     from harden.profile.loader import load_spec
-    from harden.seccomp.build import build_profile
-    from harden.selinux.check import check_cil
-    from harden.userns.pool import default_pool
 
     spec = load_spec(path).spec
     caps, profile = build_capabilities(spec), build_profile(spec)
@@ -59,9 +59,9 @@ def _spec(path: Path, base: SelinuxBase) -> None:
 
 
 def main() -> None:
-    from harden.selinux.base import convert_base, load_base
-    from harden.userns.plan import plan, tenants_named
-    from harden.userns.pool import parse_pool
+    from harden.layers.selinux.base import convert_base, load_base
+    from harden.layers.userns.plan import plan, tenants_named
+    from harden.layers.userns.pool import parse_pool
 
     print("\n## AppArmor, SELinux, user namespaces (issue 3)")
     with tempfile.TemporaryDirectory() as cold:

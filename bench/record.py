@@ -49,9 +49,9 @@ def _rps(output: str) -> dict[str, float]:
 
 def overhead(client: Any, image: str, work: Path) -> None:
     """redis-benchmark throughput against a redis container, untraced and traced."""
-    from harden.record.containers import record_container
-    from harden.record.recorder import RecordOptions
-    from harden.record.workload import Where, remove, run_client, wait_ready
+    from harden.runtime.container import Where, remove, run_client, wait_ready
+    from harden.runtime.record.containers import record_container
+    from harden.runtime.record.recorder import RecordOptions
     from tests.workloads import REDIS
 
     name = f"{PREFIX}{uuid.uuid4().hex[:10]}"
@@ -86,8 +86,8 @@ def workloads(client: Any, images: dict[str, str], work: Path) -> None:
     from harden.cli import cli
     from harden.kernel.capabilities import DOCKER_DEFAULT
     from harden.kernel.syscalls import Arch
-    from harden.seccomp.build import allowed_names
-    from harden.seccomp.builtin import resolve
+    from harden.layers.seccomp.build import allowed_names
+    from harden.layers.seccomp.builtin import resolve
     from tests.workloads import ALL
 
     _, default = resolve("docker-default")
@@ -122,7 +122,7 @@ def workloads(client: Any, images: dict[str, str], work: Path) -> None:
 
 
 def main() -> None:
-    from harden.engine.client import docker_client
+    from harden.system.engine_sdk import docker_client
     from tests.images import import_image, rootfs_tar
     from tests.workloads import REAL
 

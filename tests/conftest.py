@@ -64,7 +64,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _engine_up() -> bool:
     try:
-        from harden.engine.client import docker_client
+        from harden.system.engine_sdk import docker_client
 
         docker_client(timeout=5)
     except Exception:
@@ -87,7 +87,7 @@ def sysprobe(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def docker() -> Any:
-    from harden.engine.client import docker_client
+    from harden.system.engine_sdk import docker_client
 
     return docker_client()
 
@@ -172,7 +172,7 @@ def _harden_cache_dir() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def selinux_base(_harden_cache_dir: None) -> Any:
     """Debian's refpolicy converted to CIL (a few seconds the first time, then cached)."""
-    from harden.selinux.base import load_base
+    from harden.layers.selinux.base import load_base
 
     return load_base()
 
@@ -182,11 +182,11 @@ def full_files(selinux_base: Any) -> Callable[[str], dict[str, bytes]]:
     """Every --all text file of an example spec, built by the pure builders: no checker
     runs, so there is no manifest.json and no compiled seccomp.*.bpf/.pfc."""
     from harden.generate.bundle import core_files
-    from harden.generate.caps import build_capabilities
     from harden.generate.full import build_layers
+    from harden.layers.caps.build import build_capabilities
+    from harden.layers.seccomp.build import build_profile
+    from harden.layers.userns.pool import default_pool
     from harden.profile.loader import load_spec
-    from harden.seccomp.build import build_profile
-    from harden.userns.pool import default_pool
 
     cache: dict[str, dict[str, bytes]] = {}
 

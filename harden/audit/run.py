@@ -7,17 +7,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harden import __version__
-from harden.audit.catalog import load_catalog
-from harden.audit.engine import Evaluator
-from harden.audit.model import Catalog, Finding, RulePack, Severity, Status
+from harden.audit.report import Report
+from harden.audit.report_build import build_report
+from harden.audit.rules.catalog import load_catalog
+from harden.audit.rules.evaluator import Evaluator
+from harden.audit.rules.model import Catalog, Finding, RulePack, Severity, Status
+from harden.audit.sources.interface import Progress, Scan, no_progress
+from harden.audit.state.model import SourceKind, TargetKind
 from harden.errors import ExitCode, InputError
-from harden.report.build import build_report
-from harden.report.model import Report
-from harden.sources.scan import Progress, Scan, no_progress
-from harden.state.model import SourceKind, TargetKind
 
 if TYPE_CHECKING:
-    from harden.sources.dockerapi import Early
+    from harden.system.engine import Early
 
 
 @dataclass(frozen=True)
@@ -59,17 +59,17 @@ def collect(
     match request.source:
         case SourceKind.ENGINE:
             from harden.audit import workers  # noqa: PLC0415
-            from harden.sources import engine  # noqa: PLC0415
+            from harden.audit.sources.docker import engine  # noqa: PLC0415
 
             finisher = workers.finish_all(evaluator, judged, parallel_from=request.parallel_from)
             scan = engine.EngineScan(request.names, not request.names)
             return engine.scan(scan, progress, early, finisher)
         case SourceKind.PROC:
-            from harden.sources import procsource  # noqa: PLC0415
+            from harden.audit.sources.proc import scan as procsource  # noqa: PLC0415
 
             return procsource.scan(progress)
         case SourceKind.INSPECT:
-            from harden.sources import inputs  # noqa: PLC0415
+            from harden.audit.sources.docker import inspect as inputs  # noqa: PLC0415
 
             return inputs.scan(request.inputs, progress)
         case (

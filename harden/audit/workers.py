@@ -6,7 +6,7 @@ its /proc and cgroup files, and running the rules. With many containers, one for
 child does the second half of that work while this process does the first. The child
 inherits the compiled rules and the prepared scan, opens its own engine connection only
 if a container has exec sessions to ask about, and sends back slim targets and compact
-findings (:mod:`harden.audit.compact`) through a pipe. A plain fork and a pipe, not a
+findings (:mod:`harden.audit.rules.compact`) through a pipe. A plain fork and a pipe, not a
 process pool: the pool's imports, threads and queues cost more than a 100-container
 audit saves. If the child fails in any way, this process does its half too: the report
 is always the one a single process makes.
@@ -20,21 +20,27 @@ import pickle
 from collections.abc import Callable
 from typing import Any
 
-from harden.audit.compact import Packer, Unpacker
-from harden.audit.engine import Evaluator
-from harden.audit.model import Finding
-from harden.report.build import slim
-from harden.sources import dockerapi
-from harden.sources.engine import FinishAll, Pending, Prepared, finish, finish_here
-from harden.state.model import TargetState
+from harden.audit.report_build import slim
+from harden.audit.rules.compact import Packer, Unpacker
+from harden.audit.rules.evaluator import Evaluator
+from harden.audit.rules.model import Finding
+from harden.audit.sources.docker.engine import (
+    FinishAll,
+    Pending,
+    Prepared,
+    finish,
+    finish_here,
+)
+from harden.audit.state.model import TargetState
+from harden.system import engine as dockerapi
 
 PARALLEL_FROM = 48  # containers; below this the fork and the pipe cost more than they save
 Judged = dict[str, tuple[Finding, ...]]
 
 
 def finish_all(evaluator: Evaluator, judged: Judged, *, parallel_from: int = 0) -> FinishAll:
-    """A finisher for :func:`harden.sources.engine.scan` that also judges each container
-    it finishes (into ``judged``), half of them in a forked child."""
+    """A finisher for :func:`harden.audit.sources.docker.engine.scan` that also judges
+    each container it finishes (into ``judged``), half of them in a forked child."""
     start = parallel_from or PARALLEL_FROM
 
     def run(prepared: Prepared, api: dockerapi.EngineAPI) -> list[TargetState]:

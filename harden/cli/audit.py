@@ -110,13 +110,13 @@ def audit(
         raise InputError(f"{output}: is a directory, expected a file name")
     early = None
     if not inputs and source == "engine":
-        from harden.sources.dockerapi import Early  # noqa: PLC0415
+        from harden.system.engine import Early  # noqa: PLC0415
 
         early = Early(listing=not names)  # the engine answers while the rules load
-    from harden.audit.model import Severity  # noqa: PLC0415
+    from harden.audit.rules.model import Severity  # noqa: PLC0415
     from harden.audit.run import AuditRequest, exit_code  # noqa: PLC0415
     from harden.audit.run import audit as run_audit  # noqa: PLC0415
-    from harden.state.model import SourceKind  # noqa: PLC0415
+    from harden.audit.state.model import SourceKind  # noqa: PLC0415
 
     kind = SourceKind.INSPECT if inputs else SourceKind(source)
     now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -76,7 +76,7 @@ def gate(
     )
     report, baseline_text = run_gate(request)
     if write_baseline is not None and baseline_text is not None:
-        from harden.fsout import write_file  # noqa: PLC0415
+        from harden.system.files import write_file  # noqa: PLC0415
 
         write_file(write_baseline, baseline_text)
     render_to(report, fmt, output, details, color)

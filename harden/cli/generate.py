@@ -12,7 +12,7 @@ from harden.cli.console import info, literal, progress_reporter, warn
 from harden.errors import FileProblems, Problem
 
 if TYPE_CHECKING:
-    from harden.layers import Unexpressible
+    from harden.layers.interface import Unexpressible
 
 
 @click.command()
@@ -48,11 +48,11 @@ def generate(
 
     Nothing is written unless every artefact passes its check.
     """
-    from harden.fsout import write_tree  # noqa: PLC0415
     from harden.generate.bundle import MANIFEST, build_bundle  # noqa: PLC0415
-    from harden.layers import Unexpressible  # noqa: PLC0415
+    from harden.layers.interface import Unexpressible  # noqa: PLC0415
+    from harden.layers.userns.pool import load_pool  # noqa: PLC0415
     from harden.profile.loader import load_spec  # noqa: PLC0415
-    from harden.userns.pool import load_pool  # noqa: PLC0415
+    from harden.system.files import write_tree  # noqa: PLC0415
 
     if userns_pool is not None and not all_layers:
         raise click.UsageError("--userns-pool needs --all")
@@ -92,7 +92,7 @@ def generate(
 
 def located(exc: Unexpressible, spec_file: Path) -> FileProblems:
     """The error with the spec's file and the line of the field that asked for it."""
-    from harden.yamlsrc import load_single  # noqa: PLC0415
+    from harden.system.yaml import load_single  # noqa: PLC0415
 
     doc = load_single(spec_file, what="workload spec")
     path: list[str | int] = []

@@ -34,14 +34,14 @@ from harden.cli.console import info, literal, progress_reporter
 def measure_runtime(runtime: str, image: str, rounds: int, output: Path, direct: bool) -> None:
     """Measure which syscalls the container runtime makes after installing the seccomp
     filter (needs root and a Docker engine; briefly lifts kernel.printk_ratelimit)."""
-    from harden.engine.client import docker_client  # noqa: PLC0415
-    from harden.fsout import write_file  # noqa: PLC0415
-    from harden.record.runtime_base import measure, to_set_yaml  # noqa: PLC0415
+    from harden.runtime.record.runtime_base import measure, to_set_yaml  # noqa: PLC0415
+    from harden.system.engine_sdk import docker_client  # noqa: PLC0415
+    from harden.system.files import write_file  # noqa: PLC0415
 
     client = docker_client()
     with progress_reporter() as progress:
         if direct:
-            from harden.record.runtime_direct import measure_direct  # noqa: PLC0415
+            from harden.runtime.record.runtime_direct import measure_direct  # noqa: PLC0415
 
             result = measure_direct(client, image, runtime, rounds, progress)
         else:

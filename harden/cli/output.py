@@ -13,7 +13,7 @@ import click
 from harden.report.formats import Format
 
 if TYPE_CHECKING:
-    from harden.report.model import Report
+    from harden.audit.report import Report
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -65,7 +65,7 @@ def render_to(
     options = RenderOptions(width=max(width, 80), color=bool(use_color), details=details)
     text = render(report, Format(fmt), options)
     if output is not None:
-        from harden.fsout import write_file  # noqa: PLC0415
+        from harden.system.files import write_file  # noqa: PLC0415
 
         write_file(output, text)
     else:

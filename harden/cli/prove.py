@@ -12,7 +12,7 @@ from harden.cli.console import info, literal, progress_reporter
 from harden.cli.params import DURATION
 
 if TYPE_CHECKING:
-    from harden.prove.attempt import ProveTarget
+    from harden.runtime.prove.attempt import ProveTarget
 
 
 def _target_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -41,10 +41,10 @@ def _target_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _target(bundle: Path, command: tuple[str, ...], kw: dict[str, Any]) -> ProveTarget:
-    from harden.engine.client import docker_client  # noqa: PLC0415
     from harden.generate.reader import read_bundle  # noqa: PLC0415
-    from harden.prove.attempt import ProveTarget  # noqa: PLC0415
-    from harden.record.workload import Where, image_config  # noqa: PLC0415
+    from harden.runtime.container import Where, image_config  # noqa: PLC0415
+    from harden.runtime.prove.attempt import ProveTarget  # noqa: PLC0415
+    from harden.system.engine_sdk import docker_client  # noqa: PLC0415
 
     loaded = read_bundle(bundle)
     image_config(docker_client(), kw["image"])  # a missing image is bad input (exit 2)
@@ -70,10 +70,10 @@ def prove(bundle: Path, command: tuple[str, ...], no_diagnose: bool, **kw: Any) 
     written paths, and prints the spec additions that fix them. A check that fails even
     without the bundle is reported as broken (exit 2).
     """
-    from harden.engine.client import docker_client  # noqa: PLC0415
     from harden.errors import ExitCode, InputError  # noqa: PLC0415
-    from harden.prove.prove import prove as run_proof  # noqa: PLC0415
-    from harden.prove.report import render_proof  # noqa: PLC0415
+    from harden.runtime.prove.prove import prove as run_proof  # noqa: PLC0415
+    from harden.runtime.prove.report import render_proof  # noqa: PLC0415
+    from harden.system.engine_sdk import docker_client  # noqa: PLC0415
 
     target = _target(bundle, command, kw)
     with progress_reporter() as progress:
@@ -108,10 +108,10 @@ def minimize_caps(bundle: Path, command: tuple[str, ...], start: str,
     without each kept capability). Exit 0 when a minimal set was proven, 1 when the
     check does not pass even with the starting set.
     """
-    from harden.engine.client import docker_client  # noqa: PLC0415
-    from harden.prove.diagnose import ENGINE_DEFAULT_CAPS  # noqa: PLC0415
-    from harden.prove.prove import minimize_caps as run_minimize  # noqa: PLC0415
-    from harden.prove.report import render_caps  # noqa: PLC0415
+    from harden.runtime.prove.diagnose import ENGINE_DEFAULT_CAPS  # noqa: PLC0415
+    from harden.runtime.prove.prove import minimize_caps as run_minimize  # noqa: PLC0415
+    from harden.runtime.prove.report import render_caps  # noqa: PLC0415
+    from harden.system.engine_sdk import docker_client  # noqa: PLC0415
 
     target = _target(bundle, command, kw)
     first = ENGINE_DEFAULT_CAPS if start == "engine-default" else None
@@ -133,9 +133,9 @@ def _write_spec(target: ProveTarget, kept: tuple[str, ...], evidence: dict[str, 
                 path: Path) -> None:  # fmt: skip
     import yaml  # noqa: PLC0415
 
-    from harden.fsout import write_file  # noqa: PLC0415
     from harden.generate.bundle import spec_document  # noqa: PLC0415
     from harden.profile.spec import CapabilityGrant  # noqa: PLC0415
+    from harden.system.files import write_file  # noqa: PLC0415
 
     spec = target.bundle.spec
     grants = tuple(

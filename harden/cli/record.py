@@ -15,7 +15,7 @@ from harden.cli.console import info, literal, progress_reporter, warn
 from harden.cli.params import DURATION
 
 if TYPE_CHECKING:
-    from harden.record.recorder import Recording, RecordOptions
+    from harden.runtime.record.recorder import Recording, RecordOptions
 
 _CLIENT_WHERE = click.Choice(["container", "host"])
 
@@ -115,8 +115,8 @@ def record(
     workload failed or stopped, the exercise failed) is still written; exit 3.
     """
     from harden.errors import ExitCode, InputError  # noqa: PLC0415
-    from harden.record.recorder import RecordOptions  # noqa: PLC0415
-    from harden.record.workload import Where  # noqa: PLC0415
+    from harden.runtime.container import Where  # noqa: PLC0415
+    from harden.runtime.record.recorder import RecordOptions  # noqa: PLC0415
 
     modes = [m for m in (container, image, pid) if m is not None]
     if len(modes) > 1 or (command and (container or pid is not None)):
@@ -174,14 +174,14 @@ def _record(
     pid: int | None,
     opts: RecordOptions,
 ) -> Recording:
-    from harden.record import recorder  # noqa: PLC0415
+    from harden.runtime.record import recorder  # noqa: PLC0415
 
     if pid is not None:
         return recorder.record_pid(pid, opts)
     if container is None and image is None:
         return recorder.record_command(command, opts)
-    from harden.engine.client import docker_client  # noqa: PLC0415
-    from harden.record import containers  # noqa: PLC0415
+    from harden.runtime.record import containers  # noqa: PLC0415
+    from harden.system.engine_sdk import docker_client  # noqa: PLC0415
 
     client: Any = docker_client()
     if container is not None:
@@ -191,9 +191,9 @@ def _record(
 
 
 def _write(recording: Recording, output: Path, name: str) -> None:
-    from harden.fsout import write_file  # noqa: PLC0415
-    from harden.record.render import render  # noqa: PLC0415
-    from harden.record.tospec import draft_from_recording  # noqa: PLC0415
+    from harden.runtime.record.render import render  # noqa: PLC0415
+    from harden.runtime.record.tospec import draft_from_recording  # noqa: PLC0415
+    from harden.system.files import write_file  # noqa: PLC0415
 
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = render(draft_from_recording(recording, name=name, when=when))
@@ -209,12 +209,12 @@ def _write(recording: Recording, output: Path, name: str) -> None:
 
 def merge_specs(files: tuple[Path, ...], output: Path) -> None:
     """``harden spec merge``: the union of several specs, each item keeping its origin."""
-    from harden.fsout import write_file  # noqa: PLC0415
     from harden.profile.loader import load_spec  # noqa: PLC0415
-    from harden.record.draft import read_draft  # noqa: PLC0415
-    from harden.record.merge import merge_drafts  # noqa: PLC0415
-    from harden.record.render import render  # noqa: PLC0415
-    from harden.yamlsrc import read_text  # noqa: PLC0415
+    from harden.runtime.record.draft import read_draft  # noqa: PLC0415
+    from harden.runtime.record.merge import merge_drafts  # noqa: PLC0415
+    from harden.runtime.record.render import render  # noqa: PLC0415
+    from harden.system.files import write_file  # noqa: PLC0415
+    from harden.system.yaml import read_text  # noqa: PLC0415
 
     inputs = []
     for path in files:

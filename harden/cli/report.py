@@ -43,7 +43,7 @@ def merge(
     report is incomplete; 2 a file is not a harden report (nothing written).
     """
     from harden import __version__  # noqa: PLC0415
-    from harden.audit.model import Severity  # noqa: PLC0415
+    from harden.audit.rules.model import Severity  # noqa: PLC0415
     from harden.audit.run import exit_code  # noqa: PLC0415
     from harden.report.merge import merge as merge_reports  # noqa: PLC0415
 

@@ -19,7 +19,7 @@ def list_rules(packs: tuple[str, ...], fmt: str) -> None:
     """Every rule: id, severity, mode and what it checks, with its CIS / PSS references."""
     import json  # noqa: PLC0415
 
-    from harden.audit.catalog import load_catalog  # noqa: PLC0415
+    from harden.audit.rules.catalog import load_catalog  # noqa: PLC0415
     from harden.audit.run import select_packs  # noqa: PLC0415
     from harden.report.jsonout import rule_data  # noqa: PLC0415
 
@@ -53,7 +53,7 @@ def list_rules(packs: tuple[str, ...], fmt: str) -> None:
 @click.argument("rule_id")
 def show(rule_id: str) -> None:
     """Everything about one rule: condition, rationale, remediation, references."""
-    from harden.audit.catalog import load_catalog  # noqa: PLC0415
+    from harden.audit.rules.catalog import load_catalog  # noqa: PLC0415
     from harden.errors import InputError  # noqa: PLC0415
 
     catalog = load_catalog()

@@ -34,8 +34,8 @@ def run(bundle_dir: Path, keep_user: bool, verbose: bool, command: tuple[str, ..
     Example:
       harden run --bundle bundle/ -- ./server --port 8080
     """
-    from harden.enforce.run import apply_and_exec, describe, plan_run  # noqa: PLC0415
     from harden.generate.reader import read_bundle  # noqa: PLC0415
+    from harden.runtime.enforce.run import apply_and_exec, describe, plan_run  # noqa: PLC0415
 
     bundle = read_bundle(bundle_dir)
     for name in bundle.modified:

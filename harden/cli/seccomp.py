@@ -35,7 +35,7 @@ def _caps_option(value: str) -> frozenset[str]:
 
 
 def _profile_arg(arg: str) -> tuple[str, Any]:
-    from harden.seccomp.builtin import resolve  # noqa: PLC0415
+    from harden.layers.seccomp.builtin import resolve  # noqa: PLC0415
 
     path = Path(arg)
     if path.is_dir() and (path / "seccomp.json").is_file():
@@ -69,7 +69,7 @@ def diff(
     """
     from harden.errors import InputError  # noqa: PLC0415
     from harden.kernel.syscalls import Arch  # noqa: PLC0415
-    from harden.seccomp.diff import diff_profiles  # noqa: PLC0415
+    from harden.layers.seccomp.diff import diff_profiles  # noqa: PLC0415
 
     label_a, a = _profile_arg(profile_a)
     label_b, b = _profile_arg(profile_b)
@@ -141,8 +141,8 @@ def explain(profile: str, caps: str, fmt: str) -> None:
     Example:
       harden explain bundle/seccomp.json
     """
-    from harden.seccomp.explain import explain as explain_profile  # noqa: PLC0415
-    from harden.seccomp.explain import summary  # noqa: PLC0415
+    from harden.layers.seccomp.explain import explain as explain_profile  # noqa: PLC0415
+    from harden.layers.seccomp.explain import summary  # noqa: PLC0415
 
     label, loaded = _profile_arg(profile)
     entries = explain_profile(loaded, _caps_option(caps))

@@ -67,8 +67,8 @@ def plan_cmd(
     --allow-host-root, and UIDs and GIDs get the same range. Exit 2 if the pool is too
     small, malformed or has overlapping lines.
     """
-    from harden.userns.plan import DEFAULT_SIZE, plan, tenants_named  # noqa: PLC0415
-    from harden.userns.pool import load_pool  # noqa: PLC0415
+    from harden.layers.userns.plan import DEFAULT_SIZE, plan, tenants_named  # noqa: PLC0415
+    from harden.layers.userns.pool import load_pool  # noqa: PLC0415
 
     if spec_file is not None:
         from harden.profile.loader import load_spec  # noqa: PLC0415

@@ -17,12 +17,12 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from harden.audit.compact import Packer, Unpacker
-from harden.audit.engine import Evaluator
-from harden.audit.model import Finding
+from harden.audit.rules.compact import Packer, Unpacker
+from harden.audit.rules.evaluator import Evaluator
+from harden.audit.rules.model import Finding
+from harden.audit.sources.files import Collected, read_inputs
+from harden.audit.state.model import TargetState
 from harden.errors import HardenError, Reported
-from harden.state.model import TargetState
-from harden.static.scan import Collected, read_inputs
 
 PARALLEL_FROM = 64  # inputs; below this a second process costs more than it saves
 CHUNK = 250  # inputs per task

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harden.audit.model import Severity
+from harden.audit.rules.model import Severity
 from harden.errors import FileProblems, Problem
-from harden.yamlsrc import load_single
+from harden.system.yaml import load_single
 
 MAX_POLICY_BYTES = 1 << 20
 DEFAULT_PACKS = ("container", "pss-baseline")
@@ -67,7 +67,7 @@ def load_policy(path: Path) -> Policy:
     from pydantic import ValidationError  # noqa: PLC0415
 
     from harden.gate.policyfile import PolicyIn  # noqa: PLC0415
-    from harden.validation import problems_from_validation  # noqa: PLC0415
+    from harden.system.validation import problems_from_validation  # noqa: PLC0415
 
     doc = load_single(path, what="policy", max_bytes=MAX_POLICY_BYTES)
     try:

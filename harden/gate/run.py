@@ -8,19 +8,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harden import __version__
-from harden.audit.catalog import load_catalog
-from harden.audit.engine import Evaluator
-from harden.audit.model import Severity, Status
+from harden.audit.report import GateOutcome, Report, ReportKind
+from harden.audit.report_build import build_report, slim
+from harden.audit.rules.catalog import load_catalog
+from harden.audit.rules.evaluator import Evaluator
+from harden.audit.rules.model import Severity, Status
 from harden.audit.run import select_packs
+from harden.audit.sources.interface import Progress, no_progress
+from harden.audit.state.model import TargetKind
 from harden.errors import ExitCode
 from harden.gate import baseline as baseline_file
-from harden.gate.accept import Accepting, accept
 from harden.gate.policy import Policy, load_policy
-from harden.report.build import build_report, slim
+from harden.gate.waivers import Accepting, accept
 from harden.report.locate import fingerprint
-from harden.report.model import GateOutcome, Report, ReportKind
-from harden.sources.scan import Progress, no_progress
-from harden.state.model import TargetKind
 
 _UNSET = "policy"
 
@@ -51,8 +51,8 @@ def _policy(request: GateRequest) -> Policy:
 
 def gate(request: GateRequest, progress: Progress = no_progress) -> tuple[Report, str | None]:
     """The gate report, and the baseline text to write (when asked for one)."""
+    from harden.audit.sources.files import finish, walk  # noqa: PLC0415
     from harden.gate import parallel  # noqa: PLC0415
-    from harden.static.scan import finish, walk  # noqa: PLC0415
 
     policy = _policy(request)
     catalog = load_catalog(request.rules_dir)

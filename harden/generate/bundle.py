@@ -19,17 +19,17 @@ import yaml
 from harden import __version__
 from harden.errors import CheckFailed
 from harden.generate import forms
-from harden.generate.caps import CapabilityPlan, build_capabilities
+from harden.layers.caps.build import CapabilityPlan, build_capabilities
+from harden.layers.seccomp import jsonio
+from harden.layers.seccomp.build import allowed_names, build_profile
+from harden.layers.seccomp.compile import compile_profile
+from harden.layers.seccomp.model import Profile
+from harden.layers.seccomp.simulate import SimulationReport, simulate
 from harden.profile.spec import WorkloadSpec
-from harden.seccomp import jsonio
-from harden.seccomp.build import allowed_names, build_profile
-from harden.seccomp.compile import compile_profile
-from harden.seccomp.model import Profile
-from harden.seccomp.simulate import SimulationReport, simulate
 
 if TYPE_CHECKING:
-    from harden.selinux.base import SelinuxBase
-    from harden.userns.pool import Pool
+    from harden.layers.selinux.base import SelinuxBase
+    from harden.layers.userns.pool import Pool
 
 MANIFEST = "manifest.json"
 BUNDLE_KIND = "harden.bundle"
@@ -143,8 +143,8 @@ def build_bundle(
         return Bundle(spec, caps, profile, files, reports)
 
     from harden.generate import full  # noqa: PLC0415 - only --all needs the LSM layers
-    from harden.selinux.base import load_base  # noqa: PLC0415
-    from harden.userns.pool import default_pool  # noqa: PLC0415
+    from harden.layers.selinux.base import load_base  # noqa: PLC0415
+    from harden.layers.userns.pool import default_pool  # noqa: PLC0415
 
     progress("loading the SELinux base policy")
     base = selinux_base or load_base()

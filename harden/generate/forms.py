@@ -9,9 +9,9 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from harden.generate.caps import CapabilityPlan
+from harden.layers.caps.build import CapabilityPlan
+from harden.layers.userns.plan import Allocation
 from harden.profile.spec import WorkloadSpec
-from harden.userns.plan import Allocation
 
 SECCOMP_FILE = "seccomp.json"
 

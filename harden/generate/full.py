@@ -15,24 +15,24 @@ from typing import Any
 
 import yaml
 
-from harden.apparmor.build import build_apparmor
-from harden.apparmor.check import check_apparmor
-from harden.apparmor.render import render as render_apparmor
-from harden.checktool import ToolVerdict
 from harden.errors import CheckFailed
 from harden.generate import forms, install, spo
-from harden.generate.caps import CapabilityPlan
-from harden.layers import Unexpressible, layer_name
+from harden.layers.apparmor.build import build_apparmor
+from harden.layers.apparmor.check import check_apparmor
+from harden.layers.apparmor.render import render as render_apparmor
+from harden.layers.caps.build import CapabilityPlan
+from harden.layers.interface import Unexpressible, layer_name
+from harden.layers.seccomp.model import Profile
+from harden.layers.selinux.base import SelinuxBase, SelinuxFacts
+from harden.layers.selinux.build import build_selinux
+from harden.layers.selinux.check import check_cil
+from harden.layers.selinux.model import CilModule
+from harden.layers.selinux.model import render as render_cil
+from harden.layers.userns.plan import Plan, PlanError, Tenant, plan
+from harden.layers.userns.pool import Pool
 from harden.profile.lsmdata import SELINUX_BLOCKS_MODULE, selinux_blocks
 from harden.profile.spec import WorkloadSpec
-from harden.seccomp.model import Profile
-from harden.selinux.base import SelinuxBase, SelinuxFacts
-from harden.selinux.build import build_selinux
-from harden.selinux.check import check_cil
-from harden.selinux.model import CilModule
-from harden.selinux.model import render as render_cil
-from harden.userns.plan import Plan, PlanError, Tenant, plan
-from harden.userns.pool import Pool
+from harden.system.tools import ToolVerdict
 
 APPARMOR_FILE = "apparmor.profile"
 BLOCKS_FILE = f"{SELINUX_BLOCKS_MODULE}.cil"

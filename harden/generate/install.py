@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from harden import __version__
 from harden.generate import forms
+from harden.layers.selinux.model import CilModule
 from harden.profile.spec import WorkloadSpec
-from harden.selinux.model import CilModule
 
 USERNS_NOTE = (
     "One range for this workload from the pool it was generated with. Several workloads "

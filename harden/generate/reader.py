@@ -12,13 +12,13 @@ from pydantic import ValidationError
 
 from harden.errors import FileProblems, InputError, Problem
 from harden.generate.bundle import BUNDLE_KIND, MANIFEST
-from harden.generate.caps import CapabilityPlan, build_capabilities
 from harden.kernel import capabilities as capmod
+from harden.layers.caps.build import CapabilityPlan, build_capabilities
+from harden.layers.seccomp.jsonio import load_profile
+from harden.layers.seccomp.model import Profile
 from harden.profile.loader import load_spec
 from harden.profile.spec import WorkloadSpec
-from harden.seccomp.jsonio import load_profile
-from harden.seccomp.model import Profile
-from harden.yamlsrc import read_text
+from harden.system.yaml import read_text
 
 
 @dataclass(frozen=True)

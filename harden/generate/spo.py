@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from harden.layers import Unexpressible
+from harden.layers.interface import Unexpressible
+from harden.layers.seccomp.jsonio import to_oci_json
+from harden.layers.seccomp.model import Profile
+from harden.layers.selinux.expand import expanded_body, spo_allow_map
+from harden.layers.selinux.model import CilModule
 from harden.profile.spec import WorkloadSpec
-from harden.seccomp.jsonio import to_oci_json
-from harden.seccomp.model import Profile
-from harden.selinux.expand import expanded_body, spo_allow_map
-from harden.selinux.model import CilModule
 
 GROUP = "security-profiles-operator.x-k8s.io"
 SECCOMP_API = f"{GROUP}/v1beta1"

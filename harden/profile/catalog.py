@@ -15,12 +15,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harden.data import data_dir
 from harden.errors import FileProblems, Problem
 from harden.kernel import capabilities as capmod
 from harden.kernel import syscalls as sc
-from harden.validation import problems_from_validation
-from harden.yamlsrc import load_single
+from harden.resources import data_dir
+from harden.system.validation import problems_from_validation
+from harden.system.yaml import load_single
 
 IMPLIED_RE = re.compile(
     r"^(always|runtime:(runc|crun)|network\.(listen|outbound|unix|netlink)"

@@ -12,8 +12,8 @@ from harden.errors import FileProblems, Problem
 from harden.kernel import syscalls as sc
 from harden.profile.catalog import syscall_sets
 from harden.profile.spec import WorkloadSpec
-from harden.validation import problems_from_validation
-from harden.yamlsrc import Located, load_single, parse_documents
+from harden.system.validation import problems_from_validation
+from harden.system.yaml import Located, load_single, parse_documents
 
 MAX_SPEC_BYTES = 1 << 20
 _HINT = "the spec format is described under 'Workload spec' in README.md"

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harden.data import data_dir
 from harden.errors import FileProblems, Problem
 from harden.profile.catalog import IMPLIED_RE
-from harden.validation import problems_from_validation
-from harden.yamlsrc import load_single, read_text
+from harden.resources import data_dir
+from harden.system.validation import problems_from_validation
+from harden.system.yaml import load_single, read_text
 
 _PERMS = r"^[rwaklmix]+$"
 SELINUX_BLOCKS_MODULE = "harden-blocks"

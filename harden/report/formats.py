@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from harden.report.model import Report
+    from harden.audit.report import Report
 
 
 class Format(enum.StrEnum):

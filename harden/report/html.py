@@ -11,9 +11,9 @@ import functools
 import json
 from typing import Any
 
-from harden.audit.model import Severity, Status
+from harden.audit.report import Report
+from harden.audit.rules.model import Severity, Status
 from harden.report.formats import RenderOptions
-from harden.report.model import Report
 from harden.report.summary import (
     finding_rows,
     host_rows,
@@ -36,7 +36,7 @@ _STATUS_LABEL = {Status.FAIL: "fail", Status.WAIVED: "waived", Status.ERROR: "un
 def _template() -> Any:
     import jinja2  # noqa: PLC0415
 
-    from harden.data import data_dir  # noqa: PLC0415
+    from harden.resources import data_dir  # noqa: PLC0415
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(data_dir("reports"))),

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from harden.audit.model import Finding, Rule, Severity, Status
+from harden.audit.report import SCHEMA_VERSION, Report, TargetResult
+from harden.audit.rules.model import Finding, Rule, Severity, Status
 from harden.report.formats import RenderOptions
 from harden.report.locate import fingerprint, location
-from harden.report.model import SCHEMA_VERSION, Report, TargetResult
 
 
 def rule_data(rule: Rule) -> dict[str, Any]:

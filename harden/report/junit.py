@@ -11,10 +11,10 @@ import json
 import xml.etree.ElementTree as ET
 from collections import Counter
 
-from harden.audit.model import Finding, Status
+from harden.audit.report import Report, TargetResult
+from harden.audit.rules.model import Finding, Status
 from harden.report.formats import RenderOptions
 from harden.report.locate import location
-from harden.report.model import Report, TargetResult
 from harden.report.summary import remediation, title
 from harden.report.text import shown
 

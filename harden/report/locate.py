@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 
-from harden.audit.model import Finding
-from harden.report.model import TargetResult
+from harden.audit.report import TargetResult
+from harden.audit.rules.model import Finding
 
 FINGERPRINT_VERSION = 1
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 
-from harden.audit.model import Severity, Status
+from harden.audit.report import Report
+from harden.audit.rules.model import Severity, Status
 from harden.report.formats import RenderOptions
-from harden.report.model import Report
 from harden.report.summary import (
     finding_rows,
     host_rows,

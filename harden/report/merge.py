@@ -16,7 +16,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from harden.audit.model import (
+from harden.audit.report import Report, ReportKind, TargetResult
+from harden.audit.report_build import order_key
+from harden.audit.rules.model import (
     Acceptance,
     Accepted,
     Compiled,
@@ -30,11 +32,9 @@ from harden.audit.model import (
     Severity,
     Status,
 )
+from harden.audit.state.model import SourceKind, TargetKind
 from harden.errors import FileProblems, HardenError, Problem, Reported
-from harden.report.build import order_key
-from harden.report.model import Report, ReportKind, TargetResult
-from harden.state.model import SourceKind, TargetKind
-from harden.yamlsrc import load_json
+from harden.system.yaml import load_json
 
 MAX_REPORT_BYTES = 256 << 20
 PARALLEL_FROM = 16  # reports; below this a second process costs more than it saves

@@ -17,10 +17,10 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from harden.audit.model import Rule, Severity, Status
+from harden.audit.report import Report
+from harden.audit.rules.model import Rule, Severity, Status
 from harden.report.formats import RenderOptions
 from harden.report.locate import fingerprint
-from harden.report.model import Report
 from harden.report.summary import Row, finding_rows, remediation
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -11,10 +11,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from harden.audit.model import Finding, Rule, Severity, Status
+from harden.audit.report import Report, ReportKind, TargetResult
+from harden.audit.rules.model import Finding, Rule, Severity, Status
+from harden.audit.state.model import SourceKind
 from harden.report.locate import location
-from harden.report.model import Report, ReportKind, TargetResult
-from harden.state.model import SourceKind
 
 SHOWN = (Status.FAIL, Status.WAIVED, Status.ERROR)  # the findings listed one by one
 SEVERITIES = tuple(Severity)

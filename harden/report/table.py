@@ -13,13 +13,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from harden.audit.model import Finding, Severity, Status
+from harden.audit.report import Report, ReportKind, TargetResult
+from harden.audit.rules.model import Finding, Severity, Status
+from harden.audit.state.model import TargetKind
 from harden.report.formats import RenderOptions
 from harden.report.locate import location
-from harden.report.model import Report, ReportKind, TargetResult
 from harden.report.summary import SHOWN, host_rows, remediation, title, verdict
 from harden.report.text import shown
-from harden.state.model import TargetKind
 
 _STYLE = {
     Severity.CRITICAL: "bold red",

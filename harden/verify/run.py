@@ -14,20 +14,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harden.apparmor.check import check_apparmor
-from harden.checktool import ToolVerdict
-from harden.consistency.checks import Finding, run_checks
-from harden.consistency.facts import read_facts
 from harden.errors import ExitCode, HardenError, ToolMissing
 from harden.generate.bundle import check_seccomp
-from harden.generate.caps import CapabilityPlan
+from harden.generate.facts import read_facts
 from harden.generate.full import APPARMOR_FILE, BLOCKS_FILE, selinux_sources
 from harden.generate.reader import _read_caps, modified_files, read_manifest
+from harden.layers.apparmor.check import check_apparmor
+from harden.layers.caps.build import CapabilityPlan
+from harden.layers.seccomp.jsonio import load_profile
+from harden.layers.selinux.base import SelinuxBase, SelinuxFacts, load_base
+from harden.layers.selinux.check import check_cil
 from harden.profile.loader import load_spec
 from harden.profile.spec import WorkloadSpec
-from harden.seccomp.jsonio import load_profile
-from harden.selinux.base import SelinuxBase, SelinuxFacts, load_base
-from harden.selinux.check import check_cil
+from harden.system.tools import ToolVerdict
+from harden.verify.crosslayer import Finding, run_checks
 from harden.verify.schema import DOCUMENTS, check_document
 
 Progress = Callable[[str], None]

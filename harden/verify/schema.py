@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
-from harden.selinux.base import SelinuxFacts
+from harden.layers.selinux.base import SelinuxFacts
 
 SCHEMAS = Path(__file__).parent / "schemas"
 

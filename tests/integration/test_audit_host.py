@@ -21,11 +21,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from harden.audit.model import Status
+from harden.audit.report import Report, TargetResult
+from harden.audit.rules.model import Status
 from harden.audit.run import AuditRequest, audit
-from harden.data import data_dir
-from harden.report.model import Report, TargetResult
-from harden.state.model import SourceKind
+from harden.audit.state.model import SourceKind
+from harden.resources import data_dir
 from tests.conftest import PREFIX
 
 pytestmark = [pytest.mark.docker, pytest.mark.root]

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from harden.audit.model import Status
+from harden.audit.rules.model import Status
 from harden.audit.run import AuditRequest, audit
+from harden.audit.state.model import SourceKind
 from harden.errors import ExitCode
-from harden.state.model import SourceKind
 
 pytestmark = [pytest.mark.docker, pytest.mark.root]
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from harden.generate.caps import build_capabilities
 from harden.generate.forms import docker_sdk_options
 from harden.generate.full import build_layers
+from harden.layers.caps.build import build_capabilities
+from harden.layers.seccomp.build import build_profile
+from harden.layers.userns.pool import default_pool
 from harden.profile.loader import load_spec
-from harden.seccomp.build import build_profile
-from harden.userns.pool import default_pool
 from tests.conftest import EXAMPLE_SPECS
 
 pytestmark = pytest.mark.docker
@@ -45,6 +45,6 @@ def test_web_runs_under_every_layer_of_its_bundle(
 
 
 def built_seccomp(spec: Any) -> str:
-    from harden.seccomp.jsonio import dumps, to_docker_json
+    from harden.layers.seccomp.jsonio import dumps, to_docker_json
 
     return dumps(to_docker_json(build_profile(spec)))

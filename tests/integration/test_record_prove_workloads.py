@@ -18,8 +18,8 @@ from click.testing import CliRunner, Result
 from harden.cli import cli
 from harden.kernel.capabilities import DOCKER_DEFAULT
 from harden.kernel.syscalls import Arch
-from harden.seccomp.build import allowed_names
-from harden.seccomp.builtin import resolve
+from harden.layers.seccomp.build import allowed_names
+from harden.layers.seccomp.builtin import resolve
 from tests.conftest import PREFIX
 from tests.workloads import ALL, BUSYBOX_HTTPD, NGINX, Workload
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from harden.fsout import write_tree
 from harden.generate.bundle import MANIFEST, build_bundle
 from harden.kernel import capabilities as capmod
 from harden.kernel.syscalls import Arch, number
 from harden.profile.loader import parse_spec
+from harden.system.files import write_tree
 
 pytestmark = [pytest.mark.root]
 

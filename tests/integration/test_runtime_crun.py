@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from harden.profile.catalog import syscall_sets
-from harden.record.runtime_direct import measure_direct
+from harden.runtime.record.runtime_direct import measure_direct
 
 pytestmark = [pytest.mark.docker, pytest.mark.root]
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from harden.userns.plan import Plan, plan, tenants_named
-from harden.userns.pool import parse_pool
+from harden.layers.userns.plan import Plan, plan, tenants_named
+from harden.layers.userns.pool import parse_pool
 
 pytestmark = pytest.mark.root
 FIRST_UID = 61_000  # host uids of the test tenants (only inside the test's mount namespace)

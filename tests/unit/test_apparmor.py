@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from harden.apparmor.build import build_apparmor
-from harden.apparmor.check import check_apparmor
-from harden.apparmor.render import PathProblem, render, spec_path_text
-from harden.generate.caps import build_capabilities
-from harden.layers import Unexpressible
+from harden.layers.apparmor.build import build_apparmor
+from harden.layers.apparmor.check import check_apparmor
+from harden.layers.apparmor.render import PathProblem, render, spec_path_text
+from harden.layers.caps.build import build_capabilities
+from harden.layers.interface import Unexpressible
 from harden.profile.loader import parse_spec
 from harden.profile.spec import WorkloadSpec
 from tests.conftest import EXAMPLE_SPECS

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from harden.audit.catalog import load_catalog
-from harden.audit.engine import run_rules
-from harden.audit.model import Finding, Status
-from harden.state.model import Fact, Gap, GapKind, SourceKind, TargetKind, TargetState
+from harden.audit.rules.catalog import load_catalog
+from harden.audit.rules.evaluator import run_rules
+from harden.audit.rules.model import Finding, Status
+from harden.audit.state.model import Fact, Gap, GapKind, SourceKind, TargetKind, TargetState
 
 DEFAULT_CAPS = ["CHOWN", "KILL", "NET_RAW"]
 
@@ -93,8 +93,8 @@ def test_a_failure_with_an_unreadable_alternative_is_still_a_failure() -> None:
 def test_no_rule_can_be_decided_without_its_facts() -> None:
     """The evaluator skips CEL for a rule whose facts are all missing; this holds only if
     every expression of every rule errors when none of its facts is there."""
-    from harden.audit import celrt
-    from harden.audit.catalog import load_catalog
+    from harden.audit.rules import cel as celrt
+    from harden.audit.rules.catalog import load_catalog
 
     empty = celrt.context({})
     for rule in load_catalog().rules():

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from harden.audit import cache
-from harden.audit.catalog import load_catalog
-from harden.audit.expressions import rewrite
-from harden.audit.loader import load_pack, load_references
+from harden.audit.rules import cache
+from harden.audit.rules.catalog import load_catalog
+from harden.audit.rules.expressions import rewrite
+from harden.audit.rules.loader import load_pack, load_references
 from harden.audit.run import AuditRequest, audit
-from harden.data import data_dir
+from harden.audit.state.model import SourceKind, TargetKind
 from harden.errors import FileProblems, HardenError
-from harden.state.model import SourceKind, TargetKind
+from harden.resources import data_dir
 from tests.conftest import DATA
 
 BAD = sorted((DATA / "audit" / "bad").glob("*.yaml"))
@@ -75,7 +75,7 @@ def test_unchanged_packs_come_from_the_cache(
     assert len(list(private_cache.glob("audit-packs-*.json"))) == 1
     load_catalog.cache_clear()
 
-    from harden.audit import loader
+    from harden.audit.rules import loader
 
     def refuse(_folder: Path) -> None:
         raise AssertionError("the cache should have been used")

@@ -14,18 +14,18 @@ from typing import Any
 import jsonschema
 import pytest
 
-from harden.audit.catalog import load_catalog
-from harden.audit.engine import run_rules
-from harden.audit.model import Severity, Status
+from harden.audit.report import Report
+from harden.audit.report_build import build_report
+from harden.audit.rules.catalog import load_catalog
+from harden.audit.rules.evaluator import run_rules
+from harden.audit.rules.model import Severity, Status
 from harden.audit.run import AuditRequest, audit, exit_code
-from harden.data import data_dir
+from harden.audit.sources.interface import Scan
+from harden.audit.state.model import Fact, SourceKind, TargetKind, TargetState
 from harden.errors import ExitCode
-from harden.report.build import build_report
 from harden.report.formats import RENDERERS, Format, RenderOptions, render, renderer
-from harden.report.model import Report
 from harden.report.text import shown
-from harden.sources.scan import Scan
-from harden.state.model import Fact, SourceKind, TargetKind, TargetState
+from harden.resources import data_dir
 from tests.conftest import DATA
 
 NOW = "2026-11-26T12:00:00Z"

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from harden.audit.catalog import from_data, to_data
-from harden.audit.engine import run_example, run_rules
-from harden.audit.loader import load_strict
-from harden.audit.model import Catalog, Mode, Rule, Status
+from harden.audit.rules.catalog import from_data, to_data
+from harden.audit.rules.evaluator import run_example, run_rules
+from harden.audit.rules.loader import load_strict
+from harden.audit.rules.model import Catalog, Mode, Rule, Status
+from harden.audit.state.model import Gap, GapKind, SourceKind, TargetKind, TargetState
 from harden.cli import cli
-from harden.data import data_dir
-from harden.state.model import Gap, GapKind, SourceKind, TargetKind, TargetState
+from harden.resources import data_dir
 
 CATALOG = load_strict(data_dir("audit"))
 RULES = CATALOG.rules()
@@ -139,7 +139,7 @@ def test_rules_show_an_unknown_rule_is_an_input_error() -> None:
 
 
 def test_the_rule_format_page_lists_every_fact_exactly() -> None:
-    from harden.state.facts import FACTS
+    from harden.audit.state.facts import FACTS
 
     page = (data_dir("audit") / "README.md").read_text()
     for kind, facts in FACTS.items():

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from harden.cli import cli
 from harden.errors import ExitCode
-from harden.seccomp.model import Action, Decision
-from harden.seccomp.simulate import Mismatch, SimulationReport
+from harden.layers.seccomp.model import Action, Decision
+from harden.layers.seccomp.simulate import Mismatch, SimulationReport
 from tests.conftest import DATA
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 from harden.cli import cli
 from harden.errors import ExitCode
-from harden.fsout import write_tree
 from harden.generate.bundle import MANIFEST, build_bundle
 from harden.profile.loader import load_spec
+from harden.system.files import write_tree
 from tests.conftest import DATA
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from harden.consistency.checks import CHECKS, run_checks
-from harden.consistency.facts import read_facts
+from harden.generate.facts import read_facts
+from harden.verify.crosslayer import CHECKS, run_checks
 from tests.conftest import DATA, EXAMPLE_SPECS, run_harden
 
 FIXTURES = DATA / "consistency"

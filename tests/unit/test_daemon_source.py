@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harden.audit.catalog import load_catalog
-from harden.audit.engine import run_rules
-from harden.audit.model import Status
-from harden.sources.daemon import host_target, parse_args
-from harden.sources.procfs import ProcFS
-from harden.state.model import GapKind, SourceKind
+from harden.audit.rules.catalog import load_catalog
+from harden.audit.rules.evaluator import run_rules
+from harden.audit.rules.model import Status
+from harden.audit.sources.docker.daemon import host_target, parse_args
+from harden.audit.state.model import GapKind, SourceKind
+from harden.system.proc import ProcFS
 
 INFO: dict[str, Any] = {
     "Name": "node-1",

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
+from harden.audit.sources.docker import inspect as inputs
+from harden.audit.sources.docker.declared import collect
+from harden.audit.sources.docker.fields import EngineDefaults, security_opts
+from harden.audit.state.model import GapKind, TargetState
 from harden.errors import FileProblems
-from harden.sources import inputs
-from harden.sources.declared import collect
-from harden.sources.inspect_fields import EngineDefaults, security_opts
-from harden.state.model import GapKind, TargetState
 from tests.conftest import DATA
 
 INSPECT = DATA / "audit" / "inspect"

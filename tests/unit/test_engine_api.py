@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harden.sources.dockerapi import (
+from harden.system.engine import (
     EngineError,
     Failure,
     SdkAPI,
@@ -195,9 +195,9 @@ class _StoppedEngine(socketserver.StreamRequestHandler):
 def test_a_container_that_stops_before_its_inspect(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, names: tuple[str, ...], status: str
 ) -> None:
-    from harden.audit.model import Status
+    from harden.audit.rules.model import Status
     from harden.audit.run import AuditRequest, audit
-    from harden.state.model import SourceKind, TargetKind
+    from harden.audit.state.model import SourceKind, TargetKind
 
     path = str(tmp_path / "engine.sock")
     server = socketserver.ThreadingUnixStreamServer(path, _StoppedEngine)

@@ -397,7 +397,7 @@ def test_many_workers_make_the_same_report_as_one(tmp_path: Path) -> None:
 def test_gate_and_fleet_json_follow_the_report_schema(tmp_path: Path) -> None:
     import jsonschema
 
-    from harden.data import data_dir
+    from harden.resources import data_dir
 
     schema = json.loads((data_dir("reports") / "audit-report.schema.json").read_text())
     validator = jsonschema.Draft202012Validator(schema)

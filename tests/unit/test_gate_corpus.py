@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from harden.audit.model import Status
+from harden.audit.report import Report
+from harden.audit.rules.model import Status
+from harden.audit.state.model import SourceKind
 from harden.errors import ExitCode
 from harden.gate.run import GateRequest, exit_code, gate
 from harden.report.locate import location
-from harden.report.model import Report
-from harden.state.model import SourceKind
 from tests.conftest import DATA, ROOT
 
 CORPUS = DATA / "gate" / "corpus"

@@ -9,12 +9,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from harden.audit.model import Acceptance, Status
-from harden.data import data_dir
+from harden.audit.report import Report
+from harden.audit.rules.model import Acceptance, Status
 from harden.errors import ExitCode, HardenError
 from harden.gate.policy import schema
 from harden.gate.run import GateRequest, exit_code, gate
-from harden.report.model import Report
+from harden.resources import data_dir
 from tests.conftest import DATA
 
 APP = DATA / "gate" / "policy" / "app.yaml"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harden.audit.catalog import load_catalog
-from harden.audit.model import Status
+from harden.audit.rules.catalog import load_catalog
+from harden.audit.rules.model import Status
 from harden.gate.policy import Policy
 from harden.gate.run import GateRequest, gate
 from harden.report.locate import location

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from harden.errors import ExitCode
-from harden.yamlsrc import load_single, parse_documents
+from harden.system.yaml import load_single, parse_documents
 from tests.conftest import ROOT, run_harden
 
 DAEMONSET = ROOT / "audit" / "integrations" / "daemonset.yaml"

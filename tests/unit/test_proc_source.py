@@ -10,11 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from harden.sources import kernel
-from harden.sources.host import host_context
-from harden.sources.mounts import HostMounts, container_mounts, parse_mountinfo, unescape
-from harden.sources.procfs import ProcFS, inside_id, parse_cgroup, parse_id_map, parse_status
-from harden.state.model import GapKind
+from harden.audit.sources.proc import kernel
+from harden.audit.sources.proc.host import host_context
+from harden.audit.sources.proc.mounts import (
+    HostMounts,
+    container_mounts,
+    parse_mountinfo,
+    unescape,
+)
+from harden.audit.state.model import GapKind
+from harden.system.proc import ProcFS, inside_id, parse_cgroup, parse_id_map, parse_status
 
 CID = "ab" * 32
 HOST_NS = {"pid": 1, "net": 2, "ipc": 3, "uts": 4, "user": 5, "cgroup": 6, "mnt": 7}
@@ -266,7 +271,7 @@ def test_host_path_resolution_uses_the_longest_matching_root() -> None:
     ],
 )
 def test_containers_of_every_runtime_are_recognised_by_cgroup(line: str, runtime: str) -> None:
-    from harden.sources.procsource import container_of
+    from harden.audit.sources.proc.scan import container_of
 
     found = container_of(line + "\n")
     assert found is not None
@@ -275,7 +280,7 @@ def test_containers_of_every_runtime_are_recognised_by_cgroup(line: str, runtime
 
 
 def test_host_processes_are_not_containers() -> None:
-    from harden.sources.procsource import container_of
+    from harden.audit.sources.proc.scan import container_of
 
     for line in ("0::/user.slice/user-0.slice/session-1.scope", "0::/", "0::/init.scope"):
         assert container_of(line + "\n") is None

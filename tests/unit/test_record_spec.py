@@ -11,13 +11,13 @@ from harden.cli import cli
 from harden.errors import ExitCode
 from harden.kernel.syscalls import Arch
 from harden.profile.loader import parse_spec
-from harden.record.draft import Note, Origin, read_draft, trailing_comment
-from harden.record.merge import merge_drafts
-from harden.record.observe import Observations
-from harden.record.paths import collapse, scratch_plan
-from harden.record.recorder import Recording
-from harden.record.render import render
-from harden.record.tospec import draft_from_recording
+from harden.runtime.record.draft import Note, Origin, read_draft, trailing_comment
+from harden.runtime.record.merge import merge_drafts
+from harden.runtime.record.observe import Observations
+from harden.runtime.record.paths import collapse, scratch_plan
+from harden.runtime.record.recorder import Recording
+from harden.runtime.record.render import render
+from harden.runtime.record.tospec import draft_from_recording
 from tests.conftest import DATA
 from tests.unit.test_record_trace import observe
 

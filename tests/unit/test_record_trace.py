@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from harden.kernel.syscalls import Arch
-from harden.record.observe import Observations, Observer
-from harden.record.trace import Call, TraceParser, split_args, string_arg, unescape
+from harden.runtime.record.observe import Observations, Observer
+from harden.runtime.record.trace import Call, TraceParser, split_args, string_arg, unescape
 from tests.conftest import DATA
 
 TRACE = DATA / "record" / "server.trace"

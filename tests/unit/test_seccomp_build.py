@@ -9,11 +9,11 @@ import pytest
 
 from harden.kernel import constants as k
 from harden.kernel.syscalls import Arch
+from harden.layers.seccomp.build import ORIGIN_PREFIX, allowed_names, build_profile
+from harden.layers.seccomp.model import Action, ArgCond, Decision, Op, Profile
+from harden.layers.seccomp.semantics import Semantics
 from harden.profile.catalog import syscall_sets
 from harden.profile.loader import load_spec, parse_spec
-from harden.seccomp.build import ORIGIN_PREFIX, allowed_names, build_profile
-from harden.seccomp.model import Action, ArgCond, Decision, Op, Profile
-from harden.seccomp.semantics import Semantics
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,13 +11,13 @@ import pytest
 from harden.errors import CheckFailed
 from harden.generate.bundle import check_seccomp
 from harden.kernel.syscalls import Arch
+from harden.layers.seccomp import bpf
+from harden.layers.seccomp.build import build_profile
+from harden.layers.seccomp.compile import compile_profile
+from harden.layers.seccomp.jsonio import parse_profile
+from harden.layers.seccomp.model import Action, Decision
+from harden.layers.seccomp.simulate import simulate
 from harden.profile.loader import load_spec, parse_spec
-from harden.seccomp import bpf
-from harden.seccomp.build import build_profile
-from harden.seccomp.compile import compile_profile
-from harden.seccomp.jsonio import parse_profile
-from harden.seccomp.model import Action, Decision
-from harden.seccomp.simulate import simulate
 from tests.conftest import DATA
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from harden.generate.caps import build_capabilities
-from harden.layers import Unexpressible
+from harden.layers.caps.build import build_capabilities
+from harden.layers.interface import Unexpressible
+from harden.layers.selinux.base import PortLabel, SelinuxFacts, facts_from_cil
+from harden.layers.selinux.build import build_selinux
+from harden.layers.selinux.check import check_cil
+from harden.layers.selinux.model import CilModule, render
 from harden.profile.loader import load_spec, parse_spec
 from harden.profile.lsmdata import selinux_blocks
-from harden.selinux.base import PortLabel, SelinuxFacts, facts_from_cil
-from harden.selinux.build import build_selinux
-from harden.selinux.check import check_cil
-from harden.selinux.model import CilModule, render
 from tests.conftest import DATA, EXAMPLE_SPECS
 
 READ_ONLY = "name: readonly\nfiles: {read: [/srv/**]}\n"

@@ -107,7 +107,7 @@ def test_a_missing_checker_is_exit_4(
 ) -> None:
     real = shutil.which
     monkeypatch.setattr(
-        "harden.checktool.shutil.which",
+        "harden.system.tools.shutil.which",
         lambda tool, **kw: None if tool == "apparmor_parser" else real(tool, **kw),
     )
     result = run_harden("verify", str(bundle()))

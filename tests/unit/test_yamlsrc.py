@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from harden.errors import FileProblems
-from harden.yamlsrc import parse_documents
+from harden.system.yaml import parse_documents
 
 
 def test_lines_are_remembered_for_nested_values() -> None:

@@ -1,0 +1,1 @@
+"""Rules as data: the model, the pack loader, the CEL dialect and the evaluator."""

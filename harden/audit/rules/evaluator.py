@@ -1,0 +1,186 @@
+"""The one rule engine: CEL conditions over a target's facts -> findings.
+
+* condition true -> FAIL (with evidence); false -> PASS.
+* A CEL error means a fact the rule needs is missing. If the source *failed* to read it,
+  the finding is ERROR (unknown) with the reason; if the source *cannot* know it (no
+  declared layer under ``--source proc``), SKIPPED. Never a PASS: rules may not use
+  ``has()``, so a false result is always decided by facts that were read.
+* ``applies_if`` false -> SKIPPED (not applicable); manual rules -> MANUAL with evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from harden.audit.rules import cel as celrt
+from harden.audit.rules.model import Evidence, Finding, Mode, Rule, Status
+from harden.audit.state.facts import VIEW_NAME
+from harden.audit.state.model import GapKind, Layer, TargetKind, TargetState
+from harden.audit.state.view import MISSING, Values, lookup
+
+
+def plain(value: Any) -> Any:
+    """A CEL result as plain data with map keys in order: CEL maps come back in hash
+    order, which differs between runs, and reports must be byte-identical."""
+    if isinstance(value, dict):
+        return {k: plain(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def _gap(state: TargetState | None, reference: str) -> tuple[GapKind | None, str]:
+    """Why the fact ``container.caps.bounding`` is missing from ``state``."""
+    if state is None:
+        return None, f"{reference} was not given"
+    variable, _, path = reference.partition(".")
+    layers = (
+        (Layer.EFFECTIVE, Layer.DECLARED)
+        if variable == VIEW_NAME[state.kind]
+        else (Layer(variable),)
+    )
+    gaps = [g for g in (state.gap(layer, path) for layer in layers) if g is not None]
+    failed = [g.reason for g in gaps if g.kind is GapKind.FAILED]
+    if failed:
+        return GapKind.FAILED, failed[0]
+    if gaps:
+        return GapKind.UNAVAILABLE, gaps[0].reason
+    return None, f"{reference} was not collected"
+
+
+def _evidence(rule: Rule, values: Values, state: TargetState | None) -> tuple[Evidence, ...]:
+    out = []
+    for reference in rule.facts:
+        value = values.get(reference)
+        if value is MISSING:
+            out.append(Evidence(reference, None, "missing: " + _gap(state, reference)[1]))
+            continue
+        fact = lookup(state, reference) if state is not None else None
+        if fact is None:
+            out.append(Evidence(reference, value, ""))
+        else:
+            out.append(Evidence(reference, value, fact.origin, fact.line))
+    return tuple(out)
+
+
+def _unknown(rule: Rule, values: Values, state: TargetState | None, exc: Exception) -> Finding:
+    missing = [f for f in rule.facts if values.get(f) is MISSING]
+    evidence = _evidence(rule, values, state)
+    if not missing:
+        return Finding(rule, Status.ERROR, f"rule evaluation failed: {exc}", evidence)
+    gaps = [(_gap(state, f), f) for f in missing]
+    failed = [f"{f}: {reason}" for (kind, reason), f in gaps if kind is not GapKind.UNAVAILABLE]
+    if failed:
+        return Finding(rule, Status.ERROR, "; ".join(dict.fromkeys(failed)), evidence)
+    reasons = [f"{f}: {reason}" for (_kind, reason), f in gaps]
+    return Finding(rule, Status.SKIPPED, "; ".join(dict.fromkeys(reasons)), evidence)
+
+
+def evaluate(rule: Rule, values: Values, context: Any, state: TargetState | None) -> Finding:
+    """One rule against one target's CEL ``context`` (built from ``values``)."""
+    programs = rule.compiled
+    try:
+        if programs.applies_if is not None and not programs.applies_if.execute(context):
+            return Finding(rule, Status.SKIPPED, f"not applicable: {rule.applies_if.strip()}")
+        if rule.mode is Mode.MANUAL:
+            detail = plain(programs.evidence.execute(context))
+            return Finding(
+                rule,
+                Status.MANUAL,
+                "needs a person to judge the evidence",
+                _evidence(rule, values, state),
+                detail,
+            )
+        result = programs.condition.execute(context)
+    except Exception as exc:
+        return _unknown(rule, values, state, exc)
+    if result is False:
+        return passed(rule)
+    if result is not True:
+        return Finding(rule, Status.ERROR, f"condition gave {result!r}, not true or false")
+    return _failure(rule, values, context, state)
+
+
+_PASSED: dict[str, Finding] = {}
+
+
+def passed(rule: Rule) -> Finding:
+    """A pass carries nothing but its rule: one shared (immutable) finding per rule."""
+    found = _PASSED.get(rule.id)
+    if found is None or found.rule is not rule:
+        found = _PASSED[rule.id] = Finding(rule, Status.PASS)
+    return found
+
+
+def _failure(rule: Rule, values: Values, context: Any, state: TargetState | None) -> Finding:
+    detail = None
+    if rule.compiled.evidence is not None:
+        try:
+            detail = plain(rule.compiled.evidence.execute(context))
+        except Exception:
+            detail = None
+    return Finding(rule, Status.FAIL, rule.title, _evidence(rule, values, state), detail)
+
+
+class Evaluator:
+    """The rules for one kind of target, evaluated against one target after another."""
+
+    def __init__(self, rules: Iterable[Rule], kind: TargetKind) -> None:
+        self.rules = tuple(r for r in rules if r.target is kind)
+        self.references = frozenset(f for r in self.rules for f in r.facts)
+        self._unknowns: dict[tuple[Any, ...], Finding] = {}
+        # per rule: (variable, path) of every fact it reads, for a fast "all missing" test
+        self._reads = {
+            r.id: tuple(f.partition(".")[::2] for f in r.facts) for r in self.rules if r.facts
+        }
+
+    def run(self, state: TargetState) -> tuple[Finding, ...]:
+        values = Values.of(state)
+        context = celrt.context(values.variables(self.references))
+        out = []
+        declared, effective = values.declared, values.effective
+        gaps: dict[str, tuple[GapKind | None, str]] = {}  # reference -> why it is missing
+        for rule in self.rules:
+            reads = self._reads.get(rule.id)
+            if reads and not any(
+                (path in declared and variable != "effective")
+                or (path in effective and variable != "declared")
+                for variable, path in reads
+            ):
+                out.append(self._unknown(rule, values, state, gaps))
+            else:
+                out.append(evaluate(rule, values, context, state))
+        return tuple(out)
+
+    def _unknown(
+        self,
+        rule: Rule,
+        values: Values,
+        state: TargetState,
+        gaps: dict[str, tuple[GapKind | None, str]],
+    ) -> Finding:
+        """Every fact the rule reads is missing: no CEL can decide it (every expression of
+        every rule errors without its facts; a test holds this). The finding depends only
+        on why each fact is missing, so targets with the same gaps share it."""
+        why = []
+        for reference in rule.facts:
+            gap = gaps.get(reference)
+            if gap is None:
+                gap = gaps[reference] = _gap(state, reference)
+            why.append(gap)
+        key = (rule.id, *why)
+        found = self._unknowns.get(key)
+        if found is None or found.rule is not rule:
+            found = self._unknowns[key] = _unknown(rule, values, state, LookupError("missing"))
+        return found
+
+
+def run_rules(rules: Iterable[Rule], state: TargetState) -> tuple[Finding, ...]:
+    """Every rule for this kind of target, against ``state``."""
+    return Evaluator(rules, state.kind).run(state)
+
+
+def run_example(rule: Rule, values: Values) -> Finding:
+    """A rule against one of its examples (no state: missing facts are errors)."""
+    return evaluate(rule, values, celrt.context(values.variables(rule.facts)), None)

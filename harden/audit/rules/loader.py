@@ -1,0 +1,255 @@
+"""Loading rule packs: strict YAML, CEL compiled once, every fact reference checked.
+
+A pack that names an unknown fact, uses ``has()``, cites an unknown CIS/NIST/PSS item,
+fails to compile or lacks pass/fail examples is refused with the file, line and field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harden.audit.rules.expressions import (
+    HAS,
+    check_reference,
+    compile_rewritten,
+    fact_references,
+    mask_strings,
+)
+from harden.audit.rules.model import (
+    Catalog,
+    Compiled,
+    Example,
+    Mode,
+    ReferenceItem,
+    References,
+    Remediation,
+    Rule,
+    RulePack,
+    Status,
+)
+from harden.audit.state.facts import FACTS, VIEW_NAME, groups
+from harden.audit.state.model import TargetKind
+from harden.audit.state.view import Values
+from harden.errors import FileProblems, Problem
+
+if TYPE_CHECKING:
+    from harden.system.yaml import Located
+
+
+def _validated(model: type[Any], doc: Located) -> Any:
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from harden.system.validation import problems_from_validation  # noqa: PLC0415
+
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        raise FileProblems(doc.source, problems_from_validation(exc, doc)) from None
+
+
+def load_references(path: Path) -> tuple[dict[str, dict[str, ReferenceItem]], dict[str, str]]:
+    from harden.audit.rules.packfile import ReferencesFileIn  # noqa: PLC0415
+    from harden.system.yaml import load_single  # noqa: PLC0415
+
+    parsed = _validated(ReferencesFileIn, load_single(path, what="reference list"))
+    refs: dict[str, dict[str, ReferenceItem]] = {}
+    docs: dict[str, str] = {}
+    for kind in ("cis", "nist", "pss"):
+        doc = getattr(parsed, kind)
+        docs[kind] = doc.document
+        refs[kind] = {k: ReferenceItem(v.title, v.manual) for k, v in doc.items.items()}
+    return refs, docs
+
+
+def _unknown_paths(kind: TargetKind, nested: Any, prefix: str = "") -> list[str]:
+    if not isinstance(nested, dict):
+        return [prefix or "(example)"]
+    out = []
+    for key, value in nested.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if path in FACTS[kind]:
+            continue
+        if path in groups(kind):
+            out.extend(_unknown_paths(kind, value, path))
+        else:
+            out.append(path)
+    return out
+
+
+def _example(kind: TargetKind, raw: Mapping[str, Any]) -> tuple[Values, list[str]]:
+    """The fact values of an example target, and any unknown keys it uses."""
+    view = VIEW_NAME[kind]
+    problems = [
+        f"unknown key {k!r} (use {view}, declared, effective)"
+        for k in raw
+        if k not in (view, "declared", "effective")
+    ]
+    for key in (view, "declared", "effective"):
+        problems += [f"unknown fact {key}.{p}" for p in _unknown_paths(kind, raw.get(key, {}))]
+    values = Values.example(
+        kind, raw.get(view, {}), raw.get("declared", {}), raw.get("effective", {})
+    )
+    return values, problems
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where one rule sits in its pack file, for located problems."""
+
+    doc: Located
+    index: int
+
+    @property
+    def where(self) -> str:
+        return f"rules[{self.index}]"
+
+    def line(self, *path: str | int) -> int | None:
+        return self.doc.line_of(("rules", self.index, *path))
+
+    def problem(self, message: str, field: str = "", *path: str | int) -> Problem:
+        return Problem(message, f"{self.where}.{field}" if field else self.where, self.line(*path))
+
+
+def _expressions(
+    raw: Any, kind: TargetKind, at: _Place, problems: list[Problem]
+) -> tuple[set[str], dict[str, Any]]:
+    """The facts the rule's expressions read, and the compiled programs."""
+    facts: set[str] = set()
+    compiled = {}
+    for field in ("condition", "applies_if", "evidence"):
+        text = getattr(raw, field)
+        if HAS.search(mask_strings(text)):
+            message = "has() is not allowed: a missing fact must make the rule unknown, never pass"
+            problems.append(at.problem(message, field, field))
+            continue
+        for variable, path, _offset in fact_references(text):
+            fact, message = check_reference(kind, variable, path)
+            if message:
+                problems.append(at.problem(message, field, field))
+            elif fact is not None:
+                facts.add(f"{variable}.{fact}")
+        compiled[field] = compile_rewritten(
+            text, kind, f"{at.where}.{field}", at.line(field), problems
+        )
+    return facts, compiled
+
+
+def _examples(raw: Any, kind: TargetKind, at: _Place, problems: list[Problem]) -> list[Example]:
+    examples = []
+    wanted = ("fail", "pass_") if raw.mode is Mode.AUTOMATED else ("manual",)
+    for group in wanted:
+        items = getattr(raw.examples, group)
+        name = group.rstrip("_")
+        if not items:
+            problems.append(
+                at.problem(f"needs at least one {name} example", "examples", "examples")
+            )
+        for i, item in enumerate(items):
+            values, unknown = _example(kind, item)
+            line = at.line("examples", name, i)
+            problems += [Problem(m, f"{at.where}.examples.{name}[{i}]", line) for m in unknown]
+            examples.append(Example(Status(name), values, line))
+    return examples
+
+
+def _rule(
+    raw: Any, index: int, pack: Any, doc: Located, refs: Mapping[str, Mapping[str, ReferenceItem]]
+) -> tuple[Rule | None, list[Problem]]:
+    problems: list[Problem] = []
+    at = _Place(doc, index)
+    if raw.mode is Mode.AUTOMATED and not raw.condition:
+        problems.append(at.problem("an automated rule needs a condition"))
+    if raw.mode is Mode.MANUAL and (raw.condition or not raw.evidence):
+        problems.append(at.problem("a manual rule has evidence and no condition"))
+    facts, compiled = _expressions(raw, pack.target, at, problems)
+    for kind in ("cis", "nist", "pss"):
+        for item in getattr(raw.references, kind):
+            if item not in refs[kind]:
+                message = f"unknown {kind} reference {item!r}"
+                problems.append(at.problem(message, f"references.{kind}", "references"))
+    examples = _examples(raw, pack.target, at, problems)
+    if problems:
+        return None, problems
+    rule = Rule(
+        id=raw.id,
+        pack=pack.pack,
+        target=pack.target,
+        title=raw.title,
+        severity=raw.severity,
+        mode=raw.mode,
+        condition=raw.condition,
+        applies_if=raw.applies_if,
+        evidence=raw.evidence,
+        rationale=raw.rationale.strip(),
+        remediation=Remediation(**raw.remediation.model_dump()),
+        references=References(raw.references.cis, raw.references.nist, raw.references.pss),
+        facts=tuple(sorted(facts)),
+        examples=tuple(examples),
+        source=doc.source,
+        line=at.line(),
+        compiled=Compiled(compiled["condition"], compiled["applies_if"], compiled["evidence"]),
+        since=raw.since,
+    )
+    return rule, []
+
+
+def load_pack(path: Path, refs: Mapping[str, Mapping[str, ReferenceItem]]) -> RulePack:
+    from harden.audit.rules.packfile import PackIn  # noqa: PLC0415
+    from harden.system.yaml import load_single  # noqa: PLC0415
+
+    doc = load_single(path, what="rule pack")
+    parsed = _validated(PackIn, doc)
+    problems: list[Problem] = []
+    if not parsed.rules:
+        problems.append(Problem("a pack needs at least one rule", "rules", doc.line_of(("rules",))))
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(parsed.rules):
+        if raw.id in seen:
+            problems.append(
+                Problem(
+                    f"duplicate rule id {raw.id}",
+                    f"rules[{index}].id",
+                    doc.line_of(("rules", index, "id")),
+                )
+            )
+        seen.add(raw.id)
+        rule, found = _rule(raw, index, parsed, doc, refs)
+        problems += found
+        if rule is not None:
+            rules.append(rule)
+    if problems:
+        raise FileProblems(str(path), problems)
+    return RulePack(
+        parsed.pack,
+        parsed.title,
+        parsed.version,
+        parsed.target,
+        parsed.description.strip(),
+        tuple(rules),
+        str(path),
+        parsed.default,
+    )
+
+
+def load_strict(folder: Path) -> Catalog:
+    """Every pack in ``folder``, validated from YAML (no cache)."""
+    refs, docs = load_references(folder / "references.yaml")
+    packs = tuple(load_pack(p, refs) for p in sorted((folder / "packs").glob("*.yaml")))
+    ids: dict[str, str] = {}
+    for pack in packs:
+        for rule in pack.rules:
+            if rule.id in ids:
+                raise FileProblems(
+                    pack.source,
+                    [
+                        Problem(
+                            f"rule id {rule.id} is also used in {ids[rule.id]}", "rules", rule.line
+                        )
+                    ],
+                )
+            ids[rule.id] = pack.source
+    return Catalog(packs, refs, docs)

@@ -1,0 +1,179 @@
+"""Rules, packs and findings: the closed sets and frozen records of the audit."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from harden.audit.state.model import TargetKind
+from harden.audit.state.view import Values
+
+
+class Severity(enum.StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """4 for critical down to 0 for info: larger is worse."""
+        return _RANK[self]
+
+    @property
+    def weight(self) -> int:
+        """How much a failure of this severity costs a target's score."""
+        return _WEIGHT[self]
+
+
+_RANK = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+_WEIGHT = {
+    Severity.CRITICAL: 10,
+    Severity.HIGH: 5,
+    Severity.MEDIUM: 3,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+
+
+class Status(enum.StrEnum):
+    FAIL = "fail"  # the risk is present
+    PASS = "pass"  # noqa: S105 - a status, not a password; the facts the rule needs were read, and the risk is absent
+    WAIVED = "waived"  # failed, but accepted by a policy waiver, an inline waiver or the baseline
+    ERROR = "error"  # unknown: a fact could not be read (the reason says why)
+    SKIPPED = "skipped"  # not applicable, or the source cannot know what the rule needs
+    MANUAL = "manual"  # a person must judge; the evidence is collected
+
+
+class Mode(enum.StrEnum):
+    AUTOMATED = "automated"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class Remediation:
+    docker: str
+    compose: str
+    kubernetes: str
+
+
+@dataclass(frozen=True)
+class References:
+    cis: tuple[str, ...] = ()  # CIS Docker Benchmark v1.6.0 recommendation numbers
+    nist: tuple[str, ...] = ()  # NIST SP 800-190 sections
+    pss: tuple[str, ...] = ()  # Pod Security Standards controls ("baseline/capabilities")
+
+
+@dataclass(frozen=True)
+class Example:
+    expect: Status
+    values: Values  # the example target's facts
+    line: int | None
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """The compiled CEL programs of one rule (compiled once, when the pack loads)."""
+
+    condition: Any
+    applies_if: Any
+    evidence: Any
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    pack: str
+    target: TargetKind
+    title: str
+    severity: Severity
+    mode: Mode
+    condition: str
+    applies_if: str
+    evidence: str
+    rationale: str
+    remediation: Remediation
+    references: References
+    facts: tuple[str, ...]  # every fact the expressions read, as "container.caps.bounding"
+    examples: tuple[Example, ...]
+    source: str
+    line: int | None
+    compiled: Compiled = field(compare=False, repr=False)
+    since: str = ""  # the Kubernetes version the control applies from ("v1.19"; PSS packs)
+
+
+@dataclass(frozen=True)
+class RulePack:
+    id: str
+    title: str
+    version: int
+    target: TargetKind
+    description: str
+    rules: tuple[Rule, ...]
+    source: str
+    default: bool = True  # run when no pack is chosen (opt-in packs say false)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    fact: str  # "container.caps.bounding"
+    value: Any  # None when the fact is missing
+    origin: str  # where the value came from, or why it is missing
+    line: int | None = None  # static inputs: the line of the field in the target's file
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: Rule
+    status: Status
+    message: str = ""  # why (error, skipped), or what was found (fail)
+    evidence: tuple[Evidence, ...] = ()
+    detail: Any = None  # the rule's evidence expression, evaluated (fail, manual)
+    accepted: Accepted | None = None  # waived: by what, why, until when
+
+
+class Acceptance(enum.StrEnum):
+    """How a failing finding was accepted (its status is then WAIVED)."""
+
+    WAIVER = "waiver"  # a waiver in the policy file
+    INLINE = "inline"  # a waiver annotation / label in the input itself
+    BASELINE = "baseline"  # the baseline file of accepted findings
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    how: Acceptance
+    reason: str
+    owner: str = ""
+    expires: str = ""  # YYYY-MM-DD, '' = no end date
+    where: str = ""  # the policy file / annotation that accepted it (file:line)
+
+
+@dataclass(frozen=True)
+class ReferenceItem:
+    title: str
+    manual: bool
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every loaded pack, and the reference documents their rules cite."""
+
+    packs: tuple[RulePack, ...]
+    references: Mapping[str, Mapping[str, ReferenceItem]]  # "cis" -> "5.3" -> item
+    documents: Mapping[str, str]  # "cis" -> "CIS Docker Benchmark v1.6.0"
+
+    def rules(self) -> tuple[Rule, ...]:
+        return tuple(r for p in self.packs for r in p.rules)
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules() if r.id == rule_id.upper()), None)

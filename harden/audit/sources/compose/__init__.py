@@ -1,0 +1,1 @@
+"""Compose files: each service as the container the engine would create."""

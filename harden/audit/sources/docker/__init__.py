@@ -1,0 +1,1 @@
+"""Docker and Podman: the engine API (declared state) and saved inspect output."""

@@ -1,0 +1,1 @@
+"""Kubernetes manifests: workload objects, their pod specs and containers."""

@@ -1,0 +1,213 @@
+"""One container of a Kubernetes pod spec -> its declared facts, each with its line.
+
+Container-level ``securityContext`` fields win over the pod-level ones they inherit
+(runAsUser, runAsGroup, runAsNonRoot, seLinuxOptions, seccompProfile, appArmorProfile,
+windowsOptions), as the kubelet does. A fact that the manifest leaves to the node
+(the runtime's default capabilities, pids limit, cgroup namespace) says so in its origin
+or is *unavailable*; a field with the wrong type makes its facts *failed*.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from harden.audit.sources.docker.fields import BadField, bounding_set, cap_names
+from harden.audit.sources.kubernetes.objects import Workload
+from harden.audit.sources.located import Reader
+from harden.audit.state.model import LayerBuilder
+from harden.system.yaml import PathKey
+
+SC = "securityContext"
+_PROPAGATION = {"Bidirectional": "shared", "HostToContainer": "slave"}
+_ANNOTATION_SECCOMP = "container.seccomp.security.alpha.kubernetes.io/"
+_ANNOTATION_APPARMOR = "container.apparmor.security.beta.kubernetes.io/"
+
+
+@dataclass(frozen=True)
+class PodContainer:
+    workload: Workload
+    path: PathKey
+    name: str
+    ctype: str  # container, init or ephemeral
+
+    @functools.cached_property
+    def c(self) -> Reader:
+        return Reader(self.workload.doc, self.path)
+
+    @functools.cached_property
+    def pod(self) -> Reader:
+        return Reader(self.workload.doc, self.workload.pod)
+
+    @functools.cached_property
+    def title(self) -> str:
+        return f"{self.workload.doc.source}: {self.workload.title()} "
+
+    def origin(self, reader: Reader, *path: str | int) -> str:
+        return self.title + reader.dotted(*path)
+
+    def inherited(self, key: str, kind: type | tuple[type, ...]) -> tuple[Any, str, int | None]:
+        """securityContext.<key>: the container's, else the pod's; (value, origin, line)."""
+        for reader in (self.c, self.pod):
+            value = reader.get((SC, key), kind, None)
+            if value is not None:
+                return value, self.origin(reader, SC, key), reader.line(SC, key)
+        return None, self.origin(self.c, SC, key) + " (not set)", self.c.line(SC) or self.c.line()
+
+    def annotations(self) -> tuple[dict[str, str], dict[str, int | None]]:
+        """The workload's annotations overlaid with its pod template's, with lines."""
+        values: dict[str, str] = {}
+        lines: dict[str, int | None] = {}
+        metas = [Reader(self.workload.doc, (*self.workload.path, "metadata"))]
+        if self.workload.template_meta is not None:
+            metas.append(Reader(self.workload.doc, self.workload.template_meta))
+        for meta in metas:
+            found = meta.get(("annotations",), dict, {})
+            for key, value in found.items():
+                values[str(key)] = str(value) if value is not None else ""
+                lines[str(key)] = meta.line("annotations", key)
+        return values, lines
+
+
+def identity(pc: PodContainer, layer: LayerBuilder, target: str) -> None:
+    c, w = pc.c, pc.workload
+    layer.set("id", target, pc.origin(c), c.line())
+    layer.set("name", target, pc.origin(c, "name"), c.line("name"))
+    layer.set("image", c.get(("image",), str, ""), pc.origin(c, "image"), c.line("image"))
+    layer.set("runtime", "unknown", f"{w.doc.source}: a manifest does not name the runtime")
+    meta = Reader(w.doc, w.template_meta or (*w.path, "metadata"))
+    labels = meta.get(("labels",), dict, {})
+    layer.set("labels", {str(k): str(v) for k, v in labels.items()}, pc.origin(meta, "labels"))
+    annotations, _lines = pc.annotations()
+    layer.set("annotations", annotations, pc.origin(meta, "annotations"), meta.line("annotations"))
+
+
+def user(pc: PodContainer, layer: LayerBuilder) -> None:
+    uid, origin, line = pc.inherited("runAsUser", int)
+    gid, _, _ = pc.inherited("runAsGroup", int)
+    name = "" if uid is None else (f"{uid}:{gid}" if gid is not None else str(uid))
+    layer.set("user.name", name, origin, line)
+    if uid is None:
+        layer.unavailable("user.uid", "runAsUser is not set: the image's USER decides")
+    else:
+        layer.set("user.uid", uid, origin, line)
+    non_root, origin, line = pc.inherited("runAsNonRoot", bool)
+    layer.set("user.run_as_non_root", bool(non_root), origin, line)
+    host_process, origin, line = _windows(pc)
+    layer.set("windows.host_process", host_process, origin, line)
+
+
+def _windows(pc: PodContainer) -> tuple[bool, str, int | None]:
+    for reader in (pc.c, pc.pod):
+        value = reader.get((SC, "windowsOptions", "hostProcess"), bool, None)
+        if value is not None:
+            return (
+                value,
+                pc.origin(reader, SC, "windowsOptions", "hostProcess"),
+                reader.line(SC, "windowsOptions", "hostProcess"),
+            )
+    return False, pc.origin(pc.c, SC, "windowsOptions") + " (not set)", pc.c.line()
+
+
+def capabilities(pc: PodContainer, layer: LayerBuilder) -> None:
+    c = pc.c
+    privileged = c.get((SC, "privileged"), bool, False)
+    where = (SC, "privileged") if c.has(SC, "privileged") else (SC,)
+    layer.set("privileged", privileged, pc.origin(c, *where), c.line(*where))
+    added = cap_names(c.get((SC, "capabilities", "add"), list, []))
+    dropped = cap_names(c.get((SC, "capabilities", "drop"), list, []))
+    has_add = c.has(SC, "capabilities", "add")
+    add_line = c.line(SC, "capabilities", "add") if has_add else None
+    layer.set("caps.added", added, pc.origin(c, SC, "capabilities", "add"), add_line)
+    drop_line = c.line(SC, "capabilities", "drop")
+    layer.set("caps.dropped", dropped, pc.origin(c, SC, "capabilities", "drop"), drop_line)
+    bounding = bounding_set(privileged, added, dropped)
+    origin = pc.origin(c, SC, "capabilities") + " (runtime defaults + add - drop)"
+    line = add_line if added else c.line(SC, "capabilities")
+    layer.set("caps.bounding", bounding, origin, line)
+    uid, _, _ = pc.inherited("runAsUser", int)
+    if uid is None:
+        layer.unavailable("caps.effective", "depends on the image's user (runAsUser is not set)")
+    else:
+        layer.set("caps.effective", bounding if uid == 0 else [], origin, line)
+
+
+def seccomp(pc: PodContainer, layer: LayerBuilder) -> None:
+    privileged = pc.c.get((SC, "privileged"), bool, False)
+    profile, origin, line = pc.inherited("seccompProfile", dict)
+    kind = str(profile.get("type", "")) if profile else ""
+    if not kind:
+        annotations, lines = pc.annotations()
+        for key in (_ANNOTATION_SECCOMP + pc.name, "seccomp.security.alpha.kubernetes.io/pod"):
+            if key in annotations:
+                kind = _from_annotation(annotations[key])
+                origin, line = f"{pc.workload.doc.source}: annotation {key}", lines[key]
+                break
+    if privileged:
+        kind, origin, line = "Unconfined", pc.origin(pc.c, SC, "privileged"), pc.c.line(SC)
+    if kind == "RuntimeDefault":
+        values: tuple[str, str | None, bool | None] = ("default", "filter", False)
+    elif kind == "Localhost":
+        values = ("custom", "filter", None)
+    elif kind == "Unconfined":
+        values = ("unconfined", "disabled", True)
+    elif not kind:
+        values = ("unset", None, None)
+    else:
+        raise BadField(f"{SC}.seccompProfile.type", f"unknown type {kind!r}")
+    layer.set("seccomp.profile", values[0], origin, line)
+    for fact, value, reason in (
+        ("seccomp.mode", values[1], "no seccompProfile: the kubelet's SeccompDefault decides"),
+        ("seccomp.allows_all", values[2], "a Localhost profile is a file on the node"),
+    ):
+        if value is None:
+            layer.unavailable(fact, reason if kind == "Localhost" or not kind else "not known")
+        else:
+            layer.set(fact, value, origin, line)
+    _no_new_privs(pc, layer, privileged)
+
+
+def _from_annotation(value: str) -> str:
+    if value in ("runtime/default", "docker/default"):
+        return "RuntimeDefault"
+    if value == "unconfined":
+        return "Unconfined"
+    return "Localhost" if value.startswith("localhost/") else value
+
+
+def _no_new_privs(pc: PodContainer, layer: LayerBuilder, privileged: bool) -> None:
+    c = pc.c
+    escalation = c.get((SC, "allowPrivilegeEscalation"), bool, None)
+    where = (SC, "allowPrivilegeEscalation")
+    origin = pc.origin(c, *where) + ("" if escalation is not None else " (not set: allowed)")
+    layer.set("no_new_privs", escalation is False and not privileged, origin, c.line(*where))
+
+
+def lsm(pc: PodContainer, layer: LayerBuilder) -> None:
+    privileged = pc.c.get((SC, "privileged"), bool, False)
+    profile, origin, line = pc.inherited("appArmorProfile", dict)
+    name = "runtime/default"
+    if profile:
+        kind = str(profile.get("type", ""))
+        name = {"RuntimeDefault": "runtime/default", "Unconfined": "unconfined"}.get(
+            kind, str(profile.get("localhostProfile", ""))
+        )
+    else:
+        annotations, lines = pc.annotations()
+        key = _ANNOTATION_APPARMOR + pc.name
+        if key in annotations:
+            value = annotations[key]
+            name = value.removeprefix("localhost/")
+            origin, line = f"{pc.workload.doc.source}: annotation {key}", lines[key]
+        else:
+            origin += ": the runtime's default profile applies"
+    layer.set("apparmor.profile", "unconfined" if privileged else name, origin, line)
+    options, origin, line = pc.inherited("seLinuxOptions", dict)
+    parts = {k: str((options or {}).get(k, "")) for k in ("user", "role", "type", "level")}
+    label = ":".join(parts[k] for k in ("user", "role", "type", "level")) if options else ""
+    layer.set("selinux.label", label, origin, line)
+    for part in ("user", "role", "type"):
+        layer.set(f"selinux.{part}", parts[part], origin, line)
+    for fact in ("lsm.apparmor_enabled", "lsm.selinux_enabled"):
+        layer.unavailable(fact, "whether the node enforces it is not in the manifest")

@@ -1,1 +1,0 @@
-"""Cross-layer consistency: contradictions between the layers of one bundle."""

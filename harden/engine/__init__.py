@@ -1,1 +1,0 @@
-"""Talking to a container engine (Docker Engine API; Podman through its Docker-compatible API)."""

@@ -1,0 +1,1 @@
+"""The confinement layers, each of one shape: model, pure build, render, check."""

@@ -1,0 +1,30 @@
+"""Checking an AppArmor profile with ``apparmor_parser``: parse, resolve and compile.
+
+``apparmor_parser -Q -S -K`` does everything but loading into the kernel: syntax,
+rule semantics, the ABI named in the profile, and compiling the binary policy (written
+to stdout, counted, discarded). This is the whole check where the kernel has no
+AppArmor; enforcement itself cannot be tested there.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from harden.system.tools import ToolVerdict, require, run
+
+_NOISE = ("Cache read/write disabled", "Kernel needs AppArmor")
+
+
+def check_apparmor(text: str, name: str = "profile") -> ToolVerdict:
+    """Compile profile ``text`` with apparmor_parser (no kernel load, no cache)."""
+    parser = require("apparmor_parser", "apparmor")
+    with tempfile.TemporaryDirectory(prefix="harden-aa-") as tmp:
+        path = Path(tmp) / name
+        path.write_text(text)
+        verdict = run([parser, "-Q", "-S", "-K", str(path)], tool="apparmor_parser", noise=_NOISE)
+    if not verdict.ok:
+        return verdict
+    size = len(verdict.output)
+    detail = f"compiled to {size} bytes of binary policy (not loaded: validation only)"
+    return ToolVerdict(verdict.tool, True, detail, verdict.seconds)

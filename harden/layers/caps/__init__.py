@@ -1,0 +1,1 @@
+"""The capability layer: drop ALL, add back only what the spec grants."""

@@ -1,0 +1,267 @@
+"""Building the seccomp profile of a workload spec (pure: no I/O beyond cached data).
+
+Allow-list only: the default action is ERRNO(EPERM); syscalls that libc probes and
+replaces get ENOSYS; argument filters restrict clone (no namespaces without
+SYS_ADMIN), socket/socketpair (address families and types the spec needs) and
+personality (safe values). Every allowed syscall keeps its origins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from harden.kernel import constants as k
+from harden.kernel import syscalls as sc
+from harden.kernel.syscalls import SUB_ARCHES, Arch
+from harden.layers.seccomp.model import (
+    Action,
+    ArchGroup,
+    ArgCond,
+    Condition,
+    Op,
+    Profile,
+    Rule,
+)
+from harden.profile.catalog import CapabilityFacts, SyscallSet, capability_facts, syscall_sets
+from harden.profile.spec import WorkloadSpec
+
+ORIGIN_PREFIX = "harden: "
+_GO_ARCH = {Arch.X86_64: "amd64", Arch.AARCH64: "arm64"}
+
+
+@dataclass(frozen=True, order=True)
+class Origin:
+    """Why a syscall is in the profile: a set, a capability, the spec, or a guard."""
+
+    kind: str  # "set" | "capability" | "spec" | "guard"
+    name: str
+
+    def label(self) -> str:
+        return f"{self.kind} {self.name}"
+
+
+@dataclass
+class _Plan:
+    allowed: dict[str, set[Origin]] = field(default_factory=dict)
+    only_on: dict[str, Arch] = field(default_factory=dict)
+
+    def add(self, name: str, origin: Origin) -> None:
+        self.allowed.setdefault(name, set()).add(origin)
+
+
+def triggers(spec: WorkloadSpec) -> set[str]:
+    """The ``implied_by`` keys a spec switches on."""
+    net, files = spec.network, spec.files
+    active = {"always", f"runtime:{spec.runtime}"}
+    flags = {
+        "network.listen": bool(net.listen),
+        "network.outbound": bool(net.outbound),
+        "network.unix": net.unix,
+        "network.netlink": net.netlink,
+        "files.read": bool(files.read),
+        "files.write": bool(files.write),
+        "files.exec": bool(files.exec),
+    }
+    active.update(key for key, on in flags.items() if on)
+    return active
+
+
+def _plan(
+    spec: WorkloadSpec, sets: Mapping[str, SyscallSet], caps: Mapping[str, CapabilityFacts]
+) -> _Plan:
+    plan = _Plan()
+    active = triggers(spec)
+    for set_ in sets.values():
+        if set_.kind != "allow":
+            continue
+        if set_.name in spec.syscalls.sets or active.intersection(set_.implied_by):
+            for name in set_.syscalls:
+                plan.add(name, Origin("set", set_.name))
+    for cap in spec.capability_names:
+        for name in caps[cap].syscalls:
+            plan.add(name, Origin("capability", cap))
+    for name in spec.syscalls.allow:
+        plan.add(name, Origin("spec", "syscalls.allow"))
+    for arch, names in spec.syscalls.arch_specific.items():
+        for name in names:
+            plan.add(name, Origin("spec", f"syscalls.arch_specific.{arch}"))
+            if arch in _GO_ARCH and any(name in sc.names(o) for o in _GO_ARCH if o is not arch):
+                plan.only_on[name] = arch
+    for name in spec.syscalls.deny:
+        plan.allowed.pop(name, None)
+    return plan
+
+
+def _families(spec: WorkloadSpec) -> list[str]:
+    net = spec.network
+    chosen: list[str] = []
+    if net.unix:
+        chosen.append("unix")
+    if net.uses_ip:
+        chosen.append("inet")
+        if net.ipv6:
+            chosen.append("inet6")
+    if net.netlink:
+        chosen.append("netlink")
+    chosen.extend(f for f in net.families if f not in chosen)
+    return chosen
+
+
+def _socket_types(family: str, raw: bool) -> tuple[int, ...] | None:
+    """Socket types allowed per family; None means the family alone is checked."""
+    if family == "unix":
+        return (k.SOCK_STREAM, k.SOCK_DGRAM, k.SOCK_SEQPACKET)
+    if family in ("inet", "inet6"):
+        return (k.SOCK_STREAM, k.SOCK_DGRAM, *((k.SOCK_RAW,) if raw else ()))
+    if family == "netlink":
+        return (k.SOCK_RAW, k.SOCK_DGRAM)
+    return None
+
+
+def _comment(origins: Iterable[Origin], note: str = "") -> str:
+    text = ORIGIN_PREFIX + "; ".join(o.label() for o in sorted(origins))
+    return f"{text} -- {note}" if note else text
+
+
+def _conditional_rules(spec: WorkloadSpec, plan: _Plan) -> list[Rule]:
+    rules: list[Rule] = []
+    granted = set(spec.capability_names)
+    allowed = plan.allowed
+    if "clone" in allowed and "SYS_ADMIN" not in granted:
+        origins = allowed.pop("clone")
+        rules.append(
+            Rule(
+                ("clone",),
+                Action.ALLOW,
+                (ArgCond(0, Op.MASKED_EQ, k.CLONE_NAMESPACE_FLAGS, 0),),
+                comment=_comment(origins, "no namespace flags (SYS_ADMIN not granted)"),
+            )
+        )
+    if "socket" in allowed:
+        origins = allowed.pop("socket")
+        for family in _families(spec):
+            number = k.ADDRESS_FAMILIES[family]
+            types = _socket_types(family, spec.network.raw_sockets)
+            fam = ArgCond(0, Op.EQ, number)
+            note = f"AF_{family.upper()}"
+            if types is None:
+                rules.append(
+                    Rule(("socket",), Action.ALLOW, (fam,), comment=_comment(origins, note))
+                )
+                continue
+            for sock_type in types:
+                cond = ArgCond(1, Op.MASKED_EQ, k.SOCK_TYPE_MASK, sock_type)
+                rules.append(
+                    Rule(
+                        ("socket",),
+                        Action.ALLOW,
+                        (fam, cond),
+                        comment=_comment(origins, f"{note} type {sock_type}"),
+                    )
+                )
+    if "socketpair" in allowed:
+        origins = allowed.pop("socketpair")
+        rules.append(
+            Rule(
+                ("socketpair",),
+                Action.ALLOW,
+                (ArgCond(0, Op.EQ, k.ADDRESS_FAMILIES["unix"]),),
+                comment=_comment(origins, "AF_UNIX only"),
+            )
+        )
+    if "personality" in allowed:
+        origins = allowed.pop("personality")
+        for value in k.SAFE_PERSONALITIES:
+            rules.append(
+                Rule(
+                    ("personality",),
+                    Action.ALLOW,
+                    (ArgCond(0, Op.EQ, value),),
+                    comment=_comment(origins, f"persona {value:#x}"),
+                )
+            )
+    return rules
+
+
+def _enosys_rule(spec: WorkloadSpec, plan: _Plan, sets: Mapping[str, SyscallSet]) -> Rule | None:
+    granted = set(spec.capability_names)
+    if "clone3" in plan.allowed and "SYS_ADMIN" not in granted:
+        plan.allowed.pop("clone3")  # clone3 flags live in memory: no argument filter can see them
+    names: list[str] = []
+    for set_ in sets.values():
+        if set_.kind == "enosys":
+            names.extend(n for n in set_.syscalls if n not in plan.allowed)
+    present = frozenset().union(*(sc.names(a) for a in _arches(spec)))
+    names = sorted({n for n in names if n in present})
+    if not names:
+        return None
+    origins = {Origin("set", s.name) for s in sets.values() if s.kind == "enosys"}
+    return Rule(
+        tuple(names),
+        Action.ERRNO,
+        errno=k.ENOSYS,
+        comment=_comment(origins, "denied with ENOSYS so callers fall back"),
+    )
+
+
+def _arches(spec: WorkloadSpec) -> list[Arch]:
+    return [a for native in spec.architectures for a in (native, *SUB_ARCHES[native])]
+
+
+def build_profile(spec: WorkloadSpec) -> Profile:
+    """The seccomp profile for a spec."""
+    sets = syscall_sets()
+    plan = _plan(spec, sets, capability_facts())
+    enosys = _enosys_rule(spec, plan, sets)
+    conditional = _conditional_rules(spec, plan)
+    present = frozenset().union(*(sc.names(a) for a in _arches(spec)))
+    groups: dict[tuple[Origin, ...], list[str]] = {}
+    pinned: list[Rule] = []
+    for name, origins in sorted(plan.allowed.items()):
+        if name not in present:
+            continue
+        if name in plan.only_on:
+            arch = plan.only_on[name]
+            pinned.append(
+                Rule(
+                    (name,),
+                    Action.ALLOW,
+                    comment=_comment(origins),
+                    includes=Condition(arches=(_GO_ARCH[arch],)),
+                )
+            )
+            continue
+        groups.setdefault(tuple(sorted(origins)), []).append(name)
+    rules = [
+        Rule(tuple(names), Action.ALLOW, comment=_comment(origins))
+        for origins, names in sorted(groups.items())
+    ]
+    rules.extend(pinned)
+    rules.extend(conditional)
+    if enosys is not None:
+        rules.append(enosys)
+    arch_map = tuple(ArchGroup(native, SUB_ARCHES[native]) for native in spec.architectures)
+    return Profile(Action.ERRNO, arch_map, tuple(rules), k.EPERM)
+
+
+def allowed_names(profile: Profile, arch: Arch, caps: frozenset[str] = frozenset()) -> set[str]:
+    """Syscall names of ``arch`` the profile allows, with or without argument conditions."""
+    group = profile.group_for(arch)
+    if group is None:
+        return set()
+    present = sc.names(arch)
+    out: set[str] = set()
+    for rule in profile.rules:
+        if rule.action is Action.ALLOW and rule.applies(group.native, caps):
+            out.update(n for n in rule.names if n in present)
+    if profile.default_action is Action.ALLOW:
+        denied = {
+            n
+            for r in profile.rules
+            if r.action is not Action.ALLOW
+            for n in r.names
+            if r.applies(group.native, caps) and not r.args
+        }
+        out = set(present) - denied
+    return out

@@ -1,0 +1,102 @@
+"""Why each syscall is in a profile: origins from rule comments, reasons from the catalog."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harden.kernel import syscalls as sc
+from harden.kernel.syscalls import Arch
+from harden.layers.seccomp.build import ORIGIN_PREFIX
+from harden.layers.seccomp.model import Action, ArgCond, Op, Profile, Rule
+from harden.profile.catalog import capability_facts, syscall_sets
+
+
+@dataclass(frozen=True)
+class Entry:
+    syscall: str
+    decision: str  # "allow", "allow if ...", "ENOSYS", ...
+    origins: tuple[str, ...]
+    reasons: tuple[str, ...]
+    arches: tuple[str, ...]
+
+
+def _origins(rule: Rule) -> tuple[list[str], str]:
+    text = rule.comment
+    if not text.startswith(ORIGIN_PREFIX):
+        return ([f"comment: {text}"] if text else ["(no origin recorded)"]), ""
+    body, _, note = text[len(ORIGIN_PREFIX) :].partition(" -- ")
+    return [o.strip() for o in body.split(";") if o.strip()], note
+
+
+def _reason(origin: str, name: str) -> str:
+    kind, _, what = origin.partition(" ")
+    if kind == "set":
+        found = syscall_sets().get(what)
+        if found is not None and name in found.syscalls:
+            return found.syscalls[name]
+        return f"part of set {what}"
+    if kind == "capability":
+        facts = capability_facts().get(what)
+        return f"the spec grants {what}" + (f" ({facts.summary})" if facts else "")
+    if kind == "spec":
+        return f"listed in the spec ({what})"
+    return ""
+
+
+def _cond_text(cond: ArgCond) -> str:
+    if cond.op is Op.MASKED_EQ:
+        return f"arg{cond.index} & {cond.value:#x} == {cond.value_two:#x}"
+    symbol = {Op.EQ: "==", Op.NE: "!=", Op.LT: "<", Op.LE: "<=", Op.GT: ">", Op.GE: ">="}
+    return f"arg{cond.index} {symbol[cond.op]} {cond.value:#x}"
+
+
+def _decision(rule: Rule, note: str) -> str:
+    if rule.action is Action.ALLOW:
+        if not rule.args:
+            return "allow"
+        conds = " and ".join(_cond_text(c) for c in rule.args)
+        return f"allow if {conds}" + (f" ({note})" if note else "")
+    decision = rule.decision(1)
+    return str(decision).replace("ERRNO(38)", "ENOSYS").replace("ERRNO(1)", "EPERM")
+
+
+def explain(profile: Profile, caps: frozenset[str] = frozenset()) -> list[Entry]:
+    """One entry per syscall named by a rule that applies, in name order."""
+    merged: dict[str, dict[str, list[str]]] = {}
+    for rule in profile.rules:
+        if not any(rule.applies(g.native, caps) for g in profile.arch_map):
+            continue
+        origins, note = _origins(rule)
+        decision = _decision(rule, note)
+        for name in rule.names:
+            slot = merged.setdefault(name, {"decisions": [], "origins": [], "reasons": []})
+            if decision not in slot["decisions"]:
+                slot["decisions"].append(decision)
+            for origin in origins:
+                if origin not in slot["origins"]:
+                    slot["origins"].append(origin)
+                reason = _reason(origin, name)
+                if reason and reason not in slot["reasons"]:
+                    slot["reasons"].append(reason)
+    entries = []
+    present = profile.arches()
+    for name in sorted(merged):
+        slot = merged[name]
+        arches = tuple(a.value for a in present if name in sc.names(a))
+        entries.append(
+            Entry(
+                name,
+                " | ".join(slot["decisions"]),
+                tuple(slot["origins"]),
+                tuple(slot["reasons"]),
+                arches,
+            )
+        )
+    return entries
+
+
+def summary(profile: Profile) -> dict[str, int]:
+    """Allowed syscall counts per architecture."""
+    from harden.layers.seccomp.build import allowed_names  # noqa: PLC0415
+
+    return {a.value: len(allowed_names(profile, a)) for a in Arch if a in profile.arches()}

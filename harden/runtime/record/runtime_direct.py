@@ -1,0 +1,140 @@
+"""Measuring a runtime's post-filter syscalls by running it directly, without the engine.
+
+crun 1.8 refuses hybrid cgroup hosts (cgroup v1 with a v2 hierarchy at
+/sys/fs/cgroup/unified that has a controller) before it looks at its cgroup manager, so
+the engine cannot start crun containers here. What crun does after it installs the
+seccomp filter does not depend on the engine, though: this module runs
+``crun --cgroup-manager=disabled run`` on OCI bundles of the same variants as
+:mod:`harden.runtime.record.runtime_base` (root, non-root, no capabilities, ...), each in a
+private mount namespace where the v2 hierarchy is unmounted (crun then sees a plain v1
+host), under a LOG-everything seccomp profile, and reads the kernel's audit records.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from harden.errors import CheckFailed, ToolMissing
+from harden.kernel import syscalls as sc
+from harden.runtime.record.kmsg import KernelLog, unlimited_printk
+from harden.runtime.record.runtime_base import RuntimeMeasurement, _names
+
+Progress = Callable[[str], None]
+_HIDE_V2 = 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"'
+
+
+def _user(config: dict[str, Any], uid: int) -> None:
+    config["process"]["user"] = {"uid": uid, "gid": uid}
+
+
+def _caps(config: dict[str, Any], caps: list[str]) -> None:
+    config["process"]["capabilities"] = {
+        k: list(caps) for k in ("bounding", "effective", "permitted")
+    }
+
+
+def _non_root_with_capability(config: dict[str, Any]) -> None:
+    _user(config, 65534)
+    _caps(config, ["CAP_NET_BIND_SERVICE"])
+
+
+# The engine variants that exist without an engine (tty and docker-init need one).
+VARIANTS: Mapping[str, Callable[[dict[str, Any]], None]] = {
+    "root": lambda c: None,
+    "non-root": lambda c: _user(c, 65534),
+    "no-capabilities": lambda c: _caps(c, []),
+    "non-root-with-capability": _non_root_with_capability,
+    "read-only-rootfs": lambda c: c["root"].update(readonly=True),
+    "no-new-privileges": lambda c: c["process"].update(noNewPrivileges=True),
+    "workdir": lambda c: c["process"].update(cwd="/tmp"),  # noqa: S108 - inside the container
+}
+
+
+def _export(client: Any, image: str, rootfs: Path) -> None:
+    """The image's file system, unpacked (the engine's export of a created container)."""
+    container = client.containers.create(image, ["true"], network_mode="none")
+    try:
+        with tempfile.TemporaryFile() as spool:
+            for chunk in container.export():
+                spool.write(chunk)
+            spool.seek(0)
+            with tarfile.open(fileobj=spool) as tar:
+                tar.extractall(rootfs, filter="tar")
+    finally:
+        container.remove(force=True)
+
+
+def _template(binary: str, folder: Path) -> dict[str, Any]:
+    subprocess.run([binary, "spec"], cwd=folder, check=True, capture_output=True)
+    config: dict[str, Any] = json.loads((folder / "config.json").read_text())
+    arches = [a.scmp_name for n in sc.NATIVE_ARCHES for a in (n, *sc.SUB_ARCHES[n])]
+    config["process"].update(args=["true"], terminal=False, noNewPrivileges=False)
+    config["root"] = {"path": "rootfs", "readonly": False}
+    config["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_LOG", "architectures": arches}
+    return config
+
+
+def _run(binary: str, runtime: str, bundle: Path) -> None:
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        raise ToolMissing("unshare is missing", hint="install util-linux")
+    name = f"harden-measure-{uuid.uuid4().hex[:10]}"
+    manager = ["--cgroup-manager=disabled"] if runtime == "crun" else []
+    argv = [unshare, "--mount", "--propagation", "private", "--", "sh", "-c", _HIDE_V2, "sh",
+            binary, *manager, "run", "--bundle", str(bundle), name]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, timeout=60, check=False)
+    subprocess.run([binary, "delete", "--force", name], capture_output=True, check=False)
+    if done.returncode != 0:
+        raise CheckFailed(
+            f"{runtime} could not run the measuring container: "
+            f"{done.stderr.decode(errors='replace').strip()[-500:]}"
+        )
+
+
+def measure_direct(
+    client: Any, image: str, runtime: str, rounds: int = 3, progress: Progress = lambda _m: None
+) -> RuntimeMeasurement:
+    """Run the variants ``rounds`` times each with the runtime itself, no engine."""
+    binary = shutil.which(runtime)
+    if binary is None:
+        raise ToolMissing(f"{runtime} is not installed", hint=f"apt-get install {runtime}")
+    native = sc.Arch.X86_64 if platform.machine() == "x86_64" else sc.Arch.AARCH64
+    seen: dict[str, set[str]] = {}
+    with tempfile.TemporaryDirectory(prefix="harden-measure-") as tmp:
+        bundle = Path(tmp)
+        (bundle / "rootfs").mkdir()
+        _export(client, image, bundle / "rootfs")
+        template = _template(binary, bundle)
+        with unlimited_printk():
+            for variant, change in VARIANTS.items():
+                for round_ in range(rounds):
+                    progress(f"{runtime} (direct): {variant} ({round_ + 1}/{rounds})")
+                    config = json.loads(json.dumps(template))
+                    change(config)
+                    (bundle / "config.json").write_text(json.dumps(config))
+                    with KernelLog() as log:
+                        _run(binary, runtime, bundle)
+                        records = list(log.records())
+                    for name in _names(records, native):
+                        seen.setdefault(name, set()).add(variant)
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False)
+    first = version.stdout.splitlines()[0] if version.stdout else runtime
+    return RuntimeMeasurement(
+        runtime,
+        first.removeprefix(f"{runtime} version ").strip(),
+        "",
+        platform.release(),
+        rounds,
+        {k: tuple(sorted(v)) for k, v in sorted(seen.items())},
+        tuple(VARIANTS),
+        direct=True,
+    )

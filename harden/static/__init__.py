@@ -1,1 +1,0 @@
-"""Static inputs for the CI gate: manifests, compose, inspect dumps, bundles -> TargetState."""
