@@ -7,7 +7,6 @@ architecture, capabilities unknown to the kernel) and cached for the process.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,14 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from harden.errors import FileProblems, Problem
 from harden.kernel import capabilities as capmod
 from harden.kernel import syscalls as sc
+from harden.profile.triggers import TRIGGERS
 from harden.resources import data_dir
 from harden.system.validation import problems_from_validation
 from harden.system.yaml import load_single
-
-IMPLIED_RE = re.compile(
-    r"^(always|runtime:(runc|crun)|network\.(listen|outbound|unix|netlink)"
-    r"|files\.(read|write|exec))$"
-)
 
 
 class _SetIn(BaseModel):
@@ -80,7 +75,7 @@ def _load_set(path: Path) -> SyscallSet:
             Problem(f"name must match the file name ({path.stem})", "name", doc.line_of(("name",)))
         )
     for key in parsed.implied_by:
-        if not IMPLIED_RE.match(key):
+        if key not in TRIGGERS:
             problems.append(
                 Problem(f"unknown trigger {key!r}", "implied_by", doc.line_of(("implied_by",)))
             )
