@@ -78,11 +78,15 @@ class FileProblems(InputError):
 
 
 class Reported(InputError):
-    """An input error found in another process: its diagnostics, exactly as they were."""
+    """An error found in another process: its diagnostics and exit code, as they were."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, exit_code: ExitCode = ExitCode.INPUT) -> None:
         super().__init__(text)
         self.text = text
+        self.exit_code = exit_code
+
+    def __reduce__(self) -> tuple[type[Reported], tuple[str, ExitCode]]:
+        return Reported, (self.text, self.exit_code)
 
     def diagnostics(self) -> str:
         return self.text

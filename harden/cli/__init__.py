@@ -54,12 +54,6 @@ _SHORT_HELP: dict[str, str] = {
 }
 
 
-# Commands that keep the cyclic collector off to the end (main() turns it off): short
-# processes making many small acyclic objects and no cycles, where its passes cost ~15%
-# of a 100-container audit for nothing. Every other command gets it back once chosen.
-_GC_OFF = frozenset({"audit", "gate"})
-
-
 class LazyGroup(click.Group):
     """A group whose commands are imported on first use."""
 
@@ -72,14 +66,13 @@ class LazyGroup(click.Group):
             return None
         module_name, attr = target.split(":")
         module = __import__(module_name, fromlist=[attr])
-        if cmd_name not in _GC_OFF:
-            gc.enable()
         command = getattr(module, attr)
         assert isinstance(command, click.Command)
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; a HardenError becomes its diagnostics and exit code, here, once."""
+        gc.enable()  # loading is over (see main); the command runs with the usual collector
         try:
             return super().invoke(ctx)
         except HardenError as exc:
@@ -111,8 +104,8 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: run the CLI and turn errors into messages and exit codes."""
     # Imports make many long-lived objects: collecting while they load costs ~35 ms of a
-    # 100-container audit here and frees nothing. The chosen command turns it back on
-    # (unless it is in _GC_OFF); a caller in the same process gets its state back.
+    # 100-container audit here and frees nothing. LazyGroup.invoke turns it back on once
+    # the command is loaded; a caller in the same process gets its state back.
     enabled = gc.isenabled()
     gc.disable()
     try:
