@@ -80,7 +80,7 @@ def collect(
     progress: Progress = no_progress,
 ) -> tuple[Scan, Judged]:
     """The source's scan, and every target of it with its findings, in the scan's order."""
-    from harden.audit.report_build import slim  # noqa: PLC0415
+    from harden.audit.report import slim  # noqa: PLC0415
     from harden.system import parallel as processes  # noqa: PLC0415
 
     items = source.plan(progress)
@@ -185,7 +185,7 @@ def audit(request: AuditRequest, progress: Progress = no_progress) -> Report:
     and the rest of the pipeline load (the imports below are deliberately late).
     """
     source = _source(request)
-    from harden.audit.report_build import build_report  # noqa: PLC0415
+    from harden.audit.report import build_report  # noqa: PLC0415
     from harden.audit.rules.catalog import load_catalog  # noqa: PLC0415
     from harden.audit.rules.evaluator import Evaluator  # noqa: PLC0415
 

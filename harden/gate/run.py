@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harden import __version__
-from harden.audit.report import GateOutcome, Report, ReportKind
-from harden.audit.report_build import build_report
+from harden.audit.report import GateOutcome, Report, ReportKind, build_report
 from harden.audit.rules.catalog import load_catalog
 from harden.audit.rules.evaluator import Evaluator
 from harden.audit.rules.model import Severity, Status

@@ -13,8 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from harden.audit.report import Report, ReportKind, TargetResult
-from harden.audit.report_build import order_key
+from harden.audit.report import Report, ReportKind, TargetResult, order_key
 from harden.audit.rules.model import (
     Acceptance,
     Accepted,
