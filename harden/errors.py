@@ -19,6 +19,8 @@ class ExitCode(enum.IntEnum):
     INPUT = 2  # bad usage or bad input (spec, profile, manifest, options)
     INCOMPLETE = 3  # a scan could not read everything it had to
     ENVIRONMENT = 4  # a required tool, permission or engine is missing
+    INTERNAL = 70  # a bug in harden (EX_SOFTWARE): never the answer to any input
+    INTERRUPTED = 130  # stopped by the user (Ctrl-C: 128 + SIGINT)
 
 
 @dataclass(frozen=True)

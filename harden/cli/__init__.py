@@ -92,6 +92,8 @@ Exit codes:
   2  bad usage or bad input (nothing was written)
   3  a scan could not read everything (results incomplete)
   4  a required tool, permission or engine is missing
+  70 internal error (a bug in harden: please report it)
+  130 interrupted
 """
 
 
@@ -128,10 +130,10 @@ def _main(argv: list[str] | None) -> Any:
         sys.exit(ExitCode.INPUT)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     except BrokenPipeError:  # e.g. `harden explain ... | head`: the reader went away
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -145,5 +147,5 @@ def _main(argv: list[str] | None) -> Any:
             "and report it",
             err=True,
         )
-        sys.exit(70)
+        sys.exit(ExitCode.INTERNAL)
     sys.exit(int(code) if isinstance(code, int) else 0)
