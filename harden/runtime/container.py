@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harden.errors import InputError, ToolMissing
-from harden.system import procs as procfs
+from harden.system import proc
 
 DEFAULT_PREFIX = "harden-"
 _OUTPUT_LIMIT = 4000
@@ -115,7 +115,7 @@ def wait_ready(
         if not running:
             return f"the workload exited with status {code} before it was ready"
         pid = container_pid(container)
-        bound = procfs.listening(pid)
+        bound = proc.listening(pid)
         if ports and ports <= bound:
             return None
         if not ports and (bound or time.monotonic() - start >= settle):

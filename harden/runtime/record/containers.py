@@ -29,7 +29,7 @@ from harden.runtime.container import (
 from harden.runtime.record import barrier
 from harden.runtime.record.recorder import POLL_SECONDS, Recording, RecordOptions, Session
 from harden.runtime.record.strace import strace_binary
-from harden.system import procs as procfs
+from harden.system import proc
 
 
 def record_container(client: Any, name: str, opts: RecordOptions) -> Recording:
@@ -47,9 +47,9 @@ def record_container(client: Any, name: str, opts: RecordOptions) -> Recording:
         raise InputError(f"container {name!r} is not running", hint="start it first")
     user = _user_ids(container.attrs.get("Config", {}).get("User") or "", init)
     session = Session(opts)
-    session.attach(sorted(procfs.members(init) or {init}))
+    session.attach(sorted(proc.members(init) or {init}))
     exercise = _run_loop(client, container, init, session, opts)
-    if not procfs.alive(init):
+    if not proc.alive(init):
         _, code = exit_status(container)
         session.problems.append(
             f"the container stopped during the recording (exit status {code}); "
@@ -89,7 +89,7 @@ def _run_loop(
                 )
             return exercise
         deadline = None if opts.duration is None else time.monotonic() + opts.duration
-        while procfs.alive(init) and (deadline is None or time.monotonic() < deadline):
+        while proc.alive(init) and (deadline is None or time.monotonic() < deadline):
             session.follow(init)
             time.sleep(POLL_SECONDS * 2)
     except KeyboardInterrupt:
@@ -159,12 +159,12 @@ def _record_started(
 def _user_ids(user: str, init: int) -> tuple[int, int] | None:
     if not user:
         return (0, 0)
-    return procfs.passwd_ids(init, user)
+    return proc.passwd_ids(init, user)
 
 
 def _wait_traced(pid: int, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
-    while procfs.tracer_of(pid) == 0:
+    while proc.tracer_of(pid) == 0:
         if time.monotonic() > deadline:
             raise PermissionProblem(
                 f"strace did not attach to the container's process {pid}",

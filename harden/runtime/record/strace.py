@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harden.errors import PermissionProblem, ToolMissing
+from harden.system import proc
 
 # -f: follow forks and threads; -qq: no attach/exit chatter; -y: paths of descriptors;
 # --decode-pids=pidns: fork results as host pids; -s: short data; no signal lines.
@@ -127,19 +128,9 @@ class Tracer:
         return TracerResult(self.trace, self.proc.returncode, self.stderr())
 
 
-def child_of(pid: int) -> int | None:
-    """The first child of ``pid`` (the command strace started), if any."""
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return None
-    first = text.split()
-    return int(first[0]) if first else None
-
-
 def terminate_command(tracer: Tracer, grace: float = 5.0) -> None:
     """End a command started under strace: SIGTERM, then SIGKILL after ``grace``."""
-    child = child_of(tracer.proc.pid)
+    child = min(proc.children(tracer.proc.pid), default=None)  # the command strace started
     if child is not None:
         _signal(child, signal.SIGTERM)
         if tracer.wait(grace) is not None:
