@@ -64,7 +64,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _engine_up() -> bool:
     try:
-        from harden.system.engine_sdk import docker_client
+        from harden.system.engine import docker_client
 
         docker_client(timeout=5)
     except Exception:
@@ -87,7 +87,7 @@ def sysprobe(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def docker() -> Any:
-    from harden.system.engine_sdk import docker_client
+    from harden.system.engine import docker_client
 
     return docker_client()
 
