@@ -16,13 +16,13 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from harden.errors import CheckFailed, ToolMissing
+from harden.system import tools
 from harden.system.files import write_tree
 
 POLICY_DIR = Path("/usr/share/selinux/default")
@@ -77,11 +77,7 @@ def cache_root() -> Path:
 
 
 def _modules(policy_dir: Path) -> list[Path]:
-    if not PP_TOOL.is_file():
-        raise ToolMissing(
-            f"{PP_TOOL} is missing: it converts the base policy to CIL",
-            hint="install policycoreutils (Debian); `make test` does",
-        )
+    tools.require(str(PP_TOOL))  # converts the base policy to CIL
     modules = sorted(policy_dir.glob("*.pp.bz2"))
     if not any(m.name == "base.pp.bz2" for m in modules):
         raise ToolMissing(
@@ -101,12 +97,10 @@ def _key(modules: Iterable[Path]) -> str:
 
 def _convert(module: Path) -> tuple[str, bytes]:
     raw = bz2.decompress(module.read_bytes())
-    proc = subprocess.run([str(PP_TOOL)], input=raw, capture_output=True, check=False)
-    if proc.returncode != 0:
-        raise CheckFailed(
-            f"{PP_TOOL} could not convert {module.name}: {proc.stderr.decode(errors='replace')}"
-        )
-    return module.name.removesuffix(".pp.bz2") + ".cil", proc.stdout
+    done = tools.run([str(PP_TOOL)], input=raw, timeout=tools.DEFAULT_TIMEOUT)
+    if not done.ok:
+        raise CheckFailed(f"{PP_TOOL} could not convert {module.name}: {done.problem()}")
+    return module.name.removesuffix(".pp.bz2") + ".cil", done.stdout
 
 
 @functools.cache
@@ -132,13 +126,14 @@ def convert_base(cache: Path | None = None, policy_dir: Path = POLICY_DIR) -> Se
 
 
 def _describe(policy_dir: Path, count: int) -> str:
-    proc = subprocess.run(
-        ["dpkg-query", "-W", "-f=${Version}", "selinux-policy-default"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    version = f" {proc.stdout.strip()}" if proc.returncode == 0 and proc.stdout else ""
+    try:
+        done = tools.run(
+            ["dpkg-query", "-W", "-f=${Version}", "selinux-policy-default"], timeout=60
+        )
+    except ToolMissing:  # not a Debian system: the version is only informative
+        done = None
+    found = done.stdout.decode(errors="replace").strip() if done is not None and done.ok else ""
+    version = f" {found}" if found else ""
     return f"Debian refpolicy (selinux-policy-default{version}): {count} modules in {policy_dir}"
 
 

@@ -28,15 +28,14 @@ from harden.runtime.container import (
 )
 from harden.runtime.record import barrier
 from harden.runtime.record.recorder import POLL_SECONDS, Recording, RecordOptions, Session
-from harden.runtime.record.strace import strace_binary
-from harden.system import proc
+from harden.system import proc, tools
 
 
 def record_container(client: Any, name: str, opts: RecordOptions) -> Recording:
     """Attach to every process of a running container and follow new ones."""
     import docker.errors  # noqa: PLC0415
 
-    strace_binary()
+    tools.require("strace")
     try:
         container = client.containers.get(name)
     except docker.errors.NotFound:
@@ -99,7 +98,7 @@ def _run_loop(
 
 def record_image(client: Any, image: str, command: Sequence[str], opts: RecordOptions) -> Recording:
     """Start a new container of ``image`` traced from its first instruction."""
-    strace_binary()
+    tools.require("strace")
     config = image_config(client, image)
     argv = command_of(config, command)
     folder = barrier.prepare(opts.work)
