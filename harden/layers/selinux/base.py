@@ -3,7 +3,8 @@
 Debian ships refpolicy as binary modules (``/usr/share/selinux/default/*.pp.bz2``);
 ``/usr/libexec/selinux/hll/pp`` converts each to CIL, and ``secilc`` compiles all of
 them together with a generated module into a real binary policy. Converting takes a
-few seconds, so the CIL is cached (keyed by the modules' names, sizes and times)
+few seconds, so the CIL is cached in harden's cache directory (keyed by the modules'
+names, sizes and times; without a usable cache, in a directory removed at exit)
 together with the facts a module needs from the base: which type labels each port,
 the permissions of every class, and the capabilities no domain may ever have.
 """
@@ -16,12 +17,14 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from harden.errors import CheckFailed, ToolMissing
+from harden.resources import cache_dir
 from harden.system import tools
 from harden.system.files import write_tree
 
@@ -68,12 +71,10 @@ class SelinuxBase:
     facts: SelinuxFacts
 
 
-def cache_root() -> Path:
-    """``$HARDEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/harden``, else ``~/.cache/harden``."""
-    if os.environ.get("HARDEN_CACHE_DIR"):
-        return Path(os.environ["HARDEN_CACHE_DIR"])
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "harden"
+@functools.cache
+def _scratch() -> tempfile.TemporaryDirectory[str]:
+    """Where the base is converted when there is no usable cache (removed at exit)."""
+    return tempfile.TemporaryDirectory(prefix="harden-selinux-")
 
 
 def _modules(policy_dir: Path) -> list[Path]:
@@ -112,7 +113,8 @@ def load_base(policy_dir: Path = POLICY_DIR, cache: Path | None = None) -> Selin
 def convert_base(cache: Path | None = None, policy_dir: Path = POLICY_DIR) -> SelinuxBase:
     """Convert the base policy into ``cache`` unless it is there already, and read it."""
     modules = _modules(policy_dir)
-    target = (cache or cache_root()) / "selinux-base" / _key(modules)
+    root = cache or cache_dir() or Path(_scratch().name)
+    target = root / "selinux-base" / _key(modules)
     if not (target / FACTS).is_file():
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             converted = dict(pool.map(_convert, modules))
