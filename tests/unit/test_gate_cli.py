@@ -79,7 +79,7 @@ def _bomb() -> str:
         (
             "notes.yaml",
             "just: some\nyaml: here\n",
-            "not a Kubernetes manifest, compose file or inspect output",
+            "not a harden input: YAML that is neither Kubernetes objects nor a compose file",
         ),
         ("inspect.json", '[{"Id": "abc"}]', "not a container inspect object"),
     ],
