@@ -81,8 +81,3 @@ class AppArmorProfile:
     files: tuple[FileRule, ...] = ()
     protections: tuple[FileRule, ...] = ()
     notes: tuple[str, ...] = field(default=())
-
-    @property
-    def allowed_families(self) -> frozenset[tuple[str, str]]:
-        """(family, type) pairs the profile allows; an empty type means every type."""
-        return frozenset((r.family, r.sock_type) for r in self.network if not r.deny)
