@@ -1,6 +1,6 @@
 """Cross-layer checks: each finds one kind of contradiction between the layers of a bundle.
 
-A check reads :class:`BundleFacts` and returns evidence lines (empty: no finding). It
+A check reads :class:`BundleFacts` and returns evidence lines (empty: no conflict). It
 is skipped when a layer it compares is absent. The conditions need set arithmetic over
 per-architecture syscall tables and concrete argument values, which the facts layer
 and the seccomp semantics compute; so each check is a small Python function with its
@@ -404,11 +404,11 @@ CHECKS: dict[str, Check] = {
 
 
 @dataclass(frozen=True)
-class Finding:
+class Conflict:
     check: Check
     evidence: str
 
 
-def run_checks(facts: BundleFacts) -> list[Finding]:
-    """Every finding of every check, in registry order."""
-    return [Finding(c, e) for c in CHECKS.values() for e in c.run(facts)]
+def run_checks(facts: BundleFacts) -> list[Conflict]:
+    """Every conflict of every check, in registry order."""
+    return [Conflict(c, e) for c in CHECKS.values() for e in c.run(facts)]

@@ -27,13 +27,13 @@ from harden.layers.selinux.check import check_cil
 from harden.profile.loader import load_spec
 from harden.profile.spec import WorkloadSpec
 from harden.system.tools import ToolVerdict
-from harden.verify.crosslayer import Finding, run_checks
+from harden.verify.crosslayer import Conflict, run_checks
 from harden.verify.schema import DOCUMENTS, check_document
 
 Progress = Callable[[str], None]
 
 
-class Status(enum.Enum):
+class Verdict(enum.Enum):
     OK = "ok"
     FAILED = "FAILED"
     ERROR = "error"
@@ -43,7 +43,7 @@ class Status(enum.Enum):
 class Result:
     artefact: str
     checker: str
-    status: Status
+    verdict: Verdict
     detail: str
     seconds: float = 0.0
 
@@ -52,21 +52,21 @@ class Result:
 class VerifyReport:
     path: Path
     results: tuple[Result, ...]
-    findings: tuple[Finding, ...]
+    conflicts: tuple[Conflict, ...]
     modified: tuple[str, ...] = field(default=())
 
     @property
     def exit_code(self) -> ExitCode:
-        if self.findings or any(r.status is Status.FAILED for r in self.results):
+        if self.conflicts or any(r.verdict is Verdict.FAILED for r in self.results):
             return ExitCode.FAILED
-        if any(r.status is Status.ERROR for r in self.results):
+        if any(r.verdict is Verdict.ERROR for r in self.results):
             return ExitCode.ENVIRONMENT
         return ExitCode.OK
 
 
-def _from_verdict(artefact: str, verdict: ToolVerdict) -> Result:
-    status = Status.OK if verdict.ok else Status.FAILED
-    return Result(artefact, verdict.tool, status, verdict.detail, verdict.seconds)
+def _from_tool(artefact: str, tool: ToolVerdict) -> Result:
+    verdict = Verdict.OK if tool.ok else Verdict.FAILED
+    return Result(artefact, tool.tool, verdict, tool.detail, tool.seconds)
 
 
 def _timed(artefact: str, checker: str, fn: Callable[[], str]) -> Result:
@@ -74,10 +74,10 @@ def _timed(artefact: str, checker: str, fn: Callable[[], str]) -> Result:
     try:
         detail = fn()
     except ToolMissing as exc:
-        return Result(artefact, checker, Status.ERROR, exc.message)
+        return Result(artefact, checker, Verdict.ERROR, exc.message)
     except HardenError as exc:
-        return Result(artefact, checker, Status.FAILED, exc.message.replace("\n", " "))
-    return Result(artefact, checker, Status.OK, detail, time.perf_counter() - start)
+        return Result(artefact, checker, Verdict.FAILED, exc.message.replace("\n", " "))
+    return Result(artefact, checker, Verdict.OK, detail, time.perf_counter() - start)
 
 
 def _seccomp(path: Path, spec: WorkloadSpec | None) -> Iterator[Result]:
@@ -108,15 +108,15 @@ def _selinux(path: Path, base: Callable[[], SelinuxBase]) -> Iterator[Result]:
     modules = [p.name for p in sorted(path.glob("*.cil")) if p.name != BLOCKS_FILE]
     for module in modules:
         if not (path / BLOCKS_FILE).is_file():
-            yield Result(module, "secilc", Status.FAILED, f"{BLOCKS_FILE} is missing")
+            yield Result(module, "secilc", Verdict.FAILED, f"{BLOCKS_FILE} is missing")
             continue
         try:
             loaded = base()
         except ToolMissing as exc:
-            yield Result(module, "secilc", Status.ERROR, exc.message)
+            yield Result(module, "secilc", Verdict.ERROR, exc.message)
             continue
         files = {p.name: p.read_bytes() for p in path.iterdir() if p.is_file()}
-        yield _from_verdict(module, check_cil(selinux_sources(files, module), loaded))
+        yield _from_tool(module, check_cil(selinux_sources(files, module), loaded))
 
 
 def verify_bundle(
@@ -132,7 +132,7 @@ def verify_bundle(
         "spec.yaml", "spec loader", lambda: load_spec(path / "spec.yaml").spec.name
     )
     results.append(spec_result)
-    spec = load_spec(path / "spec.yaml").spec if spec_result.status is Status.OK else None
+    spec = load_spec(path / "spec.yaml").spec if spec_result.verdict is Verdict.OK else None
     progress("compiling and simulating seccomp.json")
     results += _seccomp(path, spec)
     if (path / APPARMOR_FILE).is_file():
@@ -145,11 +145,11 @@ def verify_bundle(
     for name in DOCUMENTS:
         if (path / name).is_file():
             problems = check_document(path / name, facts)
-            status = Status.FAILED if problems else Status.OK
+            verdict = Verdict.FAILED if problems else Verdict.OK
             detail = "; ".join(problems[:5]) or "conforms to the schema"
-            results.append(Result(name, "schema", status, detail))
-    findings = tuple(run_checks(read_facts(path)))
-    return VerifyReport(path, tuple(results), findings, modified_files(path, manifest))
+            results.append(Result(name, "schema", verdict, detail))
+    conflicts = tuple(run_checks(read_facts(path)))
+    return VerifyReport(path, tuple(results), conflicts, modified_files(path, manifest))
 
 
 def _ok(verdict: ToolVerdict) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from harden.kernel import syscalls as sc
 from harden.kernel.syscalls import Arch
 from harden.layers.seccomp.build import ORIGIN_PREFIX
-from harden.layers.seccomp.model import Action, ArgCond, Op, Profile, Rule
+from harden.layers.seccomp.model import Action, ArgCond, Op, Profile, SyscallRule
 from harden.profile.catalog import capability_facts, syscall_sets
 
 
@@ -20,7 +20,7 @@ class Entry:
     arches: tuple[str, ...]
 
 
-def _origins(rule: Rule) -> tuple[list[str], str]:
+def _origins(rule: SyscallRule) -> tuple[list[str], str]:
     text = rule.comment
     if not text.startswith(ORIGIN_PREFIX):
         return ([f"comment: {text}"] if text else ["(no origin recorded)"]), ""
@@ -50,7 +50,7 @@ def _cond_text(cond: ArgCond) -> str:
     return f"arg{cond.index} {symbol[cond.op]} {cond.value:#x}"
 
 
-def _decision(rule: Rule, note: str) -> str:
+def _decision(rule: SyscallRule, note: str) -> str:
     if rule.action is Action.ALLOW:
         if not rule.args:
             return "allow"

@@ -22,7 +22,7 @@ from harden.layers.seccomp.model import (
     Condition,
     Op,
     Profile,
-    Rule,
+    SyscallRule,
 )
 from harden.system.validation import problems_from_validation
 from harden.system.yaml import parse_documents, read_text
@@ -151,13 +151,13 @@ def _groups_from_flat(arches: tuple[str, ...], unknown: list[str]) -> list[ArchG
     return groups
 
 
-def _rule(rule: _RuleIn, default_errno: int) -> Rule:
+def _rule(rule: _RuleIn, default_errno: int) -> SyscallRule:
     names = rule.names or ((rule.name,) if rule.name else ())
     errno = rule.errno_ret
     if errno is None and rule.errno is not None:
         errno = _ERRNO_NAMES.get(rule.errno, default_errno)
     args = tuple(ArgCond(a.index, a.op, a.value, a.value_two) for a in rule.args or ())
-    return Rule(
+    return SyscallRule(
         names=names,
         action=rule.action,
         args=args,
@@ -194,7 +194,7 @@ def to_oci_json(profile: Profile) -> dict[str, Any]:
     return out
 
 
-def _rule_json(rule: Rule) -> dict[str, Any]:
+def _rule_json(rule: SyscallRule) -> dict[str, Any]:
     entry: dict[str, Any] = {"names": list(rule.names), "action": rule.action.value}
     if rule.args:
         entry["args"] = [
