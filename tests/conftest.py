@@ -31,12 +31,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+GOLDEN = DATA / "golden"
+Golden = Callable[[str, str | bytes], None]
+
+
 @pytest.fixture
-def golden(request: pytest.FixtureRequest) -> Callable[[Path, str | bytes], None]:
-    """Compare output with a golden file (or rewrite it with --update-goldens)."""
+def golden(request: pytest.FixtureRequest) -> Golden:
+    """Compare output with ``tests/data/golden/<name>`` (or rewrite it with --update-goldens).
+
+    Every golden file lives in that one tree, one file per case: ``name`` is relative to it
+    (``<area>/...``) and may not leave it.
+    """
     update = bool(request.config.getoption("--update-goldens"))
 
-    def check(path: Path, actual: str | bytes) -> None:
+    def check(name: str, actual: str | bytes) -> None:
+        path = (GOLDEN / name).resolve()
+        assert path.is_relative_to(GOLDEN.resolve()), f"golden file {name} is outside {GOLDEN}"
         data = actual.encode() if isinstance(actual, str) else actual
         if update or not path.exists():
             if not update:
