@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from harden.layers.apparmor.model import (
+    ALL,
     AAPath,
     AppArmorProfile,
     CapabilityRule,
@@ -100,7 +101,9 @@ def _network(rule: NetworkRule) -> str:
 
 
 def _capability(rule: CapabilityRule) -> str:
-    return _line(f"capability {rule.name.lower()}", rule.reason)
+    words = ["deny"] if rule.deny else []
+    words += ["capability"] if rule.name == ALL else ["capability", rule.name.lower()]
+    return _line(" ".join(words), rule.reason)
 
 
 def _peer(rule: PeerRule) -> str:
@@ -109,7 +112,8 @@ def _peer(rule: PeerRule) -> str:
 
 
 def _mount(rule: MountRule) -> str:
-    return _line(f"{'deny ' if rule.deny else ''}{rule.kind}", rule.reason)
+    words = ["deny"] if rule.deny else []
+    return _line(" ".join([*words, rule.kind, *rule.options.split()]), rule.reason)
 
 
 def _section(title: str, lines: list[str]) -> list[str]:
@@ -145,6 +149,7 @@ def render(profile: AppArmorProfile) -> str:
             "kernel interfaces no workload may touch (deny wins over any allow)",
             [_file(r) for r in profile.protections],
         ),
+        *_section("other rules, as written", [_line(r.text, r.reason) for r in profile.other]),
     ]
     if not profile.capabilities:
         body = ["", "  # capabilities: none (no capability rule means every one is denied)", *body]
