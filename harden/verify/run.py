@@ -16,9 +16,8 @@ from pathlib import Path
 
 from harden.errors import ExitCode, HardenError, ToolMissing
 from harden.generate.bundle import check_seccomp
-from harden.generate.facts import read_facts
 from harden.generate.full import APPARMOR_FILE, BLOCKS_FILE, selinux_sources
-from harden.generate.reader import _read_caps, modified_files, read_manifest
+from harden.generate.reader import capability_plan, modified_files, read_layers, read_manifest
 from harden.layers.apparmor.check import check_apparmor
 from harden.layers.caps.build import CapabilityPlan
 from harden.layers.seccomp.jsonio import load_profile
@@ -83,7 +82,7 @@ def _timed(artefact: str, checker: str, fn: Callable[[], str]) -> Result:
 def _seccomp(path: Path, spec: WorkloadSpec | None) -> Iterator[Result]:
     caps: CapabilityPlan | None = None
     if spec is not None:
-        caps = _read_caps(path / "capabilities.json", spec)
+        caps = capability_plan(path, spec)
     keep = frozenset(caps.keep) if caps else frozenset()
 
     def run() -> str:
@@ -148,7 +147,7 @@ def verify_bundle(
             verdict = Verdict.FAILED if problems else Verdict.OK
             detail = "; ".join(problems[:5]) or "conforms to the schema"
             results.append(Result(name, "schema", verdict, detail))
-    conflicts = tuple(run_checks(read_facts(path)))
+    conflicts = tuple(run_checks(read_layers(path)))
     return VerifyReport(path, tuple(results), conflicts, modified_files(path, manifest))
 
 
