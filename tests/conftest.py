@@ -191,11 +191,8 @@ def selinux_base(_harden_cache_dir: None) -> Any:
 def full_files(selinux_base: Any) -> Callable[[str], dict[str, bytes]]:
     """Every --all text file of an example spec, built by the pure builders: no checker
     runs, so there is no manifest.json and no compiled seccomp.*.bpf/.pfc."""
-    from harden.generate.bundle import core_files
-    from harden.generate.full import build_layers
-    from harden.layers.caps.build import build_capabilities
-    from harden.layers.seccomp.build import build_profile
-    from harden.layers.userns.pool import default_pool
+    from harden.generate.files import build_layers, bundle_files
+    from harden.layers.interface import Host
     from harden.profile.loader import load_spec
 
     cache: dict[str, dict[str, bytes]] = {}
@@ -203,11 +200,8 @@ def full_files(selinux_base: Any) -> Callable[[str], dict[str, bytes]]:
     def make(name: str) -> dict[str, bytes]:
         if name not in cache:
             spec = load_spec(EXAMPLE_SPECS[name]).spec
-            caps, profile = build_capabilities(spec), build_profile(spec)
-            built = build_layers(spec, caps, profile, selinux_base.facts, default_pool())
-            files = core_files(spec, built.layers, profile)
-            files.update(built.files)
-            cache[name] = files
+            built = build_layers(spec, Host(lambda: selinux_base), all_layers=True)
+            cache[name] = bundle_files(built)
         return dict(cache[name])
 
     return make

@@ -19,7 +19,8 @@ def verify(bundle: Path, quiet: bool) -> None:
     policy), the Kubernetes/compose/OCI/SPO documents (schemas); then the layers against
     each other. Exit 1 if anything fails or contradicts, 4 if a checker is missing.
     """
-    from harden.verify.run import Verdict, verify_bundle  # noqa: PLC0415
+    from harden.layers.interface import Verdict  # noqa: PLC0415
+    from harden.verify.run import verify_bundle  # noqa: PLC0415
 
     with progress_reporter(not quiet) as progress:
         report = verify_bundle(bundle, progress)
@@ -29,7 +30,7 @@ def verify(bundle: Path, quiet: bool) -> None:
         took = f" ({r.seconds:.2f} s)" if r.seconds >= 0.01 else ""
         click.echo(
             f"{r.verdict.value:<7} {literal(r.artefact):<26} {r.checker:<22} "
-            f"{literal(r.detail)}{took}"
+            f"{literal(r.detail.replace(chr(10), ' '))}{took}"
         )
     for f in report.conflicts:
         click.echo(f"{'CONFLICT':<7} {f.check.id:<26} {literal(f.evidence)}")

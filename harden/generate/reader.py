@@ -20,23 +20,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from harden.errors import FileProblems, HardenError, InputError, Problem
+from harden.errors import HardenError, InputError
 from harden.generate.bundle import BUNDLE_KIND, MANIFEST
-from harden.generate.full import APPARMOR_FILE, BLOCKS_FILE
-from harden.kernel import capabilities as capmod
+from harden.generate.files import SPEC_FILE
 from harden.layers.apparmor.model import AppArmorProfile
 from harden.layers.apparmor.parse import AppArmorSyntaxError, parse
-from harden.layers.caps.build import CapabilityPlan
-from harden.layers.seccomp.jsonio import load_profile
+from harden.layers.apparmor.render import APPARMOR_FILE
+from harden.layers.caps.build import build_capabilities
+from harden.layers.caps.model import CapabilityPlan
+from harden.layers.caps.parse import parse_capabilities
+from harden.layers.caps.render import CAPS_FILE
 from harden.layers.seccomp.model import Profile
+from harden.layers.seccomp.parse import load_profile
+from harden.layers.seccomp.render import SECCOMP_FILE
 from harden.layers.selinux.cil import BlockFact, CilSyntaxError, blocks
+from harden.layers.selinux.render import BLOCKS_FILE
 from harden.profile.loader import load_spec
 from harden.profile.spec import WorkloadSpec
 from harden.system.yaml import load_json, load_single, read_text
 
-CAPS_FILE = "capabilities.json"
-SPEC_FILE = "spec.yaml"
-SECCOMP_FILE = "seccomp.json"
 FORM_FILES = ("compose.yaml", "k8s-container.yaml", "k8s-pod.yaml", "oci-config.json")
 DOCKER_RUN_FILE = "docker-run.txt"
 _T = TypeVar("_T")
@@ -111,29 +113,15 @@ def modified_files(path: Path, manifest: dict[str, Any]) -> tuple[str, ...]:
 def read_capabilities(path: Path) -> tuple[tuple[str, ...], dict[str, str]]:
     """The names (in kernel order) and reasons of a capabilities.json, which may be
     hand-edited: every name must be a capability of the kernel's table."""
-    source = str(path)
-    doc = load_json(path, what="capability plan")
-    add = doc.get("add") if isinstance(doc, dict) else None
-    if not isinstance(add, list):
-        raise FileProblems(source, [Problem("'add' must be a list of capability names", "add")])
-    keep = set()
-    for i, name in enumerate(add):
-        canonical = capmod.normalise(name) if isinstance(name, str) else None
-        if canonical is None:
-            raise FileProblems(source, [Problem(f"unknown capability {name!r}", f"add[{i}]")])
-        keep.add(canonical)
-    reasons = doc.get("reasons") if isinstance(doc.get("reasons"), dict) else {}
-    return tuple(c for c in capmod.CAPABILITIES if c in keep), reasons
+    return parse_capabilities(load_json(path, what="capability plan"), str(path))
 
 
-def capability_plan(path: Path, spec: WorkloadSpec) -> CapabilityPlan:
+def _capability_plan(path: Path, spec: WorkloadSpec) -> CapabilityPlan:
     """The capability plan as the bundle states it; the spec's when the file is missing."""
     file = path / CAPS_FILE
     if not file.is_file():
-        keep = spec.capability_names
-        reasons = {c.name: c.reason for c in spec.capabilities}
-    else:
-        keep, reasons = read_capabilities(file)
+        return build_capabilities(spec)
+    keep, reasons = read_capabilities(file)
     return CapabilityPlan(keep, reasons, spec.user.uid, spec.user.gid)
 
 
@@ -142,7 +130,7 @@ def read_bundle(path: Path) -> BundleOnDisk:
     manifest = read_manifest(path)
     spec = load_spec(path / SPEC_FILE).spec
     profile = load_profile(path / SECCOMP_FILE)
-    caps = capability_plan(path, spec)
+    caps = _capability_plan(path, spec)
     return BundleOnDisk(path, manifest, spec, caps, profile, modified_files(path, manifest))
 
 

@@ -3,9 +3,9 @@
 A check reads :class:`BundleLayers` and returns evidence lines (empty: no conflict). It
 is skipped when a layer it compares is absent. The conditions need set arithmetic over
 per-architecture syscall tables and concrete argument values, which the layer models
-(the AppArmor profile's queries, the seccomp semantics) compute; so each check is a small Python function with its
-metadata beside it, and every one has a fixture bundle that trips it
-(tests/data/consistency/).
+(the AppArmor profile's queries, the seccomp semantics) compute; so each check is a
+small Python function with its metadata beside it, and every one has a fixture bundle
+that trips it (tests/data/consistency/).
 """
 
 from __future__ import annotations

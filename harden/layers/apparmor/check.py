@@ -9,8 +9,11 @@ AppArmor; enforcement itself cannot be tested there.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
+from harden.layers.apparmor.render import APPARMOR_FILE
+from harden.layers.interface import Checked, Host, judge
 from harden.system.tools import ToolVerdict, require, run
 
 _NOISE = ("Cache read/write disabled", "Kernel needs AppArmor")
@@ -28,3 +31,14 @@ def check_apparmor(text: str, name: str = "profile") -> ToolVerdict:
     size = len(verdict.output)
     detail = f"compiled to {size} bytes of binary policy (not loaded: validation only)"
     return ToolVerdict(verdict.tool, True, detail, verdict.seconds)
+
+
+def check(files: Mapping[str, bytes], host: Host) -> list[Checked]:
+    if APPARMOR_FILE not in files:
+        return []
+    text = files[APPARMOR_FILE].decode(errors="replace")
+
+    def compile_profile() -> Checked:
+        return Checked.of(APPARMOR_FILE, check_apparmor(text, APPARMOR_FILE))
+
+    return [judge(APPARMOR_FILE, "apparmor_parser", compile_profile)]

@@ -23,6 +23,7 @@ from harden.layers.apparmor.model import (
     PeerRule,
 )
 
+APPARMOR_FILE = "apparmor.profile"
 ABI = "abi/3.0"
 _PLAIN = re.compile(r"^[A-Za-z0-9/_.*+-]+$")
 _SPECIAL = frozenset('\\"?[]{}^')
@@ -154,3 +155,7 @@ def render(profile: AppArmorProfile) -> str:
     if not profile.capabilities:
         body = ["", "  # capabilities: none (no capability rule means every one is denied)", *body]
     return "\n".join([*head, *body, "}", ""])
+
+
+def files(profile: AppArmorProfile) -> dict[str, bytes]:
+    return {APPARMOR_FILE: render(profile).encode()}

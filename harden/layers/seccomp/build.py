@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from harden.kernel import constants as k
 from harden.kernel import syscalls as sc
 from harden.kernel.syscalls import SUB_ARCHES, Arch
+from harden.layers.interface import Host
 from harden.layers.seccomp.model import (
     Action,
     ArchGroup,
@@ -229,6 +230,11 @@ def build_profile(spec: WorkloadSpec) -> Profile:
         rules.append(enosys)
     arch_map = tuple(ArchGroup(native, SUB_ARCHES[native]) for native in spec.architectures)
     return Profile(Action.ERRNO, arch_map, tuple(rules), k.EPERM)
+
+
+def build(spec: WorkloadSpec, host: Host) -> Profile:
+    """The layer's builder (the profile needs nothing from the host)."""
+    return build_profile(spec)
 
 
 def allowed_names(profile: Profile, arch: Arch, caps: frozenset[str] = frozenset()) -> set[str]:

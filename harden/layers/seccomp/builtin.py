@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from harden.errors import ToolMissing
-from harden.layers.seccomp.jsonio import load_profile
 from harden.layers.seccomp.model import Profile
+from harden.layers.seccomp.parse import load_profile
 
 # Where container engines install their default profile as JSON. Docker compiles its
 # default into dockerd; the containers-common JSON (Podman, CRI-O, Buildah) is the

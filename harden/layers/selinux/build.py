@@ -20,8 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from harden.kernel.capabilities import NUMBER
-from harden.layers.caps.build import CapabilityPlan
-from harden.layers.interface import Unexpressible, layer_name
+from harden.layers.caps.build import build_capabilities
+from harden.layers.caps.model import CapabilityPlan
+from harden.layers.interface import Host, Unexpressible, layer_name
 from harden.layers.selinux.base import SelinuxFacts
 from harden.layers.selinux.model import Allow, CilModule, Inherit
 from harden.profile.spec import WorkloadSpec
@@ -63,7 +64,13 @@ def build_selinux(spec: WorkloadSpec, caps: CapabilityPlan, facts: SelinuxFacts)
             f"--security-opt label=type:{name}.process --security-opt "
             f"label=filetype:{name}.content",
         ),
+        base=facts.source,
     )
+
+
+def build(spec: WorkloadSpec, host: Host) -> CilModule:
+    """The layer's builder: the module for the host's base policy and the spec's whitelist."""
+    return build_selinux(spec, build_capabilities(spec), host.selinux_base().facts)
 
 
 def _inherits(spec: WorkloadSpec) -> Iterator[Inherit]:

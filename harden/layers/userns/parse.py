@@ -10,63 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from harden.errors import FileProblems, Problem
+from harden.layers.userns.model import MAX_ID, IdRange, Pool, PoolEntry
 from harden.system.yaml import read_text
 
-MAX_ID = 2**32 - 2  # (uid_t)-1 is "no ID"; the last usable ID is 2**32 - 2
 _LINE = re.compile(r"^([^:\s]+):(\d+):(\d+)$")
-
-# useradd's defaults (SUB_UID_MIN, SUB_UID_MAX in login.defs): where subordinate IDs
-# live when no pool file is given.
-DEFAULT_START = 100_000
-DEFAULT_END = 600_100_000
-
-
-@dataclass(frozen=True, order=True)
-class IdRange:
-    start: int
-    count: int
-
-    @property
-    def end(self) -> int:
-        """One past the last ID."""
-        return self.start + self.count
-
-    def overlaps(self, other: IdRange) -> bool:
-        return self.start < other.end and other.start < self.end
-
-    def __str__(self) -> str:
-        return f"{self.start}-{self.end - 1}"
-
-
-@dataclass(frozen=True)
-class PoolEntry:
-    owner: str
-    range: IdRange
-    line: int
-
-
-@dataclass(frozen=True)
-class Pool:
-    entries: tuple[PoolEntry, ...]
-    source: str
-
-    @property
-    def size(self) -> int:
-        return sum(e.range.count for e in self.entries)
-
-    def ranges(self) -> tuple[IdRange, ...]:
-        return tuple(sorted(e.range for e in self.entries))
-
-
-def default_pool() -> Pool:
-    return Pool(
-        (PoolEntry("default", IdRange(DEFAULT_START, DEFAULT_END - DEFAULT_START), 0),),
-        "useradd defaults (SUB_UID_MIN..SUB_UID_MAX)",
-    )
 
 
 def parse_pool(

@@ -1,89 +1,26 @@
-"""Planning user namespaces: one subordinate ID range per tenant, none overlapping.
+"""Planning user namespaces (pure): one subordinate ID range per tenant, none overlapping.
 
 First fit over the pool's free segments, in the order the tenants are given, so the
 plan is deterministic. A range never straddles two pool entries (one uid_map line per
 tenant), never holds host root unless the pool was read with that explicitly allowed,
-and UIDs and GIDs get the same range. Every deployable form is derived here.
+and UIDs and GIDs get the same range. A spec's plan is one tenant named after it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from harden.errors import InputError
-from harden.layers.userns.pool import IdRange, Pool
+from harden.layers.interface import Host, Unexpressible, layer_name
+from harden.layers.userns.model import DEFAULT_SIZE, Allocation, IdRange, Plan, Pool, Tenant
+from harden.profile.spec import WorkloadSpec
 
-DEFAULT_SIZE = 65536
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 
 
 class PlanError(InputError):
     """The tenants cannot be placed in the pool; nothing was planned."""
-
-
-@dataclass(frozen=True)
-class Tenant:
-    name: str
-    size: int = DEFAULT_SIZE
-
-
-@dataclass(frozen=True)
-class Allocation:
-    tenant: str
-    range: IdRange
-
-    def subid_line(self) -> str:
-        return f"{self.tenant}:{self.range.start}:{self.range.count}"
-
-    def oci(self) -> dict[str, Any]:
-        mapping = [{"containerID": 0, "hostID": self.range.start, "size": self.range.count}]
-        return {"uidMappings": mapping, "gidMappings": [dict(m) for m in mapping]}
-
-    def podman_flags(self) -> list[str]:
-        spec = f"0:{self.range.start}:{self.range.count}"
-        return [f"--uidmap={spec}", f"--gidmap={spec}"]
-
-    def forms(self) -> dict[str, Any]:
-        """Every form that applies this allocation."""
-        return {
-            "subuid": self.subid_line(),
-            "subgid": self.subid_line(),
-            "oci": self.oci(),
-            "docker_daemon": {"userns-remap": self.tenant},
-            "podman": self.podman_flags(),
-            "podman_auto": f"--userns=auto:size={self.range.count}",
-            "kubernetes": {"spec": {"hostUsers": False}},
-        }
-
-
-@dataclass(frozen=True)
-class Plan:
-    source: str
-    allocations: tuple[Allocation, ...]
-    pool_size: int
-
-    @property
-    def used(self) -> int:
-        return sum(a.range.count for a in self.allocations)
-
-    def subid_text(self) -> str:
-        """Lines for /etc/subuid (and, identical, /etc/subgid)."""
-        return "".join(a.subid_line() + "\n" for a in self.allocations)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": "harden.userns-plan",
-            "pool": self.source,
-            "pool_ids": self.pool_size,
-            "allocated_ids": self.used,
-            "tenants": [
-                {"name": a.tenant, "host_ids": [a.range.start, a.range.end - 1], **a.forms()}
-                for a in self.allocations
-            ],
-        }
 
 
 def tenants_named(prefix: str, count: int, size: int = DEFAULT_SIZE) -> list[Tenant]:
@@ -130,3 +67,22 @@ def plan(pool: Pool, tenants: Sequence[Tenant]) -> Plan:
         if segment[0] == segment[1]:
             free.remove(segment)
     return Plan(pool.source, tuple(out), pool.size)
+
+
+def build(spec: WorkloadSpec, host: Host) -> Plan | None:
+    """The range of ``spec``'s user namespace from the host's pool (None: no namespace)."""
+    userns = spec.user_namespace
+    if userns is None or not userns.enabled:
+        return None
+    for field, value in (("user.uid", spec.user.uid), ("user.gid", spec.user.gid)):
+        if value >= userns.size:
+            raise Unexpressible(
+                "user namespace",
+                "user_namespace.size",
+                f"{userns.size} IDs cannot map {field} {value} (IDs 0-{userns.size - 1} only)",
+                hint=f"make user_namespace.size larger than {value}",
+            )
+    try:
+        return plan(host.pool, [Tenant(layer_name(spec), userns.size)])
+    except PlanError as exc:
+        raise Unexpressible("user namespace", "user_namespace.size", exc.message) from None
