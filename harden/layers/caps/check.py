@@ -25,6 +25,16 @@ def _id(user: object, key: str) -> int:
     return value if isinstance(value, int) else 0
 
 
+def _sets(oci: object) -> object:
+    """The OCI capability sets with each list as a set (order carries no meaning)."""
+    if not isinstance(oci, dict):
+        return oci
+    return {
+        key: frozenset(v) if isinstance(v, list) and all(isinstance(c, str) for c in v) else v
+        for key, v in oci.items()
+    }
+
+
 def _check(text: str) -> Checked:
     try:
         doc = json.loads(text)
@@ -36,7 +46,7 @@ def _check(text: str) -> Checked:
     plan = CapabilityPlan(keep, reasons, uid, gid)
     if doc.get("drop") != ["ALL"]:
         raise HardenError(f"'drop' is {doc.get('drop')!r}, not ['ALL']: other capabilities stay")
-    if doc.get("oci") != plan.oci():
+    if _sets(doc.get("oci")) != _sets(plan.oci()):
         raise HardenError("the 'oci' sets differ from 'add' (the engine would apply other sets)")
     detail = f"{len(keep)} of the kernel's {len(capmod.CAPABILITIES)} capabilities kept"
     return Checked(CAPS_FILE, CHECKER, Verdict.OK, detail)
