@@ -36,7 +36,7 @@ def _spec(path: Path, base: SelinuxBase) -> None:
     from harden.generate.files import build_layers, bundle_files
     from harden.layers.apparmor.check import check_apparmor
     from harden.layers.apparmor.render import APPARMOR_FILE
-    from harden.layers.interface import Host
+    from harden.layers.registry import Host
     from harden.layers.seccomp.check import check_seccomp
     from harden.layers.selinux.check import check_cil, selinux_sources
     from harden.layers.selinux.model import CilModule

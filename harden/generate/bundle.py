@@ -21,8 +21,8 @@ from harden import __version__
 from harden.errors import CheckFailed, ToolMissing
 from harden.generate.files import Built, build_layers, bundle_files, manifest_layers
 from harden.layers.caps.model import CapabilityPlan
-from harden.layers.interface import Checked, Host, Verdict
-from harden.layers.registry import LAYERS
+from harden.layers.interface import Checked, Verdict
+from harden.layers.registry import LAYERS, Host
 from harden.layers.seccomp.build import allowed_names
 from harden.layers.seccomp.model import Profile
 from harden.layers.seccomp.render import dumps

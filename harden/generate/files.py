@@ -19,8 +19,8 @@ from harden.generate import forms, install, spo
 from harden.layers.apparmor.model import AppArmorProfile
 from harden.layers.apparmor.render import APPARMOR_FILE
 from harden.layers.caps.model import CapabilityPlan
-from harden.layers.interface import Host, layer_name
-from harden.layers.registry import LAYERS
+from harden.layers.interface import layer_name
+from harden.layers.registry import LAYERS, Host
 from harden.layers.seccomp.model import Profile
 from harden.layers.seccomp.render import dumps, to_oci_json
 from harden.layers.selinux.expand import SPO_RAW_FILE

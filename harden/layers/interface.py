@@ -10,8 +10,9 @@ A layer (caps, seccomp, apparmor, selinux, userns) is a package of the same modu
                generate writes them or as a user edited them
 
 :class:`Layer` ties the three functions of one layer together; the registry
-(:mod:`harden.layers.registry`) lists every layer once, and generate and verify iterate
-over it. Adding a layer is adding its package and its registry line.
+(:mod:`harden.layers.registry`) lists every layer once, with the ``Host`` that gives
+each what it needs from the machine, and generate and verify iterate over it. Adding a
+layer is adding its package and its registry line.
 
 Every layer names its artefact after the workload the same way (``harden-<name>``),
 so the AppArmor profile, the SELinux block, the security-profiles-operator objects and
@@ -23,18 +24,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from harden.errors import HardenError, InputError, ToolMissing
 from harden.profile.spec import WorkloadSpec
 from harden.system.tools import ToolVerdict
 
-if TYPE_CHECKING:
-    from harden.layers.selinux.base import SelinuxBase
-    from harden.layers.userns.model import Pool
-
 PREFIX = "harden-"
 M = TypeVar("M")
+H = TypeVar("H")
 
 
 def layer_name(spec: WorkloadSpec) -> str:
@@ -53,28 +51,6 @@ class Unexpressible(InputError):
         self.layer = layer
         self.field = field
         super().__init__(f"{field}: {message} ({layer})", hint=hint)
-
-
-def _load_base() -> SelinuxBase:
-    from harden.layers.selinux.base import load_base  # noqa: PLC0415 - converts for seconds
-
-    return load_base()
-
-
-def _default_pool() -> Pool:
-    from harden.layers.userns.model import default_pool  # noqa: PLC0415
-
-    return default_pool()
-
-
-@dataclass(frozen=True)
-class Host:
-    """What layers need to know besides the spec: the SELinux base policy a module is
-    built for and compiled with (loaded on first use), and the pool user namespace IDs
-    are taken from."""
-
-    selinux_base: Callable[[], SelinuxBase] = _load_base
-    pool: Pool = field(default_factory=_default_pool)
 
 
 class Verdict(enum.Enum):
@@ -115,10 +91,15 @@ def judge(artefact: str, checker: str, run: Callable[[], Checked]) -> Checked:
 
 
 @dataclass(frozen=True)
-class Layer(Generic[M]):
-    """One layer's plug points: its pure builder and renderer, and its real checker."""
+class Layer(Generic[M, H]):
+    """One layer's plug points: its pure builder and renderer, and its real checker.
 
-    build: Callable[[WorkloadSpec, Host], M]
+    ``H`` is what the layer needs from the host: a layer that needs something states it
+    as a Protocol of its own (the SELinux base policy, the ID pool) and the registry's
+    ``Host`` provides them all; a layer that needs nothing takes ``object``.
+    """
+
+    build: Callable[[WorkloadSpec, H], M]
     render: Callable[[M], dict[str, bytes]]
-    check: Callable[[Mapping[str, bytes], Host], list[Checked]]
+    check: Callable[[Mapping[str, bytes], H], list[Checked]]
     core: bool = False  # generated without --all

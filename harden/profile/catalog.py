@@ -39,6 +39,7 @@ class _CapIn(BaseModel):
 
     summary: str
     risk: Literal["critical", "high", "medium", "low"]
+    pss_baseline: bool = False
     syscalls: tuple[str, ...] = ()
 
 
@@ -61,6 +62,7 @@ class CapabilityFacts:
     summary: str
     risk: Literal["critical", "high", "medium", "low"]
     syscalls: tuple[str, ...]
+    pss_baseline: bool = False  # in the Pod Security Standards' baseline allowed set
 
 
 def _load_set(path: Path) -> SyscallSet:
@@ -115,7 +117,11 @@ def syscall_sets() -> Mapping[str, SyscallSet]:
 @functools.cache
 def capability_facts() -> Mapping[str, CapabilityFacts]:
     """What each capability allows, its risk, and the syscalls it needs."""
-    path = data_dir("profiles") / "capabilities.yaml"
+    return load_capability_facts(data_dir("profiles") / "capabilities.yaml")
+
+
+def load_capability_facts(path: Path) -> Mapping[str, CapabilityFacts]:
+    """The capability table at ``path``: every kernel capability once, with known syscalls."""
     doc = load_single(path, what="capability table")
     problems: list[Problem] = []
     facts: dict[str, CapabilityFacts] = {}
@@ -131,7 +137,13 @@ def capability_facts() -> Mapping[str, CapabilityFacts]:
                 for p in problems_from_validation(exc, doc)
             )
             continue
-        facts[name] = CapabilityFacts(name, parsed.summary, parsed.risk, parsed.syscalls)
+        unknown = [s for s in parsed.syscalls if not sc.known_anywhere(s)]
+        if unknown:
+            message = f"no architecture has a syscall named {unknown[0]!r}"
+            problems.append(Problem(message, f"{name}.syscalls", doc.line_of((name, "syscalls"))))
+        facts[name] = CapabilityFacts(
+            name, parsed.summary, parsed.risk, parsed.syscalls, parsed.pss_baseline
+        )
     missing = [c for c in capmod.CAPABILITIES if c not in facts]
     if missing and not problems:
         problems.append(Problem(f"capabilities without an entry: {', '.join(missing)}"))

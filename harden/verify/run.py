@@ -19,8 +19,8 @@ from pathlib import Path
 from harden.errors import ExitCode, ToolMissing
 from harden.generate.files import SPEC_FILE
 from harden.generate.reader import modified_files, read_layers, read_manifest
-from harden.layers.interface import Checked, Host, Verdict, judge
-from harden.layers.registry import LAYERS
+from harden.layers.interface import Checked, Verdict, judge
+from harden.layers.registry import LAYERS, Host
 from harden.layers.selinux.base import SelinuxBase, SelinuxFacts, load_base
 from harden.profile.loader import load_spec
 from harden.verify.crosslayer import Conflict, run_checks

@@ -12,7 +12,7 @@ import pytest
 
 from harden.generate.files import build_layers, form_layers
 from harden.generate.forms import docker_sdk_options
-from harden.layers.interface import Host
+from harden.layers.registry import Host
 from harden.layers.seccomp.build import build_profile
 from harden.profile.loader import load_spec
 from tests.conftest import EXAMPLE_SPECS

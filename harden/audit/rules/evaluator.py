@@ -11,10 +11,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from harden.audit.rules import cel as celrt
-from harden.audit.rules.model import Evidence, Finding, Mode, Rule, Status
+from harden.audit.rules import cel
+from harden.audit.rules.model import Evidence, Finding, Flat, Mode, Rule, Status
 from harden.audit.state.facts import VIEW_NAME
 from harden.audit.state.model import GapKind, Layer, TargetKind, TargetState
 from harden.audit.state.view import MISSING, Values, lookup
@@ -77,9 +78,26 @@ def _unknown(rule: Rule, values: Values, state: TargetState | None, exc: Excepti
     return Finding(rule, Status.SKIPPED, "; ".join(dict.fromkeys(reasons)), evidence)
 
 
-def evaluate(rule: Rule, values: Values, context: Any, state: TargetState | None) -> Finding:
+@dataclass(frozen=True)
+class Programs:
+    """The compiled programs of one rule's flat expressions (None: no such expression)."""
+
+    condition: Any
+    applies_if: Any
+    evidence: Any
+
+    @classmethod
+    def of(cls, flat: Flat) -> Programs:
+        def one(text: str) -> Any:
+            return cel.program(text) if text else None
+
+        return cls(one(flat.condition), one(flat.applies_if), one(flat.evidence))
+
+
+def evaluate(
+    rule: Rule, programs: Programs, values: Values, context: Any, state: TargetState | None
+) -> Finding:
     """One rule against one target's CEL ``context`` (built from ``values``)."""
-    programs = rule.compiled
     try:
         if programs.applies_if is not None and not programs.applies_if.execute(context):
             return Finding(rule, Status.SKIPPED, f"not applicable: {rule.applies_if.strip()}")
@@ -99,7 +117,7 @@ def evaluate(rule: Rule, values: Values, context: Any, state: TargetState | None
         return passed(rule)
     if result is not True:
         return Finding(rule, Status.ERROR, f"condition gave {result!r}, not true or false")
-    return _failure(rule, values, context, state)
+    return _failure(rule, programs, values, context, state)
 
 
 _PASSED: dict[str, Finding] = {}
@@ -113,21 +131,33 @@ def passed(rule: Rule) -> Finding:
     return found
 
 
-def _failure(rule: Rule, values: Values, context: Any, state: TargetState | None) -> Finding:
+def _failure(
+    rule: Rule, programs: Programs, values: Values, context: Any, state: TargetState | None
+) -> Finding:
     detail = None
-    if rule.compiled.evidence is not None:
+    if programs.evidence is not None:
         try:
-            detail = plain(rule.compiled.evidence.execute(context))
+            detail = plain(programs.evidence.execute(context))
         except Exception:
             detail = None
     return Finding(rule, Status.FAIL, rule.title, _evidence(rule, values, state), detail)
 
 
 class Evaluator:
-    """The rules for one kind of target, evaluated against one target after another."""
+    """The rules for one kind of target, evaluated against one target after another. It
+    owns the rules' compiled programs (compiled CEL is not data: it stays in the process
+    that compiled it, and a forked worker inherits it)."""
 
     def __init__(self, rules: Iterable[Rule], kind: TargetKind) -> None:
         self.rules = tuple(r for r in rules if r.target is kind)
+        self._programs = {r.id: Programs.of(r.flat) for r in self.rules}
+        index = {r.id: i for i, r in enumerate(self.rules)}
+        # (the cause's index, the indexes of the rules it covers) for causes that cover any
+        self._covering = [
+            (index[r.id], [index[c] for c in r.covers if c in index])
+            for r in self.rules
+            if any(c in index for c in r.covers)
+        ]
         self.references = frozenset(f for r in self.rules for f in r.facts)
         self._unknowns: dict[tuple[Any, ...], Finding] = {}
         # per rule: (variable, path) of every fact it reads, for a fast "all missing" test
@@ -137,7 +167,7 @@ class Evaluator:
 
     def run(self, state: TargetState) -> tuple[Finding, ...]:
         values = Values.of(state)
-        context = celrt.context(values.variables(self.references))
+        context = cel.context(values.variables(self.references))
         out = []
         declared, effective = values.declared, values.effective
         gaps: dict[str, tuple[GapKind | None, str]] = {}  # reference -> why it is missing
@@ -150,7 +180,9 @@ class Evaluator:
             ):
                 out.append(self._unknown(rule, values, state, gaps))
             else:
-                out.append(evaluate(rule, values, context, state))
+                out.append(evaluate(rule, self._programs[rule.id], values, context, state))
+        if self._covering:
+            _cover(out, self._covering)
         return tuple(out)
 
     def _unknown(
@@ -176,6 +208,31 @@ class Evaluator:
         return found
 
 
+def _cover(out: list[Finding], covering: list[tuple[int, list[int]]]) -> None:
+    """Failures that another failure explains become skipped, attributed to the outermost
+    failing cause (covers form no cycle: the loader refuses one)."""
+    owner: dict[int, int] = {}
+    for cause, covered in covering:
+        if out[cause].status is Status.FAIL:
+            for index in covered:
+                if out[index].status is Status.FAIL:
+                    owner.setdefault(index, cause)
+    for index, first in owner.items():
+        root = first
+        while root in owner:
+            root = owner[root]
+        out[index] = _covered(out[index], out[root].rule)
+
+
+def _covered(finding: Finding, cause: Rule) -> Finding:
+    """A failure that another failing rule of the same target already explains (one cause,
+    one failing finding): shown as skipped, with the cause."""
+    if finding.status is not Status.FAIL:
+        return finding
+    message = f"covered by {cause.id} ({cause.title})"
+    return Finding(finding.rule, Status.SKIPPED, message, finding.evidence, finding.detail)
+
+
 def run_rules(rules: Iterable[Rule], state: TargetState) -> tuple[Finding, ...]:
     """Every rule for this kind of target, against ``state``."""
     return Evaluator(rules, state.kind).run(state)
@@ -183,4 +240,5 @@ def run_rules(rules: Iterable[Rule], state: TargetState) -> tuple[Finding, ...]:
 
 def run_example(rule: Rule, values: Values) -> Finding:
     """A rule against one of its examples (no state: missing facts are errors)."""
-    return evaluate(rule, values, celrt.context(values.variables(rule.facts)), None)
+    context = cel.context(values.variables(rule.facts))
+    return evaluate(rule, Programs.of(rule.flat), values, context, None)

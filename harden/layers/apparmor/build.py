@@ -26,7 +26,7 @@ from harden.layers.apparmor.model import (
 from harden.layers.apparmor.render import PathProblem, check_spec_path
 from harden.layers.caps.build import build_capabilities
 from harden.layers.caps.model import CapabilityPlan
-from harden.layers.interface import Host, Unexpressible, layer_name
+from harden.layers.interface import Unexpressible, layer_name
 from harden.profile.lsmdata import PatternRule, apparmor_data
 from harden.profile.spec import WorkloadSpec
 from harden.profile.triggers import triggers
@@ -65,7 +65,7 @@ def build_apparmor(spec: WorkloadSpec, caps: CapabilityPlan) -> AppArmorProfile:
     )
 
 
-def build(spec: WorkloadSpec, host: Host) -> AppArmorProfile:
+def build(spec: WorkloadSpec, host: object) -> AppArmorProfile:
     """The layer's builder: the profile for the spec's own whitelist."""
     return build_apparmor(spec, build_capabilities(spec))
 

@@ -13,19 +13,19 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from harden.layers.apparmor.render import APPARMOR_FILE
-from harden.layers.interface import Checked, Host, judge
-from harden.system.tools import ToolVerdict, require, run
+from harden.layers.interface import Checked, judge
+from harden.system import tools
+from harden.system.tools import ToolVerdict
 
 _NOISE = ("Cache read/write disabled", "Kernel needs AppArmor")
 
 
 def check_apparmor(text: str, name: str = "profile") -> ToolVerdict:
     """Compile profile ``text`` with apparmor_parser (no kernel load, no cache)."""
-    parser = require("apparmor_parser", "apparmor")
     with tempfile.TemporaryDirectory(prefix="harden-aa-") as tmp:
         path = Path(tmp) / name
         path.write_text(text)
-        verdict = run([parser, "-Q", "-S", "-K", str(path)], tool="apparmor_parser", noise=_NOISE)
+        verdict = tools.check(["apparmor_parser", "-Q", "-S", "-K", str(path)], noise=_NOISE)
     if not verdict.ok:
         return verdict
     size = len(verdict.output)
@@ -33,7 +33,7 @@ def check_apparmor(text: str, name: str = "profile") -> ToolVerdict:
     return ToolVerdict(verdict.tool, True, detail, verdict.seconds)
 
 
-def check(files: Mapping[str, bytes], host: Host) -> list[Checked]:
+def check(files: Mapping[str, bytes], host: object) -> list[Checked]:
     if APPARMOR_FILE not in files:
         return []
     text = files[APPARMOR_FILE].decode(errors="replace")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from harden.layers.caps.model import CapabilityPlan
-from harden.layers.interface import Host
 from harden.profile.spec import WorkloadSpec
 
 
@@ -12,6 +11,6 @@ def build_capabilities(spec: WorkloadSpec) -> CapabilityPlan:
     return CapabilityPlan(spec.capability_names, reasons, spec.user.uid, spec.user.gid)
 
 
-def build(spec: WorkloadSpec, host: Host) -> CapabilityPlan:
+def build(spec: WorkloadSpec, host: object) -> CapabilityPlan:
     """The layer's builder (the whitelist needs nothing from the host)."""
     return build_capabilities(spec)

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import yaml
 
-from harden.layers.interface import Checked, Host, Verdict, judge
+from harden.layers.interface import Checked, Verdict, judge
 from harden.layers.selinux.base import SelinuxBase
+from harden.layers.selinux.build import SelinuxHost
 from harden.layers.selinux.expand import SPO_RAW_FILE
 from harden.layers.selinux.render import BLOCKS_FILE
-from harden.system.tools import ToolVerdict, require, run
+from harden.system import tools
+from harden.system.tools import ToolVerdict
 
 CHECKER = "secilc"
 SPO_CHECK_PREFIX = "spo-check-"
@@ -27,7 +29,6 @@ SPO_CHECK_PREFIX = "spo-check-"
 
 def check_cil(modules: Mapping[str, str], base: SelinuxBase) -> ToolVerdict:
     """Compile ``modules`` (file name -> CIL text) with every module of ``base``."""
-    secilc = require("secilc", "secilc")
     with tempfile.TemporaryDirectory(prefix="harden-cil-") as tmp:
         paths = []
         for name, text in modules.items():
@@ -35,17 +36,16 @@ def check_cil(modules: Mapping[str, str], base: SelinuxBase) -> ToolVerdict:
             path.write_text(text)
             paths.append(str(path))
         policy = Path(tmp) / "policy.bin"
-        verdict = run(
+        verdict = tools.check(
             [
-                secilc,
+                "secilc",
                 "-o",
                 str(policy),
                 "-f",
                 str(Path(tmp) / "file_contexts"),
                 *map(str, base.files),
                 *paths,
-            ],
-            tool="secilc",
+            ]
         )
         size = policy.stat().st_size if policy.is_file() else 0
     if not verdict.ok:
@@ -82,7 +82,7 @@ def selinux_sources(files: Mapping[str, bytes], module_file: str) -> dict[str, s
     return sources
 
 
-def check(files: Mapping[str, bytes], host: Host) -> list[Checked]:
+def check(files: Mapping[str, bytes], host: SelinuxHost) -> list[Checked]:
     """Every workload module of the files, each compiled with the blocks and the base."""
     out = []
     for module in sorted(n for n in files if n.endswith(".cil") and n != BLOCKS_FILE):

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Protocol
 
 from harden.errors import InputError
-from harden.layers.interface import Host, Unexpressible, layer_name
+from harden.layers.interface import Unexpressible, layer_name
 from harden.layers.userns.model import DEFAULT_SIZE, Allocation, IdRange, Plan, Pool, Tenant
 from harden.profile.spec import WorkloadSpec
 
@@ -69,7 +70,14 @@ def plan(pool: Pool, tenants: Sequence[Tenant]) -> Plan:
     return Plan(pool.source, tuple(out), pool.size)
 
 
-def build(spec: WorkloadSpec, host: Host) -> Plan | None:
+class UsernsHost(Protocol):
+    """What the user namespace layer needs from the host: the pool IDs come from."""
+
+    @property
+    def pool(self) -> Pool: ...
+
+
+def build(spec: WorkloadSpec, host: UsernsHost) -> Plan | None:
     """The range of ``spec``'s user namespace from the host's pool (None: no namespace)."""
     userns = spec.user_namespace
     if userns is None or not userns.enabled:
