@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harden.generate.facts import read_facts
+from harden.generate.reader import read_layers
 from harden.verify.crosslayer import CHECKS, run_checks
 from tests.conftest import DATA, EXAMPLE_SPECS, run_harden
 
@@ -47,7 +47,7 @@ def _edit(bundle: Path, edit: dict[str, Any]) -> None:
 
 
 def _tripped(bundle: Path) -> set[str]:
-    return {f.check.id for f in run_checks(read_facts(bundle))}
+    return {f.check.id for f in run_checks(read_layers(bundle))}
 
 
 @pytest.mark.parametrize("check_id", sorted(CHECKS))
@@ -72,7 +72,7 @@ def test_generated_bundles_trip_nothing(
     spec: str, tmp_path: Path, full_files: Callable[[str], dict[str, bytes]]
 ) -> None:
     bundle = _write(full_files(spec), tmp_path / "bundle")
-    assert not [(f.check.id, f.evidence) for f in run_checks(read_facts(bundle))]
+    assert not [(f.check.id, f.evidence) for f in run_checks(read_layers(bundle))]
 
 
 def test_evidence_names_what_contradicts(
@@ -80,7 +80,7 @@ def test_evidence_names_what_contradicts(
 ) -> None:
     bundle = _write(full_files("every-field"), tmp_path / "bundle")
     _edit(bundle, {"file": "apparmor.profile", "replace": ["  capability net_raw,", "  #"]})
-    found = [f.evidence for f in run_checks(read_facts(bundle))]
+    found = [f.evidence for f in run_checks(read_layers(bundle))]
     assert found == ["NET_RAW is granted (capabilities.json) but AppArmor denies it: the workload "
                      "cannot use it"]  # fmt: skip
 
