@@ -6,7 +6,6 @@ is local. A flag wins over daemon.json (dockerd refuses to start when both set o
 
 from __future__ import annotations
 
-import json
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +23,9 @@ from harden.audit.state.model import (
     TargetState,
     build_state,
 )
+from harden.errors import HardenError
 from harden.system.proc import ProcFS, ProcUnreadable
+from harden.system.yaml import parse_json
 
 DECLARED_PATHS = tuple(p for p, f in FACTS[TargetKind.HOST].items() if Layer.DECLARED in f.layers)
 DEFAULT_CONFIG = Path("/etc/docker/daemon.json")
@@ -169,7 +170,7 @@ def _declared(proc: ProcFS, layer: LayerBuilder) -> bool:
     config_path = Path(flags.get("--config-file", [str(DEFAULT_CONFIG)])[-1])
     config: dict[str, Any] = {}
     try:
-        loaded = json.loads(config_path.read_text())
+        loaded = parse_json(config_path.read_text(), str(config_path))
         if not isinstance(loaded, dict):
             raise ValueError("not a JSON object")
         config = loaded
@@ -177,6 +178,10 @@ def _declared(proc: ProcFS, layer: LayerBuilder) -> bool:
         pass
     except (OSError, ValueError) as exc:
         layer.fail_all(DECLARED_PATHS, f"{config_path}: cannot be read: {exc}")
+        return True
+    except HardenError as exc:
+        where = exc.message.removeprefix(f"{config_path}:")
+        layer.fail_all(DECLARED_PATHS, f"{config_path}: cannot be read:{where}")
         return True
     for s in SETTINGS:
         if s.flag in flags:
