@@ -7,7 +7,9 @@ The fuzzer itself is tests/fuzz/; these are the crashes it found, named, through
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,3 +92,51 @@ def test_json_without_numbers_json_has_is_an_input_error(tmp_path: Path) -> None
         code, output = _run("explain", str(seccomp))
         assert code == ExitCode.INPUT
         assert f"{seccomp}: not valid JSON" in output
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        ("k8s", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+         "    - {name: c, image: i, resources: {limits: {cpu: .inf, memory: 64Mi}}}\n"),
+        ("k8s", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+         "    - {name: c, image: i, resources: {limits: {cpu: 1, memory: .nan}}}\n"),
+        ("k8s", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+         "    - {name: c, image: i, resources: {limits: {cpu: 1, memory: 1e400}}}\n"),
+        ("compose", "services:\n  a: {image: i, cpus: .inf}\n"),
+        ("compose", "services:\n  a: {image: i, cpus: 1e400}\n"),
+        ("compose", "services:\n  a: {image: i, mem_limit: " + "9" * 400 + "}\n"),
+        ("compose", "services:\n  a: {image: i, deploy: {resources: {limits: {memory: .nan}}}}\n"),
+    ],
+)  # fmt: skip
+def test_infinite_quantities_make_their_facts_unknown(tmp_path: Path, kind: str, text: str) -> None:
+    path = tmp_path / ("compose.yaml" if kind == "compose" else "pod.yaml")
+    path.write_text(text)
+    code, output = _run("gate", str(path), "--format", "json", "--fail-on", "never")
+    assert code == ExitCode.INCOMPLETE
+    unknown = [
+        f["message"]
+        for t in json.loads(output)["targets"]
+        for f in t["findings"]
+        if f["status"] == "error"
+    ]
+    assert unknown
+    assert all(re.search("is not a (finite quantity|byte value)", m) for m in unknown), unknown
+
+
+@pytest.mark.parametrize("ports", [5, "8080", [1], {"80/tcp": 5}, {"80/tcp": "x"}, {"80/tcp": [7]}])
+def test_inspect_ports_of_the_wrong_type_make_the_port_facts_unknown(
+    tmp_path: Path, ports: Any
+) -> None:
+    inspect = json.loads(INSPECT.read_text())[:1]
+    inspect[0]["NetworkSettings"]["Ports"] = ports
+    path = tmp_path / "inspect.json"
+    path.write_text(json.dumps(inspect))
+    code, output = _run("audit", "--input", str(path), "--format", "json", "--fail-on", "never")
+    assert code == ExitCode.INCOMPLETE
+    unknown = {
+        f["rule"] for t in json.loads(output)["targets"] for f in t["findings"]
+        if f["status"] == "error"
+    }  # fmt: skip
+    assert unknown
+    assert "NET-001" in unknown or any(r.startswith("NET") for r in unknown)
