@@ -140,3 +140,38 @@ def test_inspect_ports_of_the_wrong_type_make_the_port_facts_unknown(
     }  # fmt: skip
     assert unknown
     assert "NET-001" in unknown or any(r.startswith("NET") for r in unknown)
+
+
+def _host_report(tmp_path: Path) -> dict[str, Any]:
+    out = tmp_path / "host.json"
+    run_harden("audit", "--input", str(INSPECT), "--format", "json", "-o", str(out))
+    report: dict[str, Any] = json.loads(out.read_text())
+    return report
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda r: r["targets"][0].update(findings={}), "targets/0/findings"),
+        (lambda r: r["targets"][0]["findings"][0].update(status="maybe"), "status"),
+        (lambda r: r["targets"][0].update(labels=[1]), "targets/0/labels"),
+        (lambda r: r["rules"][0].update(severity=["high"]), "rules/0/severity"),
+        (lambda r: r["targets"][0]["passed"].append("NOPE-001"), "targets/0/passed"),
+        (lambda r: r["targets"][0]["findings"][0].update(rule="ZZZ-999"), "findings/0/rule"),
+        (lambda r: r.update(extra=True), "(top)"),
+        (lambda r: r["scan"].pop("host"), "scan"),
+    ],
+)
+def test_report_merge_refuses_host_reports_that_break_the_schema(
+    tmp_path: Path, change: Any, field: str
+) -> None:
+    report = _host_report(tmp_path)
+    change(report)
+    path = tmp_path / "node.json"
+    path.write_text(json.dumps(report))
+    out = tmp_path / "fleet.html"
+    code, output = _run("report", "merge", str(path), "--format", "html", "-o", str(out))
+    assert code == ExitCode.INPUT, output
+    assert f"error: {path}:" in output
+    assert field in output
+    assert not out.exists()
