@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from harden.errors import ExitCode
+from harden.report.formats import Format
+from tests.conformance import junit_problems, sarif_problems
 from tests.conftest import DATA, run_harden
 
 INSPECT = DATA / "audit" / "inspect" / "docker-20.10.json"
@@ -92,6 +94,102 @@ def test_json_without_numbers_json_has_is_an_input_error(tmp_path: Path) -> None
         code, output = _run("explain", str(seccomp))
         assert code == ExitCode.INPUT
         assert f"{seccomp}: not valid JSON" in output
+
+
+NAME = "web-\ud800-\udfff-\ufffe\uffff-\x1b[31m"
+
+
+def _hostile_inspect(tmp_path: Path) -> Path:
+    inspect = json.loads(INSPECT.read_text())
+    inspect[0]["Name"] = "/" + NAME
+    inspect[0]["Config"]["Labels"] = {NAME: NAME}
+    path = tmp_path / "inspect.json"
+    path.write_text(json.dumps(inspect))  # \ud800 escapes: what a JSON file can carry
+    return path
+
+
+def _check_format(fmt: Format, text: str) -> None:
+    text.encode("utf-8")  # every byte written is UTF-8
+    assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]", text), fmt
+    if fmt is Format.SARIF:
+        assert sarif_problems(text) == []
+    if fmt is Format.JUNIT:
+        assert junit_problems(text) == []
+    if fmt in (Format.JSON, Format.SARIF):
+        json.loads(text)
+
+
+def test_lone_surrogates_and_noncharacters_in_names_render_in_every_format(
+    tmp_path: Path,
+) -> None:
+    """A JSON escape (\\ud800) can put a lone surrogate in an inspect file; YAML refuses
+    one, so a manifest carries the noncharacters and escapes only."""
+    inspect = _hostile_inspect(tmp_path)
+    manifest = tmp_path / "pod.json"
+    hostile = "web-\ufffe\uffff-\x1b[31m-\u202e"
+    manifest.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "p", "annotations": {"harden.dev/waive.PRIV-001": hostile}},
+                "spec": {
+                    "containers": [
+                        {"name": hostile, "image": hostile, "securityContext": {"privileged": True}}
+                    ]
+                },
+            }
+        )
+    )
+    host = tmp_path / "host.json"
+    code, _ = _run("audit", "--input", str(inspect), "--format", "json", "-o", str(host))
+    assert code == ExitCode.FAILED
+    for fmt in Format:
+        out = tmp_path / f"out.{fmt.value}"
+        for args in (
+            ("audit", "--input", str(inspect)),
+            ("gate", str(inspect)),
+            ("gate", str(manifest), "--fail-on", "low"),
+            ("report", "merge", str(host)),
+        ):
+            code, _ = _run(*args, "--format", fmt.value, "-o", str(out))
+            assert code == ExitCode.FAILED, (args, fmt)
+            _check_format(fmt, out.read_text())
+            result = run_harden(*args, "--format", fmt.value)  # to standard output too
+            assert result.code == ExitCode.FAILED, (args, fmt, result.output)
+
+
+def test_names_holding_xml_noncharacters_make_valid_junit(tmp_path: Path) -> None:
+    code, output = _run("audit", "--input", str(_hostile_inspect(tmp_path)), "--format", "junit")
+    assert code == ExitCode.FAILED
+    assert junit_problems(output) == []
+    assert "web-\\ud800-\\udfff-\\ufffe\\uffff-\\x1b[31m" in output
+
+
+def test_html_shows_inline_waiver_reasons_literally(tmp_path: Path) -> None:
+    reason = "\x1b]0;pwned\x07<b>bold</b>\u202egnp.exe"
+    manifest = tmp_path / "pod.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "p", "annotations": {"harden.dev/waive.PRIV-001": reason}},
+                "spec": {
+                    "containers": [
+                        {"name": "c", "image": "i", "securityContext": {"privileged": True}}
+                    ]
+                },
+            }
+        )
+    )
+    out = tmp_path / "report.html"
+    code, _ = _run("gate", str(manifest), "--format", "html", "-o", str(out))
+    assert code == ExitCode.OK
+    html = out.read_text()
+    assert "waived (inline)" in html
+    assert "\\x1b]0;pwned\\x07&lt;b&gt;bold&lt;/b&gt;\\u202egnp.exe" in html
+    assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202e]", html)
 
 
 @pytest.mark.parametrize(
