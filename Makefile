@@ -16,12 +16,13 @@ TEST_PACKAGES := $(DEMO_PACKAGES) docker.io runc crun strace busybox-static gcc 
                  apparmor secilc selinux-policy-default policycoreutils uidmap seccomp \
                  setools mmdebstrap chromium
 
-.PHONY: help demo test unit lint bench engine system-packages clean
+.PHONY: help demo test unit fuzz lint bench engine system-packages clean
 
 help:
 	@echo "make demo   - generate and check the bundle of the built-in web spec"
 	@echo "make test   - install what the tests need, start Docker, run lint and all tests"
 	@echo "make unit   - the unit tests only: no engine, no root, a minute on two cores"
+	@echo "make fuzz   - the long mutation fuzzing run (make test runs a short one)"
 	@echo "make bench  - print the benchmark figures"
 	@echo "make lint   - ruff and mypy"
 
@@ -79,6 +80,11 @@ test: $(VENV)/.installed engine lint
 # The fast loop: unit tests in parallel, no engine started, nothing needing root.
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit -q -n auto -m "not docker and not root"
+
+# The long fuzzing run: 5,000 new cases per input kind (HARDEN_FUZZ_EXAMPLES=N for more);
+# `make test` runs the same tests with 100 fixed cases each.
+fuzz: $(VENV)/.installed
+	HARDEN_FUZZ=long $(PY) -m pytest tests/fuzz -q -n auto --hypothesis-show-statistics
 
 bench: $(VENV)/.installed engine
 	$(PY) bench/run.py
