@@ -21,6 +21,7 @@ from harden import __version__
 from harden.audit.sources.interface import Progress, Read, Scan, Source, no_progress
 from harden.audit.state.model import SourceKind, TargetKind, TargetState
 from harden.errors import ExitCode, InputError, Reported
+from harden.system.engine import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from harden.audit.report import Report
@@ -56,6 +57,7 @@ class AuditRequest:
     packs: tuple[str, ...] = ()  # pack ids; empty: every pack
     rules_dir: Path | None = None  # another audit/ folder (tests, custom packs)
     parallel_from: int = 0  # containers from which two processes judge them; 0: the default
+    timeout: float = DEFAULT_TIMEOUT  # engine source: seconds to connect, and per whole answer
 
 
 def select_packs(
@@ -163,7 +165,7 @@ def _source(request: AuditRequest) -> Source[Any]:
         case SourceKind.ENGINE:
             from harden.audit.sources.docker.engine import EngineScan, EngineSource  # noqa: PLC0415
 
-            return EngineSource(EngineScan(request.names, not request.names))
+            return EngineSource(EngineScan(request.names, not request.names, request.timeout))
         case SourceKind.PROC:
             from harden.audit.sources.proc.scan import ProcSource  # noqa: PLC0415
 

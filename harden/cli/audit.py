@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from harden.cli.output import render_to, report_options
+from harden.system.engine import DEFAULT_TIMEOUT
 
 _FAIL_ON = ("critical", "high", "medium", "low", "never")
 _PROGRESS_FROM = 10  # show a progress bar from this many containers on
@@ -75,6 +76,15 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int, str], None]]:
     show_default=True,
     help="Exit 1 when a rule of this severity or worse fails.",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Deadline to connect to the engine, and for each of its answers; an engine that "
+    "misses it (or answers malformed HTTP) is not used: exit 4, with the report.",
+)
 @report_options("Table: list every failing rule with its evidence.")
 def audit(
     names: tuple[str, ...],
@@ -84,6 +94,7 @@ def audit(
     output: Path | None,
     packs: tuple[str, ...],
     fail_on: str,
+    timeout: float,
     details: bool,
     color: bool | None,
 ) -> None:
@@ -114,7 +125,7 @@ def audit(
 
     kind = SourceKind.INSPECT if inputs else SourceKind(source)
     now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    request = AuditRequest(now, kind, names, inputs, packs)
+    request = AuditRequest(now, kind, names, inputs, packs, timeout=timeout)
     with _progress_bar(True) as progress:
         report = run_audit(request, progress)
     from harden.audit.rules.model import Severity  # noqa: PLC0415

@@ -197,13 +197,27 @@ def _declared(proc: ProcFS, layer: LayerBuilder) -> bool:
     return True
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """An object of the engine's answer, or {} for anything else (the engine is untrusted)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list_of(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def security_options(info: dict[str, Any]) -> list[str]:
+    """/info's SecurityOptions (``name=seccomp,profile=default``, ...)."""
+    return [str(o) for o in _list_of(info.get("SecurityOptions"))]
+
+
 def _effective(info: dict[str, Any] | None, layer: LayerBuilder, info_gap: Gap) -> None:
     if info is None:
         for path, spec in FACTS[TargetKind.HOST].items():
             if Layer.EFFECTIVE in spec.layers and path != "daemon.running":
                 layer.gaps[f"{layer.layer}.{path}"] = info_gap
         return
-    options = [str(o) for o in info.get("SecurityOptions") or []]
+    options = security_options(info)
     names = {o.split(",")[0].removeprefix("name=") for o in options}
     layer.set("daemon.version", str(info.get("ServerVersion", "")), "engine /info: ServerVersion")
     layer.set("daemon.rootless", "rootless" in names, "engine /info: SecurityOptions")
@@ -222,16 +236,17 @@ def _effective(info: dict[str, Any] | None, layer: LayerBuilder, info_gap: Gap) 
     )
     layer.set("daemon.seccomp_profile", profile, "engine /info: SecurityOptions")
     layer.set("daemon.live_restore", bool(info.get("LiveRestoreEnabled")), "engine /info")
-    plugins = (info.get("Plugins") or {}).get("Authorization") or []
+    plugins = _list_of(_object(info.get("Plugins")).get("Authorization"))
     layer.set("daemon.authorization_plugins", [str(p) for p in plugins], "engine /info: Plugins")
     layer.set("daemon.storage_driver", str(info.get("Driver", "")), "engine /info: Driver")
     layer.set("daemon.log_driver", str(info.get("LoggingDriver", "")), "engine /info")
     layer.set("daemon.experimental", bool(info.get("ExperimentalBuild")), "engine /info")
-    registry = info.get("RegistryConfig") or {}
-    insecure = [str(c) for c in registry.get("InsecureRegistryCIDRs") or [] if c != "127.0.0.0/8"]
+    registry = _object(info.get("RegistryConfig"))
+    cidrs = _list_of(registry.get("InsecureRegistryCIDRs"))
+    insecure = [str(c) for c in cidrs if c != "127.0.0.0/8"]
     insecure += [
         str(n)
-        for n, c in (registry.get("IndexConfigs") or {}).items()
+        for n, c in _object(registry.get("IndexConfigs")).items()
         if isinstance(c, dict) and c.get("Secure") is False
     ]
     layer.set("daemon.insecure_registries", sorted(set(insecure)), "engine /info: RegistryConfig")

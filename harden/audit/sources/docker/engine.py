@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harden.audit.sources.docker import declared as declared_layer
-from harden.audit.sources.docker.daemon import host_target
+from harden.audit.sources.docker.daemon import host_target, security_options
 from harden.audit.sources.docker.fields import EngineDefaults
 from harden.audit.sources.docker.resolve import resolve_shared_namespaces
 from harden.audit.sources.interface import Progress, Read, Scan, unreadable
@@ -31,6 +31,7 @@ from harden.audit.state.model import (
 )
 from harden.errors import InputError
 from harden.system.engine import (
+    DEFAULT_TIMEOUT,
     Early,
     EngineAPI,
     EngineError,
@@ -44,10 +45,11 @@ from harden.system.engine import (
 class EngineScan:
     names: tuple[str, ...] = ()  # empty: every running container
     include_host: bool = True
+    timeout: float = DEFAULT_TIMEOUT  # seconds to connect, and for each whole answer
 
 
 def engine_defaults(info: dict[str, Any], daemon: TargetState | None) -> EngineDefaults:
-    names = {str(o).split(",")[0].removeprefix("name=") for o in info.get("SecurityOptions") or []}
+    names = {str(o).split(",")[0].removeprefix("name=") for o in security_options(info)}
     nnp = daemon.declared.get("daemon.no_new_privileges") if daemon else None
     cgroup_version = str(info.get("CgroupVersion", ""))
     return EngineDefaults(
@@ -157,6 +159,8 @@ def _targets_to_scan(api: EngineAPI, request: EngineScan, listed: Any) -> list[t
                     f"no container named {name!r}", hint="`docker ps` lists the running containers"
                 ) from None
             raise
+        if not isinstance(raw, dict):
+            raise EngineError(Failure.OTHER, f"the engine's answer for {name!r} is not an object")
         out.append((str(raw.get("Id", name)), str(raw.get("Name", name)).lstrip("/")))
     return out
 
@@ -177,7 +181,9 @@ class EngineSource:
     def __init__(self, request: EngineScan, *, background: bool = True) -> None:
         self.request = request
         self._pid = os.getpid()
-        self._early = Early(listing=not request.names, background=background)
+        self._early = Early(
+            listing=not request.names, background=background, timeout=request.timeout
+        )
         self._prepared: Prepared | None = None
         self._failed: Scan | None = None
         self._api: EngineAPI | None = None
@@ -213,7 +219,7 @@ class EngineSource:
         if pid == self._pid and self._api is not None:
             return self._api
         if pid not in self._own:
-            self._own[pid] = connect()
+            self._own[pid] = connect(timeout=self.request.timeout)
         return self._own[pid]
 
     def finish(self, reads: Sequence[Read]) -> Scan:
@@ -258,10 +264,16 @@ def prepare(api: EngineAPI, request: EngineScan, info: Any, listed: Any) -> Prep
     answers = api.get_many([container_path(cid) for cid, _name in wanted])
     for (cid, name), raw in zip(wanted, answers, strict=True):
         names[cid] = name
+        if isinstance(raw, EngineError) and raw.failure is Failure.BROKEN:
+            raise raw  # the engine cannot be trusted with the rest either
         if isinstance(raw, EngineError):
             reason = raw.reason
             if raw.failure is Failure.NOT_FOUND:
                 reason = "the container was removed during the scan"
+            failed[cid] = unreadable(cid, name, SourceKind.ENGINE, reason)
+            continue
+        if not isinstance(raw, dict):
+            reason = "the engine's inspect answer is not an object"
             failed[cid] = unreadable(cid, name, SourceKind.ENGINE, reason)
             continue
         state = raw.get("State")
