@@ -25,11 +25,14 @@ from tests.fakeengine import (
     http,
     info,
     inspect_object,
+    serving,
+    tcp_server,
     unix_engine,
 )
 
 INSPECT = inspect_object()
 DOCKER_INFO = info()
+PODMAN_INFO = info("podman-info.json")
 
 
 def _engine_answers(info_doc: dict[str, Any] = DOCKER_INFO) -> dict[str, Answer]:
@@ -161,3 +164,62 @@ def test_a_tcp_engine_that_never_accepts_meets_the_connect_deadline(
             sock.close()
     assert code == ExitCode.ENVIRONMENT
     assert report["scan"]["engine_unavailable"] is True
+
+
+def _daemon_findings(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    host = next(t for t in report["targets"] if t["kind"] == "host")
+    findings = {f["rule"]: f for f in host["findings"]}
+    findings.update({r: {"rule": r, "status": "pass"} for r in host["passed"]})
+    return findings
+
+
+def test_a_tcp_engine_is_judged_without_the_local_dockerd_arguments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = tcp_server()
+    monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{server.server_address[1]}")
+    with serving(server, _engine_answers()):
+        code, report, output = _audit(tmp_path, "--fail-on", "never")
+    assert code in (ExitCode.OK, ExitCode.INCOMPLETE), output
+    findings = _daemon_findings(report)
+    # icc, default bridge, TLS...: dockerd arguments, unreadable for a remote engine
+    for rule in ("DMN-002", "DMN-003"):
+        assert findings[rule]["status"] == "skipped", findings[rule]
+        assert "remote" in findings[rule]["message"]
+
+
+def test_a_unix_socket_no_local_dockerd_serves_is_not_judged_by_its_arguments(
+    fake_engine: Callable[[dict[str, Answer]], str], tmp_path: Path
+) -> None:
+    path = fake_engine(_engine_answers())
+    code, report, output = _audit(tmp_path, "--fail-on", "never")
+    assert code in (ExitCode.OK, ExitCode.INCOMPLETE), output
+    findings = _daemon_findings(report)
+    assert findings["DMN-002"]["status"] == "skipped"
+    assert f"no dockerd on this host serves unix://{path}" in findings["DMN-002"]["message"]
+    assert findings["DMN-016"]["status"] == "pass"  # /info: the default seccomp profile
+
+
+def test_podman_is_no_docker_daemon_and_its_experimental_flag_no_finding(
+    fake_engine: Callable[[dict[str, Answer]], str], tmp_path: Path
+) -> None:
+    fake_engine(_engine_answers(PODMAN_INFO))
+    code, report, output = _audit(tmp_path, "--fail-on", "low")
+    assert code in (ExitCode.FAILED, ExitCode.INCOMPLETE)  # the inspect, not the daemon
+    findings = _daemon_findings(report)
+    assert findings["DMN-017"]["status"] == "skipped", findings["DMN-017"]
+    assert {f["status"] for r, f in findings.items() if r.startswith("DMN-")} == {"skipped"}
+    assert "DMN-017" not in output
+
+
+def test_a_missing_socket_is_not_judged_by_the_local_dockerd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/missing.sock")
+    code, report, _ = _audit(tmp_path)
+    assert code == ExitCode.ENVIRONMENT
+    findings = _daemon_findings(report)
+    daemon = {r: f for r, f in findings.items() if r.startswith("DMN-")}
+    assert daemon
+    assert {f["status"] for f in daemon.values()} == {"error"}
+    assert all("missing.sock" in f["message"] for f in daemon.values())

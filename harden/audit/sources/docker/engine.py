@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from harden.audit.sources.docker import declared as declared_layer
-from harden.audit.sources.docker.daemon import host_target, security_options
+from harden.audit.sources.docker.daemon import (
+    engine_daemon,
+    host_target,
+    security_options,
+    unusable_daemon,
+)
 from harden.audit.sources.docker.fields import EngineDefaults
 from harden.audit.sources.docker.resolve import resolve_shared_namespaces
 from harden.audit.sources.interface import Progress, Read, Scan, unreadable
@@ -39,6 +44,7 @@ from harden.system.engine import (
     connect,
     container_path,
 )
+from harden.system.proc import ProcFS
 
 
 @dataclass(frozen=True)
@@ -247,15 +253,18 @@ def _unavailable(request: EngineScan, exc: EngineError, endpoint: str) -> Scan:
     targets: tuple[TargetState, ...] = ()
     if request.include_host and not request.names:
         gap = Gap(GapKind.FAILED, problem)
-        targets = (host_target(SourceKind.ENGINE, None, local=True, info_gap=gap),)
+        audited = unusable_daemon(endpoint, exc.reason)
+        targets = (host_target(SourceKind.ENGINE, None, audited, info_gap=gap),)
     return Scan(SourceKind.ENGINE, targets, (problem,), engine_unavailable=True, endpoint=endpoint)
 
 
 def prepare(api: EngineAPI, request: EngineScan, info: Any, listed: Any) -> Prepared:
     if not isinstance(info, dict):
         raise EngineError(Failure.OTHER, "the engine's /info answer is not an object")
-    local = api.endpoint.startswith("unix://")
-    daemon = host_target(SourceKind.ENGINE, info, local=local) if request.include_host else None
+    daemon = None
+    if request.include_host:
+        audited = engine_daemon(api.endpoint, api.peer, info, ProcFS())
+        daemon = host_target(SourceKind.ENGINE, info, audited)
     defaults = engine_defaults(info, daemon)
     wanted = _targets_to_scan(api, request, listed)
     pending: list[Pending] = []
