@@ -68,6 +68,7 @@ def gate(
     3 nothing violated but some rule could not be decided, some object not read, or
     nothing to judge at all (unless --allow-empty).
     """
+    from harden.errors import InputError  # noqa: PLC0415
     from harden.gate.policy import fail_on as parse_fail_on  # noqa: PLC0415
     from harden.gate.run import GateRequest, exit_code  # noqa: PLC0415
     from harden.gate.run import gate as run_gate  # noqa: PLC0415
@@ -83,10 +84,13 @@ def gate(
         write_baseline=write_baseline,
         allow_empty=allow_empty,
     )
+    if write_baseline is not None and output is not None and _same(write_baseline, output):
+        raise InputError(f"{output}: is both the report (-o) and --write-baseline")
     report, baseline_text = run_gate(request)
-    if write_baseline is not None and baseline_text is not None:
-        from harden.system.files import write_file  # noqa: PLC0415
-
-        write_file(write_baseline, baseline_text)
-    render_to(report, fmt, output, details, color)
+    also = {write_baseline: baseline_text} if write_baseline and baseline_text else {}
+    render_to(report, fmt, output, details, color, also=also)  # the baseline only with it
     click.get_current_context().exit(int(exit_code(report)))
+
+
+def _same(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -53,9 +53,16 @@ def report_options(details_help: str) -> Callable[[F], F]:
 
 
 def render_to(
-    report: Report, fmt: str, output: Path | None, details: bool, color: bool | None
+    report: Report,
+    fmt: str,
+    output: Path | None,
+    details: bool,
+    color: bool | None,
+    *,
+    also: Mapping[Path, str] | None = None,
 ) -> None:
-    """Render ``report`` in ``fmt`` to ``output`` (atomically) or stdout."""
+    """Render ``report`` in ``fmt`` to ``output`` (atomically) or stdout; the files of
+    ``also`` (a baseline) are written with it, all or none."""
     from harden.report.formats import RenderOptions, render  # noqa: PLC0415
 
     use_color = color if color is not None else (output is None and sys.stdout.isatty())
@@ -64,9 +71,12 @@ def render_to(
     )
     options = RenderOptions(width=max(width, 80), color=bool(use_color), details=details)
     text = render(report, Format(fmt), options)
+    outputs: dict[Path, str] = dict(also or {})
     if output is not None:
-        from harden.system.files import write_file  # noqa: PLC0415
+        outputs[output] = text
+    if outputs:
+        from harden.system.files import write_files  # noqa: PLC0415
 
-        write_file(output, text)
-    else:
+        write_files(outputs)
+    if output is None:
         click.echo(text, nl=False)
