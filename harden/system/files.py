@@ -1,6 +1,7 @@
 """Writing outputs without ever leaving a partial result, or harming what is there.
 
-A directory of files is written into a temporary sibling and renamed into place. A file
+A directory of files is written into a temporary sibling and renamed into place, and an
+existing directory is replaced only when its owner (the caller) says it may be. A file
 is written to a temporary sibling and renamed over the target, if the target is a
 regular file or absent; a character device or a FIFO (``-o /dev/null``, a named pipe)
 is written into, never replaced; anything else (a block device, a socket, a directory)
@@ -15,11 +16,14 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from harden.errors import OutputError
+
+# existing directory -> "" if it may be replaced, else why not
+Replaceable = Callable[[Path], str]
 
 
 def _reason(exc: OSError) -> str:
@@ -40,11 +44,20 @@ def _check_parent(target: Path) -> Path:
     return parent
 
 
-def write_tree(target: Path, files: Mapping[str, bytes], *, marker: str) -> None:
+def marked(marker: str) -> Replaceable:
+    """A directory is replaceable when it holds ``marker`` (a cache harden wrote)."""
+
+    def check(path: Path) -> str:
+        return "" if (path / marker).is_file() else "it is not a harden output"
+
+    return check
+
+
+def write_tree(target: Path, files: Mapping[str, bytes], *, replaceable: Replaceable) -> None:
     """Replace directory ``target`` with exactly ``files``.
 
-    An existing target is replaced only if it holds ``marker`` (it is ours) or is empty.
-    Symlinks are refused: a bundle directory must be where it is named.
+    An existing non-empty target is replaced only if ``replaceable`` finds no reason
+    against it. Symlinks are refused: a bundle directory must be where it is named.
     """
     if target.is_symlink():
         raise OutputError(
@@ -54,10 +67,11 @@ def write_tree(target: Path, files: Mapping[str, bytes], *, marker: str) -> None
     if target.exists():
         if not target.is_dir():
             raise OutputError(f"{target}: exists and is not a directory")
-        if any(target.iterdir()) and not (target / marker).is_file():
+        why = replaceable(target) if any(target.iterdir()) else ""
+        if why:
             raise OutputError(
-                f"{target}: exists, is not empty and is not a harden output",
-                hint="choose another directory or empty this one",
+                f"{target}: exists and is not empty, and {why}: it is left as it is",
+                hint="choose another directory, or move this one away",
             )
     parent = _check_parent(target)
     try:

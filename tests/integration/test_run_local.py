@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from harden.generate.bundle import MANIFEST, build_bundle
+from harden.generate.bundle import build_bundle
+from harden.generate.output import write_bundle
 from harden.kernel import capabilities as capmod
 from harden.kernel.syscalls import Arch, number
 from harden.profile.loader import parse_spec
-from harden.system.files import write_tree
 
 pytestmark = [pytest.mark.root]
 
@@ -28,7 +28,7 @@ NR = {
 def _bundle(tmp_path: Path, spec_text: str) -> Path:
     out = tmp_path / "bundle"
     tmp_path.mkdir(parents=True, exist_ok=True)
-    write_tree(out, build_bundle(parse_spec(spec_text).spec).files, marker=MANIFEST)
+    write_bundle(out, build_bundle(parse_spec(spec_text).spec).files)
     return out
 
 

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 from harden.cli import cli
 from harden.errors import ExitCode
-from harden.generate.bundle import MANIFEST, build_bundle
+from harden.generate.bundle import build_bundle
+from harden.generate.output import write_bundle
 from harden.profile.loader import load_spec
-from harden.system.files import write_tree
 from tests.conftest import DATA
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +23,7 @@ DEFAULT = DATA / "seccomp" / "containers-common-0.50.1.json"
 def web_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("web") / "bundle"
     spec = load_spec(ROOT / "profiles" / "workloads" / "web.yaml").spec
-    write_tree(out, build_bundle(spec).files, marker=MANIFEST)
+    write_bundle(out, build_bundle(spec).files)
     return out
 
 

@@ -1,6 +1,7 @@
 """Outputs never harm the host (issue 12, section 1), through the CLI: a device or FIFO
-named by -o is written into, not replaced; a baseline is written only with the report; a
-full file system is exit 2."""
+named by -o is written into, not replaced; generate replaces only a directory that is
+wholly a harden bundle; a baseline is written only with the report; a full file system
+is exit 2."""
 
 from __future__ import annotations
 
@@ -94,6 +95,89 @@ def test_a_block_device_or_socket_is_refused(tmp_path: Path) -> None:
     assert result.code == ExitCode.INPUT
     assert "is not a regular file" in result.output
     assert stat.S_ISSOCK(sock_path.lstat().st_mode)
+
+
+def _generate(spec: Path, out: Path) -> tuple[int, str]:
+    result = run_harden("generate", str(spec), "-o", str(out), "--quiet")
+    assert "Traceback" not in result.output
+    return result.code, result.output
+
+
+def _tree(path: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(path)): p.read_bytes() for p in path.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("what", "make"),
+    [
+        ("a web app", lambda d: (d / "manifest.json").write_text('{"name": "app"}')),
+        ("docker save output", lambda d: (d / "manifest.json").write_text('[{"Config": "x"}]')),
+        (
+            "a browser extension",
+            lambda d: (d / "manifest.json").write_text('{"manifest_version": 3, "files": {}}'),
+        ),
+        ("unreadable manifest", lambda d: (d / "manifest.json").write_text("{")),
+        ("a manifest link", lambda d: (d / "manifest.json").symlink_to("/etc/hostname")),
+    ],
+)
+def test_generate_leaves_a_directory_that_is_no_bundle(
+    tmp_path: Path, what: str, make: Callable[[Path], None]
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "index.html").write_text("<p>keep me</p>")
+    make(out)
+    before = _tree(out)
+    code, output = _generate(WEB, out)
+    assert code == ExitCode.INPUT, (what, output)
+    assert "is left as it is" in output
+    assert _tree(out) == before, what
+
+
+def test_generate_replaces_a_bundle_and_nothing_that_is_more(tmp_path: Path) -> None:
+    out = tmp_path / "bundle"
+    assert _generate(WEB, out)[0] == ExitCode.OK
+    assert _generate(WEB, out)[0] == ExitCode.OK  # its own bundle: replaced
+    (out / "notes.txt").write_text("mine")
+    (out / "core").mkdir(exist_ok=True)
+    before = _tree(out)
+    code, output = _generate(WEB, out)
+    assert code == ExitCode.INPUT
+    assert "it holds what the bundle does not list: " in output
+    assert "notes.txt" in output
+    assert _tree(out) == before
+    (out / "notes.txt").unlink()
+    (out / "core").rmdir()
+    (out / "seccomp.json").unlink()  # a listed file missing: still only bundle files
+    assert _generate(WEB, out)[0] == ExitCode.OK
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(_tree(out)) == {*manifest["files"], "manifest.json"}
+
+
+@pytest.mark.parametrize("version", [0, 99, "1", None])
+def test_generate_refuses_a_bundle_of_an_unknown_version(tmp_path: Path, version: object) -> None:
+    out = tmp_path / "bundle"
+    assert _generate(WEB, out)[0] == ExitCode.OK
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["version"] = version
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    before = _tree(out)
+    code, output = _generate(WEB, out)
+    assert code == ExitCode.INPUT
+    assert "is not a harden bundle's" in output
+    assert _tree(out) == before
+
+
+def test_a_listed_name_that_is_a_directory_is_not_replaced(tmp_path: Path) -> None:
+    out = tmp_path / "bundle"
+    assert _generate(WEB, out)[0] == ExitCode.OK
+    (out / "docker-run.txt").unlink()
+    (out / "docker-run.txt").mkdir()
+    (out / "docker-run.txt" / "data").write_text("mine")
+    code, output = _generate(WEB, out)
+    assert code == ExitCode.INPUT
+    assert "docker-run.txt/" in output
+    assert (out / "docker-run.txt" / "data").read_text() == "mine"
 
 
 def test_the_baseline_is_written_only_with_the_report(tmp_path: Path) -> None:
