@@ -102,6 +102,18 @@ def test_a_malformed_answer_is_exit_4_with_a_report(
     assert [t["kind"] for t in report["targets"]] == ["host"]
 
 
+@pytest.mark.parametrize("names", [{"": None}, "web", [], [7], None])
+def test_a_container_list_of_odd_names_is_read_by_id(
+    fake_engine: Callable[[dict[str, Answer]], str], tmp_path: Path, names: object
+) -> None:
+    answers = _engine_answers()
+    answers["/containers/json"] = [{"Id": INSPECT["Id"], "Names": names}]
+    fake_engine(answers)
+    code, report, output = _audit(tmp_path, "--fail-on", "never")
+    assert code in (ExitCode.OK, ExitCode.INCOMPLETE), output
+    assert INSPECT["Id"] in {t["id"] for t in report["targets"]}
+
+
 def test_a_malformed_inspect_answer_stops_the_scan_with_exit_4(
     fake_engine: Callable[[dict[str, Answer]], str], tmp_path: Path
 ) -> None:

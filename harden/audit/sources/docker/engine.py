@@ -145,15 +145,21 @@ def finish(prepared: Prepared, item: Pending, api: Callable[[], EngineAPI]) -> T
     )
 
 
+def _listed_name(item: dict[str, Any]) -> str:
+    """The first of a listed container's Names, without its slash (its Id if it has none)."""
+    names = item.get("Names")
+    if isinstance(names, list) and names and isinstance(names[0], str):
+        return names[0].lstrip("/")
+    return str(item["Id"])
+
+
 def _targets_to_scan(api: EngineAPI, request: EngineScan, listed: Any) -> list[tuple[str, str]]:
     """(id, name) pairs; a named container that does not exist is an input error."""
     if not request.names:
         if not isinstance(listed, list):
             raise EngineError(Failure.OTHER, "the engine's container list is not a list")
         return [
-            (str(c["Id"]), str((c.get("Names") or ["/"])[0]).lstrip("/"))
-            for c in listed
-            if isinstance(c, dict) and "Id" in c
+            (str(c["Id"]), _listed_name(c)) for c in listed if isinstance(c, dict) and "Id" in c
         ]
     out = []
     for name in request.names:
