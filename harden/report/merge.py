@@ -21,7 +21,6 @@ from harden.audit.report_build import order_key
 from harden.audit.rules.model import (
     Acceptance,
     Accepted,
-    Compiled,
     Evidence,
     Finding,
     Mode,
@@ -38,7 +37,6 @@ from harden.system.yaml import load_json
 
 MAX_REPORT_BYTES = 256 << 20
 PARALLEL_FROM = 16  # reports; below this a second process costs more than it saves
-_NO_PROGRAMS = Compiled(None, None, None)
 
 
 class _Merger:
@@ -75,7 +73,6 @@ class _Merger:
             examples=(),
             source="",
             line=None,
-            compiled=_NO_PROGRAMS,
             since=raw.get("since", ""),
         )
         self.passes[raw["id"]] = Finding(self.rules[raw["id"]], Status.PASS)
