@@ -181,3 +181,27 @@ def _in_container(
     finally:
         remove(helper)
     return ClientResult(command, code, output, time.monotonic() - start)
+
+
+def wait_ready_command(
+    client: Any, container: Any, command: str, *, where: Where, image: str, prefix: str,
+    timeout: float,
+) -> str | None:  # fmt: skip
+    """Run ``command`` beside the workload until it succeeds (None) or ``timeout`` passes
+    (a problem description): readiness as the workload defines it, not a fixed delay."""
+    deadline = time.monotonic() + timeout
+    last: ClientResult | None = None
+    while time.monotonic() < deadline:
+        running, code = exit_status(container)
+        if not running:
+            return f"the workload exited with status {code} before it was ready"
+        left = max(1.0, deadline - time.monotonic())
+        last = run_client(client, container, command, where=where, image=image, prefix=prefix,
+                          timeout=left)  # fmt: skip
+        if last.ok:
+            return None
+        time.sleep(0.2)
+    said = last.output.strip().splitlines()[-1:] if last else []
+    return f"the ready check {command!r} did not succeed within {timeout:g} s" + (
+        f": {said[0][:200]}" if said else ""
+    )

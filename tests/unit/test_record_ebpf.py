@@ -76,7 +76,7 @@ def test_listen_ports_connections_and_socket_arguments() -> None:
         net={
             f"{BIND},2,{port_11211_be},0,2,memcached": 1,
             f"{CONNECT},2,{0x3815},16777343,1,psql": 1,
-        },  # fmt: skip
+        },
         sock={"41,2,1,0,postgres": 2, "41,16,3,0,ip": 1},
         clone={f"{0x20000000},unshare": 1},
     )
@@ -98,6 +98,7 @@ def test_the_program_filters_every_probe_by_the_cgroup() -> None:
     for arch in (Arch.X86_64, Arch.AARCH64):
         text = build(arch).text
         probes = [line for line in text.splitlines() if line.startswith("tracepoint:")]
-        assert probes and all("cgroup == $1" in p for p in probes), probes
+        assert probes
+        assert all("cgroup == $1" in p for p in probes), probes
         assert text.count("{") == text.count("}")
     assert "cap_capable" not in build(Arch.X86_64, capabilities=False).text

@@ -246,3 +246,40 @@ def _capabilities(maps: Maps, obs: Observations, extra: Extras) -> None:
             obs.capability_hints.setdefault(name, {}).setdefault(why, set()).add(comm)
         else:
             _add(extra.denied_caps, name, comm)
+
+
+def describe(extra: Extras) -> tuple[str, ...]:
+    """What the maps showed that a spec has no field for, as lines for a comment."""
+    lines = []
+    if extra.denied_caps:
+        checked = ", ".join(
+            f"{c} ({', '.join(sorted(w))})" for c, w in sorted(extra.denied_caps.items())
+        )
+        lines.append(
+            f"capabilities checked and NOT granted while recording: {checked}; the workload "
+            "ran without them (the kernel also probes some, e.g. SYS_ADMIN for memory "
+            "accounting), so none is proposed"
+        )
+    if extra.ioctls:
+        shown = ", ".join(f"{r:#x}" for r in sorted(extra.ioctls)[:20])
+        lines.append(f"ioctl requests seen: {shown}")
+    if extra.personalities:
+        lines.append(
+            "personality values: " + ", ".join(f"{p:#x}" for p in sorted(extra.personalities))
+        )
+    for kind, calls in sorted(extra.multiplexed.items()):
+        lines.append(f"32-bit {kind} calls: " + ", ".join(str(c) for c in sorted(calls)))
+    if extra.unresolved_paths:
+        lines.append(
+            f"{extra.unresolved_paths} relative paths whose directory was not learnt are left out"
+        )
+    if extra.cut_paths:
+        lines.append(
+            f"{extra.cut_paths} paths longer than the recorder's limit are kept as their directory"
+        )
+    if extra.full_maps:
+        lines.append(
+            "recorder maps full (new keys dropped, memory stays bounded): "
+            + ", ".join(extra.full_maps)
+        )
+    return tuple(lines)
