@@ -29,9 +29,20 @@ def _target_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      "network namespace, or on the host inside that namespace."),
         click.option("--check-image", metavar="IMAGE",
                      help="Image of the check container (default: the workload's)."),
+        click.option("--ready", metavar="CMD",
+                     help="Shell command that succeeds once the workload is ready (run beside "
+                     "it until it does, after it listens on the spec's ports)."),
         click.option("--ready-timeout", type=DURATION, default=30.0, show_default=True,
-                     help="How long the workload may take to listen on its spec's ports."),
+                     help="How long the workload may take to be ready."),
         click.option("--check-timeout", type=DURATION, default=120.0, show_default=True),
+        click.option("--load", metavar="CMD",
+                     help="A heavy workload to run beside the workload before the check "
+                     "(separate from it: a benchmark, a migration, a batch of clients)."),
+        click.option("--duration", type=DURATION,
+                     help="Repeat --load until this long has passed (e.g. 60s)."),
+        click.option("--restart", is_flag=True,
+                     help="After the check, SIGKILL the workload, start it again under the "
+                     "bundle (crash recovery) and run the check again."),
         click.option("--container-prefix", default="harden-", show_default=True,
                      help="Name prefix of the containers harden starts."),
     ]  # fmt: skip
@@ -52,14 +63,23 @@ def _target(bundle: Path, command: tuple[str, ...], kw: dict[str, Any]) -> Prove
         bundle=loaded, image=kw["image"], check=kw["check"], command=command,
         check_where=Where(kw["check_in"]), check_image=kw["check_image"],
         ready_timeout=kw["ready_timeout"], check_timeout=kw["check_timeout"],
-        prefix=kw["container_prefix"],
+        prefix=kw["container_prefix"], load=kw["load"], load_duration=kw["duration"],
+        restart=kw["restart"], ready=kw["ready"],
     )  # fmt: skip
 
 
 @click.command()
 @_target_options
 @click.option("--no-diagnose", is_flag=True, help="On failure, do not re-run to find the cause.")
-def prove(bundle: Path, command: tuple[str, ...], no_diagnose: bool, **kw: Any) -> None:
+@click.option(
+    "--audit-denials",
+    is_flag=True,
+    help="After a pass, run again with unlisted syscalls logged instead of denied and fail "
+    "on any the workload made (denials the check did not notice; read in the kernel log).",
+)
+def prove(
+    bundle: Path, command: tuple[str, ...], no_diagnose: bool, audit_denials: bool, **kw: Any
+) -> None:
     """Prove that a workload still works under its BUNDLE.
 
     Starts the workload (IMAGE, or COMMAND after --) in the real engine with every
@@ -77,9 +97,12 @@ def prove(bundle: Path, command: tuple[str, ...], no_diagnose: bool, **kw: Any) 
 
     target = _target(bundle, command, kw)
     with progress_reporter() as progress:
-        proof = run_proof(docker_client(), target, progress, explain=not no_diagnose)
+        proof = run_proof(
+            docker_client(), target, progress, explain=not no_diagnose,
+            audit_denials=audit_denials,
+        )  # fmt: skip
     _show(render_proof(proof))
-    if proof.passed:
+    if proof.passed and proof.quiet:
         return
     if proof.diagnosis is not None and proof.diagnosis.broken_check:
         raise InputError(

@@ -111,6 +111,22 @@ class _Runs:
         return result
 
 
+LOGGING = with_changes(BUNDLE, label="the bundle, seccomp logging instead of denying",
+                       seccomp_default=Action.LOG, track_pids=True)  # fmt: skip
+
+
+def silent_denials(
+    client: Any, target: ProveTarget, progress: Progress, log: AttemptLog
+) -> Diagnosis:
+    """After a pass: run again with unlisted syscalls logged instead of denied; any record
+    of the workload's pids is a call the bundle denies without the check noticing."""
+    runs = _Runs(client, target, progress, log, Diagnosis())
+    audit = with_changes(LOGGING, label="the bundle, logging what it would deny")
+    if not runs.logged(audit).passed:
+        runs.diag.notes.append("the workload failed when unlisted syscalls were only logged")
+    return runs.diag
+
+
 def diagnose(client: Any, target: ProveTarget, progress: Progress, log: AttemptLog) -> Diagnosis:
     """Find what the bundle lacks; every attempt made is appended to ``log``."""
     runs = _Runs(client, target, progress, log, Diagnosis())
@@ -118,8 +134,7 @@ def diagnose(client: Any, target: ProveTarget, progress: Progress, log: AttemptL
     if not runs.plain(Variant("no bundle (engine defaults)", unconfined=True)).passed:
         diag.broken_check = True
         return diag
-    logging = with_changes(BUNDLE, label="the bundle, seccomp logging instead of denying",
-                           seccomp_default=Action.LOG, track_pids=True)  # fmt: skip
+    logging = LOGGING
     if runs.logged(logging).passed:
         if not diag.found_something:
             diag.notes.append(

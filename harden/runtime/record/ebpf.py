@@ -29,7 +29,7 @@ from pathlib import Path
 from harden.errors import PermissionProblem, ToolMissing
 from harden.kernel.syscalls import Arch
 from harden.runtime.record.ebpf_observe import Extras, Maps, observations
-from harden.runtime.record.ebpf_program import MAX_KEYS, STRLEN, Program, build
+from harden.runtime.record.ebpf_program import MAX_KEYS, READY, STRLEN, Program, build
 from harden.runtime.record.observe import Observations
 from harden.system import procs as procfs
 from harden.system.proc import ProcUnreadable, read_text
@@ -156,10 +156,11 @@ class EbpfTracer:
             )  # fmt: skip
 
     def wait_attached(self) -> None:
-        """Block until every probe is attached (bpftrace compiles the program first)."""
+        """Block until every probe is attached: bpftrace says "attached_probes" before it
+        attaches them; the program's BEGIN probe runs after."""
         deadline = time.monotonic() + _ATTACH_TIMEOUT
         while time.monotonic() < deadline:
-            if '"attached_probes"' in self._read(self._out_path):
+            if READY in self._read(self._out_path):
                 return
             if self.proc.poll() is not None:
                 break

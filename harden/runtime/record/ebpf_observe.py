@@ -215,8 +215,9 @@ def _path_fact(obs: Observations, name: str, flags: int, path: str, comm: str) -
 def _network(maps: Maps, net_calls: Mapping[int, str], obs: Observations) -> None:
     """Ports bound and connected. Capabilities come from the kernel's checks only (a bind
     below 1024 needs none where ip_unprivileged_port_start allows it, as Docker sets)."""
-    for (port, _family, comm), _ in maps.rows("listen", 3):
-        _add(obs.listen, (_int(port), "tcp"), comm)
+    for (port, family, comm), _ in maps.rows("listen", 3):
+        if _int(family) in (k.ADDRESS_FAMILIES["inet"], k.ADDRESS_FAMILIES["inet6"]):
+            _add(obs.listen, (_int(port), "tcp"), comm)
     for (nr, family, port, addr, kind, comm), _ in maps.rows("net", 6):
         fam = _int(family)
         if fam not in (k.ADDRESS_FAMILIES["inet"], k.ADDRESS_FAMILIES["inet6"]):

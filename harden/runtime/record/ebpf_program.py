@@ -17,7 +17,7 @@ Maps (a string, when a key has one, is its last field, so commas in it are harml
     @path[nr, which, flags, dirfd, dir inode, comm, path]   succeeded path calls
     @chdir[old cwd inode, new cwd inode, path]   (to resolve relative paths)
     @net[nr, family, port, addr, type, comm]   succeeded bind/connect (raw sockaddr)
-    @listen[port, family, comm]            TCP sockets that entered LISTEN
+    @listen[port, family, comm]            sockets listen() succeeded on
     @cap[cap, granted, comm]               capability checks (cap_capable)
     @exec[comm, filename]                  programs run
 """
@@ -44,11 +44,11 @@ PATH_CALLS: Mapping[str, tuple[tuple[int, int | None], ...]] = {
 }  # fmt: skip
 # The flags argument of the open calls (its index).
 OPEN_FLAGS: Mapping[str, int] = {"open": 1, "openat": 2}
+READY = "harden-recorder-attached"
 AT_FDCWD = -100
 STRLEN = 64  # bpftrace's string size: the BPF stack (512 bytes) allows no more here
 MAX_KEYS = 8192  # per map: what bounds the recorder's memory, however long it runs
 EINPROGRESS = 115
-TCP_LISTEN = 10
 # Compat (32-bit) ABI detection on x86_64: thread_info.status & TS_COMPAT.
 _TS_COMPAT = 0x2
 _X86_SOCKETCALL = 102
@@ -87,11 +87,13 @@ def build(arch: Arch, *, capabilities: bool = True) -> Program:
     ns_mask = k.CLONE_NAMESPACE_FLAGS
     number = {name: _nr(arch, name) for name in (
         "clone", "unshare", "socket", "socketpair", "personality", "ioctl", "bind", "connect",
-        "chdir",
+        "chdir", "listen",
     )}  # fmt: skip
     paths = {n: name for name in PATH_CALLS if (n := _nr(arch, name)) is not None}
     stash = sorted(paths) + [
-        n for n in (number["bind"], number["connect"], number["chdir"]) if n is not None
+        n
+        for n in (number["bind"], number["connect"], number["chdir"], number["listen"])
+        if n is not None
     ]
     compat = f"(curtask->thread_info.status & {_TS_COMPAT}) ? 1 : 0" if arch is Arch.X86_64 else "0"
     enter = [
@@ -129,24 +131,37 @@ def build(arch: Arch, *, capabilities: bool = True) -> Program:
         f"    if (args->ret >= 0 || args->ret == -{EINPROGRESS}) {{",
         *_net_exit(number["bind"], number["connect"]),
         *_chdir_exit(number["chdir"]),
+        *_listen_exit(number["listen"]),
         *_path_exit(arch, paths),
         "    }",
         "  }",
         "}",
     ]
     rest = [
-        f"tracepoint:sock:inet_sock_set_state /cgroup == $1 && args->newstate == {TCP_LISTEN}/ {{",
-        "  @listen[args->sport, args->family, comm] = count();",
-        "}",
         *(CAP_PROBE if capabilities else ()),
         "tracepoint:sched:sched_process_exec /cgroup == $1/ {",
         "  @exec[comm, str(args->filename)] = count();",
         "}",
         "END { clear(@pend); }",
     ]
-    text = "\n".join([*enter, *exit_, *rest]) + "\n"
+    begin = ['BEGIN { printf("%s\\n", "' + READY + '"); }']  # runs once every probe is attached
+    text = "\n".join([*begin, *enter, *exit_, *rest]) + "\n"
     net = {n: name for name in ("bind", "connect") if (n := number[name]) is not None}
     return Program(text, arch, paths, net)
+
+
+def _listen_exit(listen: int | None) -> list[str]:
+    """The local port and family of a socket that listen() succeeded on (the kernel's
+    state change to LISTEN has no tracepoint)."""
+    if listen is None:
+        return []
+    return [
+        f"      if ($nr == {listen}) {{",
+        "        $lfile = *(curtask->files->fdt->fd + $p.1);",
+        "        $sk = ((struct socket *)$lfile->private_data)->sk;",
+        "        @listen[$sk->__sk_common.skc_num, $sk->__sk_common.skc_family, comm] = count();",
+        "      }",
+    ]
 
 
 def _chdir_exit(chdir: int | None) -> list[str]:

@@ -18,6 +18,8 @@ _PER_PROCESS = (
     (re.compile(r"^/proc/\d+/task/\d+(?=/|$)"), "/proc/*/task/*"),
     (re.compile(r"^/proc/\d+(?=/|$)"), "/proc/*"),
     (re.compile(r"^/dev/pts/\d+$"), "/dev/pts/*"),
+    # names made per run (PostgreSQL's /dev/shm/PostgreSQL.<random>, mkstemp-style files)
+    (re.compile(r"^(?P<keep>/(?:dev/shm|tmp|run|var/tmp)/(?:[^/]*/)*[^/]*?)\d{6,}$"), r"\g<keep>*"),
 )
 _NOT_ROOTFS = ("/dev/", "/proc/", "/sys/")
 _ENGINE_FILES = frozenset({"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"})
