@@ -31,11 +31,11 @@ def harden(*args: str | Path) -> Result:
 
 
 @pytest.fixture(scope="session")
-def image_of(
-    test_image: str, service_image: Callable[[tuple[str, ...]], str]
-) -> Callable[[Workload], str]:
+def image_of(test_image: str, service_image: Callable[..., str]) -> Callable[[Workload], str]:
     def get(workload: Workload) -> str:
-        return service_image(workload.packages) if workload.packages else test_image
+        if not workload.packages:
+            return test_image
+        return service_image(workload.packages, workload.setup)
 
     return get
 
@@ -60,15 +60,19 @@ def recorded(
     return get
 
 
-def record(workload: Workload, image: str, out: Path) -> Result:
+def record(workload: Workload, image: str, out: Path, *extra: str) -> Result:
     user = ["--user", workload.user] if workload.user else []
+    ready = ["--ready", workload.ready] if workload.ready else []
     return harden("record", "-o", out, "--image", image, "--exercise", workload.exercise,
-                  "--container-prefix", PREFIX, *user, "--", *workload.command)  # fmt: skip
+                  "--container-prefix", PREFIX, *user, *ready, *extra,
+                  "--", *workload.command)  # fmt: skip
 
 
-def prove(workload: Workload, bundle: Path, image: str, check: str | None = None) -> Result:
+def prove(workload: Workload, bundle: Path, image: str, check: str | None = None,
+          *extra: str) -> Result:  # fmt: skip
+    ready = ["--ready", workload.ready] if workload.ready else []
     return harden("prove", bundle, "--image", image, "--check", check or workload.check,
-                  "--check-timeout", "20s", "--container-prefix", PREFIX,
+                  "--check-timeout", "20s", "--container-prefix", PREFIX, *ready, *extra,
                   "--", *workload.command)  # fmt: skip
 
 
@@ -115,7 +119,7 @@ def test_prove_names_a_removed_syscall(
     image = image_of(workload)
     spec = recorded(workload, tmp_path)
     # Remove a syscall the server needs (to start, or to answer): caught and named.
-    text = spec.read_text().replace("  deny:\n", f"  deny:\n    - {syscall}\n", 1)
+    text = spec.read_text().replace("\nsyscalls:\n", f"\nsyscalls:\n  deny:\n    - {syscall}\n", 1)
     assert f"- {syscall}\n" in text
     spec.write_text(text)
     bundle = tmp_path / "bundle"
