@@ -75,6 +75,19 @@ def socketcall_bypass(facts: BundleFacts) -> list[str]:
     return out
 
 
+def seccomp_allows_io_uring(facts: BundleFacts) -> list[str]:
+    out = []
+    for native, sem in _semantics(facts):
+        for arch in (native, *sem.group.subs):
+            if sem.decide(arch, "io_uring_setup", [1, 0, 0]) == ALLOW:
+                out.append(
+                    f"io_uring_setup is allowed on {arch}: its ring operations (socket, openat, "
+                    "unlinkat, symlinkat, ...) run without reaching the seccomp filter"
+                )
+                break
+    return out
+
+
 def capability_unusable(facts: BundleFacts) -> list[str]:
     if facts.seccomp is None or facts.caps is None:
         return []
@@ -320,6 +333,13 @@ CHECKS: dict[str, Check] = {
             "socket filters bypassed through socketcall",
             "32-bit x86 reaches socket() through socketcall, whose arguments no filter sees",
             socketcall_bypass,
+        ),
+        Check(
+            "seccomp-allows-io-uring",
+            "seccomp allows io_uring",
+            "io_uring operations bypass seccomp: the allow-list no longer bounds the syscalls "
+            "the workload can make (set syscalls.io_uring only when that is accepted)",
+            seccomp_allows_io_uring,
         ),
         Check(
             "capability-unusable",

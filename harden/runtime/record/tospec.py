@@ -15,6 +15,7 @@ from typing import Any
 
 from harden.kernel import syscalls as sc
 from harden.kernel.constants import ADDRESS_FAMILIES
+from harden.layers.seccomp.build import IO_URING
 from harden.profile.catalog import capability_facts, syscall_sets
 from harden.profile.spec import WorkloadSpec
 from harden.profile.triggers import triggers
@@ -234,13 +235,14 @@ def _syscalls(draft: Draft, rec: Recording, *, strict: bool) -> None:
                "that grant nothing and read only the caller's own state")  # fmt: skip
     by_set: dict[str, set[str]] = {}
     unknown: set[str] = set()
+    _io_uring_note(draft, rec)
     for arch, names in sorted(rec.observations.syscalls.items()):
         table = sc.names(arch)
         unknown.update(n for n in names if n not in table)
         for name in names:
             if name in covered:
                 by_set.setdefault(covered[name], set()).add(name)
-        extra = sorted(n for n in names if n in table and n not in covered)
+        extra = sorted(n for n in names if n in table and n not in covered and n not in IO_URING)
         if not extra:
             continue
         path = ("syscalls", "allow") if arch is rec.arch else (
@@ -262,6 +264,16 @@ def _syscalls(draft: Draft, rec: Recording, *, strict: bool) -> None:
     if strict:
         _deny_unseen(draft, rec, spec, syscalls)
     draft.data["syscalls"] = syscalls
+
+
+def _io_uring_note(draft: Draft, rec: Recording) -> None:
+    uring = {n: w for names in rec.observations.syscalls.values() for n, w in names.items()
+             if n in IO_URING}  # fmt: skip
+    if uring:
+        draft.comment(("syscalls",), f"recorded {', '.join(sorted(uring))} by "
+                      f"{who(set().union(*uring.values()))}: not allowed unless you set "
+                      "syscalls.io_uring: true (io_uring operations bypass seccomp); "
+                      "most programs fall back to epoll and threads")  # fmt: skip
 
 
 def _deny_unseen(
