@@ -23,7 +23,7 @@ from harden.layers.caps.build import CapabilityPlan, build_capabilities
 from harden.layers.seccomp import jsonio
 from harden.layers.seccomp.build import allowed_names, build_profile
 from harden.layers.seccomp.compile import compile_profile
-from harden.layers.seccomp.model import Profile
+from harden.layers.seccomp.model import Action, Profile
 from harden.layers.seccomp.simulate import SimulationReport, simulate
 from harden.profile.spec import WorkloadSpec
 
@@ -125,15 +125,17 @@ def build_bundle(
     all_layers: bool = False,
     selinux_base: SelinuxBase | None = None,
     userns_pool: Pool | None = None,
+    complain: bool = False,
 ) -> Bundle:
     """Build and check every artefact: capabilities + seccomp (+ forms), and with
     ``all_layers`` also AppArmor, SELinux, user namespace, SPO objects and README.txt.
 
     The SELinux base policy is loaded (converted and cached) when not given; the user
     namespace range comes from ``userns_pool`` (default: useradd's subordinate range).
+    With ``complain``, the seccomp profile logs what it would deny instead (harden learn).
     """
     caps = build_capabilities(spec)
-    profile = build_profile(spec)
+    profile = build_profile(spec, complain=complain)
     if not all_layers:
         layers = forms.Layers(spec, caps)
         files = core_files(spec, layers, profile)
@@ -187,6 +189,8 @@ def manifest(
         },
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
     }
+    if profile.default_action is Action.LOG:
+        doc["seccomp"]["mode"] = "complain"  # logs what it would deny (harden learn)
     if extra:
         doc.update(extra)
     return doc

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harden.kernel import capabilities as capmod
-from harden.kernel import syscalls as sc
 from harden.layers.seccomp.model import Action
 from harden.runtime.prove.attempt import (
     BUNDLE,
@@ -28,7 +27,7 @@ from harden.runtime.prove.attempt import (
     attempt,
     with_changes,
 )
-from harden.runtime.record.kmsg import KernelLog, SeccompRecord, unlimited_printk
+from harden.runtime.record.kmsg import KernelLog, SeccompRecord, syscall_of, unlimited_printk
 
 # Docker's default capability set (what a container has without --cap-drop), kernel order.
 ENGINE_DEFAULT_CAPS: tuple[str, ...] = tuple(
@@ -63,18 +62,13 @@ class Diagnosis:
 
 def _names(records: list[SeccompRecord], pids: frozenset[int], diag: Diagnosis,
            allowed: set[str]) -> None:  # fmt: skip
-    by_token = {a.audit_arch: a for a in sc.Arch if a is not sc.Arch.X32}
     for rec in records:
         if rec.pid not in pids:
             continue  # another container's process: not ours to report
-        found = by_token.get(rec.arch)
+        found = syscall_of(rec)
         if found is None:
             continue
-        nr = rec.nr
-        arch: sc.Arch = found
-        if found is sc.Arch.X86_64 and nr & sc.X32_SYSCALL_BIT:
-            arch = sc.Arch.X32
-        name = sc.table(arch).get(nr, f"syscall {nr} ({arch})")
+        name = found[1]
         if name in allowed and name in _FILTERED:
             diag.filtered[name] = _FILTERED[name]
         elif rec.comm.startswith("runc"):

@@ -16,6 +16,7 @@ COLLAPSE_OVER = 6  # more files than this in one directory become "dir/*"
 NEVER_COLLAPSE = frozenset({"/", "/etc", "/root", "/home", "/proc", "/sys", "/dev", "/run"})
 _PER_PROCESS = (
     (re.compile(r"^/proc/\d+/task/\d+(?=/|$)"), "/proc/*/task/*"),
+    (re.compile(r"^/proc/self/task/\d+(?=/|$)"), "/proc/self/task/*"),
     (re.compile(r"^/proc/\d+(?=/|$)"), "/proc/*"),
     (re.compile(r"^/dev/pts/\d+$"), "/dev/pts/*"),
     # names made per run (PostgreSQL's /dev/shm/PostgreSQL.<random>, mkstemp-style files)
