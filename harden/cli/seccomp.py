@@ -37,10 +37,32 @@ def _caps_option(value: str) -> frozenset[str]:
 def _profile_arg(arg: str) -> tuple[str, Any]:
     from harden.layers.seccomp.builtin import resolve  # noqa: PLC0415
 
+    if arg == "docker-default":
+        engine = _engine_default()
+        if engine is not None:
+            return engine
+        arg = "containers-common"
     path = Path(arg)
     if path.is_dir() and (path / "seccomp.json").is_file():
         return resolve(str(path / "seccomp.json"))
     return resolve(arg)
+
+
+def _engine_default() -> tuple[str, Any] | None:
+    """The installed engine's own default profile, or None (said) when no engine answers."""
+    from harden.cli.console import warn  # noqa: PLC0415
+    from harden.errors import HardenError  # noqa: PLC0415
+    from harden.runtime.engine_default import engine_default  # noqa: PLC0415
+    from harden.system.engine_sdk import docker_client  # noqa: PLC0415
+
+    try:
+        return engine_default(docker_client(timeout=10))
+    except HardenError as exc:
+        warn(f"docker-default: {exc}; comparing with containers-common's profile instead")
+    except Exception as exc:  # no engine here: the installed JSON is the fallback
+        warn(f"docker-default: no Docker engine answered ({type(exc).__name__}); "
+             "comparing with containers-common's profile instead")  # fmt: skip
+    return None
 
 
 @click.command()
@@ -60,8 +82,9 @@ def diff(
     profile_a: str, profile_b: str, caps: str, arches: tuple[str, ...], fmt: str, names: bool
 ) -> None:
     """Compare two seccomp profiles: per architecture, what each allows that the other does
-    not. A profile is a JSON file, a bundle directory, or the name 'docker-default' (the
-    engine default installed here, e.g. /usr/share/containers/seccomp.json).
+    not. A profile is a JSON file, a bundle directory, 'docker-default' (the profile the
+    installed Docker engine applies, read from a probe container's OCI config; without an
+    engine, containers-common's) or 'containers-common' (/usr/share/containers/seccomp.json).
 
     \b
     Example:
