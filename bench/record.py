@@ -152,7 +152,9 @@ def _learnt(client: Any, image: str, load: Workload, spec: Path, work: Path) -> 
     finally:
         remove(box)
     added = re.search(r"added (?P<what>.+)", result.output)
-    return added["what"] if added else f"exit {result.exit_code}"
+    if result.exit_code != 0:
+        return f"learn exit {result.exit_code}"
+    return added["what"] if added else "nothing"
 
 
 def _how_found(spec: Path) -> str:

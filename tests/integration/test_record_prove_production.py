@@ -10,11 +10,15 @@ unlisted syscalls logged instead of denied leaves no kernel record of the worklo
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.conftest import PREFIX
 from tests.integration.test_record_prove_workloads import harden, prove, record
 from tests.workloads import MEMCACHED, POSTGRES, PRODUCTION, Workload
 
@@ -86,3 +90,42 @@ def test_postgres_is_recorded_with_its_per_run_names_as_globs(
     text = spec.read_text()
     assert "/dev/shm/PostgreSQL.*" in text
     assert "/dev/shm/PostgreSQL.1" not in text
+
+
+def test_learn_proposes_what_a_complain_mode_bundle_logged(
+    production_image: Callable[[Workload], str], docker: Any, tmp_path: Path
+) -> None:
+    """The same silent denial, learnt instead: memcached runs under a complain-mode bundle
+    (unlisted syscalls logged, not denied) through the heavy load, and learn reads the
+    kernel's records of its processes and writes them into the spec."""
+    from harden.generate.reader import read_bundle
+    from harden.runtime.container import Where, remove, run_client, wait_ready
+    from harden.runtime.prove.attempt import BUNDLE, ProveTarget, run_options
+
+    image = production_image(MEMCACHED)
+    spec = tmp_path / "mc.yaml"
+    assert record(MEMCACHED, image, spec).exit_code == 0
+    spec.write_text(spec.read_text().replace("  sets:\n    - floor", "  sets: []", 1))
+    bundle = tmp_path / "complain"
+    generated = harden("generate", spec, "-o", bundle, "--complain")
+    assert generated.exit_code == 0, generated.output
+    assert "complain mode" in generated.output
+    assert json.loads((bundle / "manifest.json").read_text())["seccomp"]["mode"] == "complain"
+    options = run_options(ProveTarget(read_bundle(bundle), image, MEMCACHED.check), BUNDLE)
+    name = f"{PREFIX}learn-{uuid.uuid4().hex[:8]}"
+    box = docker.containers.run(image, list(MEMCACHED.command), name=name,
+                                network_mode="none", detach=True, **options)  # fmt: skip
+    try:
+        assert wait_ready(box, {(MEMCACHED.port, "tcp")}, 30) is None
+        load = run_client(docker, box, MEMCACHED.load, where=Where.CONTAINER, image=image,
+                          prefix=PREFIX, timeout=300)  # fmt: skip
+        assert load.ok, load.output
+        learnt = harden("learn", bundle, "--container", box.name, "--write", spec)
+    finally:
+        remove(box)
+    assert learnt.exit_code == 0, learnt.output
+    assert "x86_64 getrusage: mc-worker x" in learnt.output
+    text = spec.read_text()
+    assert "- getrusage  # recorded: learnt from the kernel log: mc-worker x" in text
+    assert "  - name: SETUID  # recorded: check with harden minimize-caps" in text  # comments kept
+    assert harden("generate", spec, "-o", tmp_path / "again").exit_code == 0

@@ -107,6 +107,18 @@ def cgroup_id(pid: int) -> int | None:
     return None
 
 
+def _exit_points() -> frozenset[str]:
+    """Syscalls whose exit tracepoint this kernel has."""
+    folder = TRACEFS / "events" / "syscalls"
+    try:
+        return frozenset(
+            e.name.removeprefix("sys_exit_") for e in os.scandir(folder)
+            if e.name.startswith("sys_exit_")
+        )  # fmt: skip
+    except OSError:
+        return frozenset()
+
+
 @dataclass
 class DirMap:
     """Directory inode -> path, learnt from the workload's working directories and open
@@ -141,7 +153,9 @@ class EbpfTracer:
     """One bpftrace process recording one cgroup until :meth:`stop`."""
 
     def __init__(self, work: Path, cgroup: int, arch: Arch) -> None:
-        self.program: Program = build(arch, capabilities=CAP_TRACEPOINT.is_dir())
+        self.program: Program = build(
+            arch, capabilities=CAP_TRACEPOINT.is_dir(), exit_points=_exit_points()
+        )
         self.dirs = DirMap()
         source = work / "record.bt"
         source.write_text(self.program.text)

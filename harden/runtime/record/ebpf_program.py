@@ -81,20 +81,32 @@ def _any(numbers: list[int]) -> str:
     return " || ".join(f"$nr == {n}" for n in sorted(numbers)) or "0"
 
 
-def build(arch: Arch, *, capabilities: bool = True) -> Program:
+def build(
+    arch: Arch, *, capabilities: bool = True, exit_points: frozenset[str] | None = None
+) -> Program:
     """The recorder program for ``arch`` (x86_64 also sees 32-bit x86 calls); without
-    ``capabilities`` (a kernel before 6.14 has no cap_capable tracepoint) it sees none."""
+    ``capabilities`` (a kernel before 6.14 has no cap_capable tracepoint) it sees none.
+
+    Results are read at the exit tracepoint of each call whose arguments are kept
+    (``syscalls:sys_exit_NAME``, restricted to ``exit_points`` when given: those the
+    kernel has), never at the exit of every call: the hot path (read, write, epoll)
+    runs one small program per call, on entry only."""
     ns_mask = k.CLONE_NAMESPACE_FLAGS
     number = {name: _nr(arch, name) for name in (
         "clone", "unshare", "socket", "socketpair", "personality", "ioctl", "bind", "connect",
         "chdir", "listen",
     )}  # fmt: skip
-    paths = {n: name for name in PATH_CALLS if (n := _nr(arch, name)) is not None}
-    stash = sorted(paths) + [
-        n
-        for n in (number["bind"], number["connect"], number["chdir"], number["listen"])
-        if n is not None
-    ]
+
+    def usable(name: str) -> bool:
+        return exit_points is None or name in exit_points
+
+    paths = {n: name for name in PATH_CALLS if (n := _nr(arch, name)) is not None and usable(name)}
+    for name in ("bind", "connect", "chdir", "listen"):
+        if not usable(name):
+            number[name] = None
+    stashed = {**paths, **{n: name for name in ("bind", "connect", "chdir", "listen")
+                           if (n := number[name]) is not None}}  # fmt: skip
+    stash = sorted(stashed)
     compat = f"(curtask->thread_info.status & {_TS_COMPAT}) ? 1 : 0" if arch is Arch.X86_64 else "0"
     enter = [
         "tracepoint:raw_syscalls:sys_enter /cgroup == $1/ {",
@@ -123,7 +135,8 @@ def build(arch: Arch, *, capabilities: bool = True) -> Program:
         ]
     enter += ["  }", "}"]
     exit_ = [
-        "tracepoint:raw_syscalls:sys_exit /cgroup == $1/ {",
+        ",\n".join(f"tracepoint:syscalls:sys_exit_{name}" for _, name in sorted(stashed.items()))
+        + " /cgroup == $1/ {",
         "  $p = @pend[tid];",
         "  if ($p.0 != 0) {",
         "    delete(@pend[tid]);",
