@@ -23,6 +23,7 @@ from harden.system import procs as procfs
 
 DEFAULT_PREFIX = "harden-"
 _OUTPUT_LIMIT = 4000
+_NOT_STARTED = 125  # what `docker run` exits with when the container cannot start
 
 
 class Where(enum.StrEnum):
@@ -103,6 +104,12 @@ def remove(container: Any) -> None:
         container.remove(force=True)
 
 
+def remove_named(client: Any, name: str) -> None:
+    """Remove a container harden created by name, if it exists (e.g. created, not started)."""
+    with contextlib.suppress(Exception):
+        client.containers.get(name).remove(force=True)
+
+
 def wait_ready(
     container: Any, ports: set[tuple[int, str]], timeout: float, settle: float = 0.5
 ) -> str | None:
@@ -163,14 +170,22 @@ def _on_host(pid: int, command: str, timeout: float) -> ClientResult:
 def _in_container(
     client: Any, container: Any, command: str, *, image: str, prefix: str, timeout: float
 ) -> ClientResult:
+    import docker.errors  # noqa: PLC0415
+
     start = time.monotonic()
-    helper = client.containers.run(
-        image,
-        ["sh", "-c", command],
-        name=unique_name(prefix, "client"),
-        network_mode=f"container:{container.id}",
-        detach=True,
-    )
+    name = unique_name(prefix, "client")
+    try:
+        helper = client.containers.run(
+            image,
+            ["sh", "-c", command],
+            name=name,
+            network_mode=f"container:{container.id}",
+            detach=True,
+        )
+    except docker.errors.APIError as exc:  # e.g. the workload died: no namespace to join
+        remove_named(client, name)  # created, never started
+        return ClientResult(command, _NOT_STARTED, f"the client could not start: "
+                            f"{exc.explanation or exc}", time.monotonic() - start)  # fmt: skip
     try:
         try:
             status = helper.wait(timeout=timeout)

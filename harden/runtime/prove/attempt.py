@@ -8,6 +8,7 @@ capability minimisation are series of attempts.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import time
@@ -27,6 +28,7 @@ from harden.runtime.container import (
     exit_status,
     logs_tail,
     remove,
+    remove_named,
     run_client,
     unique_name,
     wait_ready,
@@ -151,16 +153,18 @@ def attempt(client: Any, target: ProveTarget, variant: Variant, progress: Progre
 
     progress(f"running {target.image} under {variant.label}")
     command: Sequence[str] | None = list(target.command) or None
+    name = unique_name(target.prefix, "prove")
     try:
         container = client.containers.run(
             target.image,
             command,
-            name=unique_name(target.prefix, "prove"),
+            name=name,
             network_mode="none",
             detach=True,
             **run_options(target, variant),
         )
     except docker.errors.APIError as exc:
+        remove_named(client, name)  # created but not started: never leave it behind
         return Attempt(
             variant, False, f"the engine could not start it: {exc.explanation}", None, ""
         )
@@ -204,9 +208,15 @@ def _ready(client: Any, container: Any, target: ProveTarget) -> str:
 
 def _restart(client: Any, container: Any, tracker: _PidTracker | None, target: ProveTarget) -> str:
     """SIGKILL the workload and start it again (crash recovery under the bundle)."""
-    container.kill()
+    import docker.errors  # noqa: PLC0415
+
+    with contextlib.suppress(docker.errors.APIError):  # it may have died by itself
+        container.kill()
     container.wait(timeout=30)
-    container.start()
+    try:
+        container.start()
+    except docker.errors.APIError as exc:
+        return f"after a restart (SIGKILL, start): the engine could not start it: {exc}"
     if tracker is not None:
         tracker.init = container_pid(container)
     problem = _ready(client, container, target)
