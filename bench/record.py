@@ -201,7 +201,7 @@ def workloads(client: Any, images: dict[str, str], work: Path) -> None:
 
 
 def main() -> None:
-    from harden.system.engine_sdk import docker_client
+    from harden.system.engine import docker_client
     from tests.images import import_image, rootfs_tar, with_setup
     from tests.workloads import PRODUCTION, REAL
 

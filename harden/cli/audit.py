@@ -108,12 +108,6 @@ def audit(
         raise InputError("NAMES select containers through the engine; --source proc audits all")
     if output is not None and output.is_dir():
         raise InputError(f"{output}: is a directory, expected a file name")
-    early = None
-    if not inputs and source == "engine":
-        from harden.system.engine import Early  # noqa: PLC0415
-
-        early = Early(listing=not names)  # the engine answers while the rules load
-    from harden.audit.rules.model import Severity  # noqa: PLC0415
     from harden.audit.run import AuditRequest, exit_code  # noqa: PLC0415
     from harden.audit.run import audit as run_audit  # noqa: PLC0415
     from harden.audit.state.model import SourceKind  # noqa: PLC0415
@@ -122,7 +116,9 @@ def audit(
     now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     request = AuditRequest(now, kind, names, inputs, packs)
     with _progress_bar(True) as progress:
-        report = run_audit(request, progress, early)
+        report = run_audit(request, progress)
+    from harden.audit.rules.model import Severity  # noqa: PLC0415
+
     render_to(report, fmt, output, details, color)
     threshold = None if fail_on == "never" else Severity(fail_on)
     click.get_current_context().exit(int(exit_code(report, threshold)))

@@ -50,7 +50,7 @@ def learn(bundle: Path, container: str, duration: float | None, write: Path | No
     from harden.runtime.container import container_pid  # noqa: PLC0415
     from harden.runtime.learn.follow import learn as follow  # noqa: PLC0415
     from harden.runtime.learn.propose import lines  # noqa: PLC0415
-    from harden.system.engine_sdk import docker_client  # noqa: PLC0415
+    from harden.system.engine import docker_client  # noqa: PLC0415
 
     loaded = read_bundle(bundle)
     import docker.errors  # noqa: PLC0415

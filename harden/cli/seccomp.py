@@ -53,7 +53,7 @@ def _engine_default() -> tuple[str, Any] | None:
     from harden.cli.console import warn  # noqa: PLC0415
     from harden.errors import HardenError  # noqa: PLC0415
     from harden.runtime.engine_default import engine_default  # noqa: PLC0415
-    from harden.system.engine_sdk import docker_client  # noqa: PLC0415
+    from harden.system.engine import docker_client  # noqa: PLC0415
 
     try:
         return engine_default(docker_client(timeout=10))

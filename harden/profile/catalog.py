@@ -117,7 +117,11 @@ def syscall_sets() -> Mapping[str, SyscallSet]:
 @functools.cache
 def capability_facts() -> Mapping[str, CapabilityFacts]:
     """What each capability allows, its risk, and the syscalls it needs."""
-    path = data_dir("profiles") / "capabilities.yaml"
+    return load_capability_facts(data_dir("profiles") / "capabilities.yaml")
+
+
+def load_capability_facts(path: Path) -> Mapping[str, CapabilityFacts]:
+    """The capability table at ``path``: every kernel capability once, with known syscalls."""
     doc = load_single(path, what="capability table")
     problems: list[Problem] = []
     facts: dict[str, CapabilityFacts] = {}

@@ -9,15 +9,11 @@ the field; nothing is written.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from harden.audit.report import Report, ReportKind, TargetResult
-from harden.audit.report_build import order_key
+from harden.audit.report import Report, ReportKind, TargetResult, order_key, score, tally
 from harden.audit.rules.model import (
     Acceptance,
     Accepted,
@@ -33,6 +29,7 @@ from harden.audit.rules.model import (
 )
 from harden.audit.state.model import SourceKind, TargetKind
 from harden.errors import FileProblems, HardenError, Problem, Reported
+from harden.system import parallel
 from harden.system.yaml import load_json
 
 MAX_REPORT_BYTES = 256 << 20
@@ -114,12 +111,7 @@ class _Merger:
     def target(self, raw: dict[str, Any], host: str) -> TargetResult:
         findings = [self.finding(f) for f in raw["findings"]]
         findings += [self.passes[rule_id] for rule_id in raw["passed"]]
-        counts: dict[Status, int] = {}
-        failed: dict[Severity, int] = {}
-        for f in findings:
-            counts[f.status] = counts.get(f.status, 0) + 1
-            if f.status is Status.FAIL:
-                failed[f.rule.severity] = failed.get(f.rule.severity, 0) + 1
+        counts, failed = tally(findings)
         worst = max(failed, key=lambda s: s.rank) if failed else None
         source = raw.get("source")
         return TargetResult(
@@ -130,7 +122,7 @@ class _Merger:
             runtime=raw["runtime"],
             labels=dict(raw["labels"]),
             findings=tuple(findings),
-            score=raw["score"],
+            score=score(counts, failed),  # recomputed: one formula, whatever wrote the report
             worst=worst,
             counts=counts,
             failed=failed,
@@ -230,7 +222,7 @@ def _shared(key: tuple[Any, ...], value: Any, shared: dict[tuple[Any, ...], list
     return value
 
 
-def _load_chunk(paths: list[Path]) -> list[tuple[Any, str]]:
+def _load_chunk(paths: Sequence[Path]) -> list[tuple[Any, str]]:
     """(data, '') or (None, diagnostics) per report; runs in a worker process."""
     shared: dict[tuple[Any, ...], list[Any]] = {}
     out: list[tuple[Any, str]] = []
@@ -243,28 +235,23 @@ def _load_chunk(paths: list[Path]) -> list[tuple[Any, str]]:
 
 
 def _loaded(paths: list[Path], jobs: int) -> Iterator[tuple[Path, Any, str]]:
-    if (
-        jobs < 2
-        or len(paths) < PARALLEL_FROM
-        or "fork" not in multiprocessing.get_all_start_methods()
+    """(path, data, '') or (path, None, diagnostics) per report, in order; read in forked
+    workers from PARALLEL_FROM reports on."""
+    if len(paths) < PARALLEL_FROM:
+        jobs = 1
+    chunks = parallel.chunked(paths, jobs * 4)
+    for chunk, results in zip(
+        chunks, parallel.map_chunks(_load_chunk, chunks, jobs=jobs), strict=True
     ):
-        for path, (data, error) in zip(paths, _load_chunk(paths), strict=True):
+        for path, (data, error) in zip(chunk, results, strict=True):
             yield path, data, error
-        return
-    size = -(-len(paths) // (jobs * 4))
-    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        for chunk, results in zip(chunks, pool.map(_load_chunk, chunks), strict=True):
-            for path, (data, error) in zip(chunk, results, strict=True):
-                yield path, data, error
 
 
 def merge(paths: Iterable[Path], *, generated_at: str, tool_version: str, jobs: int = 0) -> Report:
     """Every report in ``paths`` merged; reports are read by one worker per core (up to 4)."""
     merger = _Merger()
     files = list(paths)
-    for path, data, error in _loaded(files, jobs or max(1, min(os.cpu_count() or 1, 4))):
+    for path, data, error in _loaded(files, jobs or parallel.workers()):
         if error:
             raise Reported(error)
         try:

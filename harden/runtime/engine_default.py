@@ -22,7 +22,7 @@ from typing import Any
 from harden.errors import ToolMissing
 from harden.layers.seccomp.jsonio import parse_profile
 from harden.layers.seccomp.model import Profile
-from harden.layers.selinux.base import cache_root
+from harden.resources import cache_dir
 from harden.runtime.container import remove
 
 # Where containerd keeps the OCI bundle of a running Docker container.
@@ -36,11 +36,13 @@ def engine_default(client: Any) -> tuple[str, Profile]:
     """A label naming the engine, and its default profile."""
     version = str(client.version().get("Version", "unknown"))
     label = f"docker-default (the installed engine's own: Docker {version})"
-    cached = cache_root() / f"engine-default-seccomp-docker-{version}.json"
-    if cached.is_file():
+    folder = cache_dir()
+    cached = folder / f"engine-default-seccomp-docker-{version}.json" if folder else None
+    if cached is not None and cached.is_file():
         return label, parse_profile(cached.read_text(), str(cached))
     text = json.dumps(_probe(client), indent=1, sort_keys=True)
-    cached.parent.mkdir(parents=True, exist_ok=True)
+    if cached is None:  # no usable cache directory: measured again next time
+        return label, parse_profile(text, f"the engine's config.json ({version})")
     partial = cached.with_suffix(f".{uuid.uuid4().hex[:8]}.partial")
     partial.write_text(text)
     partial.replace(cached)

@@ -17,7 +17,7 @@ import time
 
 from harden.runtime.learn.propose import Proposal
 from harden.runtime.record.kmsg import KernelLog, unlimited_printk
-from harden.system import procs as procfs
+from harden.system import proc
 
 POLL_SECONDS = 0.2
 
@@ -25,13 +25,13 @@ POLL_SECONDS = 0.2
 def learn(init_pid: int, duration: float | None) -> Proposal:
     """The records of the container whose first process is ``init_pid``."""
     proposal = Proposal()
-    pids = procfs.members(init_pid) | {init_pid}
+    pids = proc.members(init_pid) | {init_pid}
     lifted = unlimited_printk() if duration else contextlib.nullcontext()
     with KernelLog(from_start=True) as kernel, lifted:
         backlog = list(kernel.records())
         deadline = time.monotonic() + (duration or 0)
-        while time.monotonic() < deadline and procfs.alive(init_pid):
-            pids |= procfs.members(init_pid)
+        while time.monotonic() < deadline and proc.alive(init_pid):
+            pids |= proc.members(init_pid)
             backlog += kernel.records()
             time.sleep(POLL_SECONDS)
         backlog += kernel.records()

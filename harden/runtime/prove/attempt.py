@@ -34,7 +34,7 @@ from harden.runtime.container import (
     wait_ready,
     wait_ready_command,
 )
-from harden.system import procs as procfs
+from harden.system import proc
 
 Progress = Callable[[str], None]
 
@@ -138,7 +138,7 @@ class _PidTracker:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.pids |= procfs.members(self.init)
+            self.pids |= proc.members(self.init)
             time.sleep(0.02)
 
     def stop(self) -> frozenset[int]:

@@ -30,8 +30,7 @@ from harden.runtime.container import (
 from harden.runtime.record import barrier
 from harden.runtime.record.backend import Backend, choose
 from harden.runtime.record.recorder import POLL_SECONDS, Recording, RecordOptions, Session
-from harden.runtime.record.strace import strace_binary
-from harden.system import procs as procfs
+from harden.system import proc, tools
 
 if TYPE_CHECKING:
     from harden.runtime.record.ebpf_session import EbpfSession
@@ -49,7 +48,7 @@ def _session(opts: RecordOptions, init: int, what: str) -> Session | EbpfSession
         return EbpfSession(opts, cgroup_id(init) or 0)
     if choice.reason:
         opts.progress(choice.reason)
-    strace_binary()
+    tools.require("strace")
     session = Session(opts)
     if choice.reason:
         session.notes.append(choice.reason)
@@ -71,11 +70,11 @@ def record_container(client: Any, name: str, opts: RecordOptions) -> Recording:
     user = _user_ids(container.attrs.get("Config", {}).get("User") or "", init)
     session = _session(opts, init, f"container {name}")
     if isinstance(session, Session):
-        session.attach(sorted(procfs.members(init) or {init}))
+        session.attach(sorted(proc.members(init) or {init}))
     else:
         session.follow(init)
     exercise = _run_loop(client, container, init, session, opts)
-    if not procfs.alive(init):
+    if not proc.alive(init):
         _, code = exit_status(container)
         session.problems.append(
             f"the container stopped during the recording (exit status {code}); "
@@ -127,7 +126,7 @@ def _run_loop(
                 )
             return exercise
         deadline = None if opts.duration is None else time.monotonic() + opts.duration
-        while procfs.alive(init) and (deadline is None or time.monotonic() < deadline):
+        while proc.alive(init) and (deadline is None or time.monotonic() < deadline):
             session.follow(init)
             time.sleep(POLL_SECONDS * 2)
     except KeyboardInterrupt:
@@ -138,7 +137,7 @@ def _run_loop(
 def record_image(client: Any, image: str, command: Sequence[str], opts: RecordOptions) -> Recording:
     """Start a new container of ``image`` traced from its first instruction."""
     if opts.backend is Backend.STRACE:
-        strace_binary()
+        tools.require("strace")
     config = image_config(client, image)
     argv = command_of(config, command)
     folder = barrier.prepare(opts.work)
@@ -202,12 +201,12 @@ def _record_started(
 def _user_ids(user: str, init: int) -> tuple[int, int] | None:
     if not user:
         return (0, 0)
-    return procfs.passwd_ids(init, user)
+    return proc.passwd_ids(init, user)
 
 
 def _wait_traced(pid: int, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
-    while procfs.tracer_of(pid) == 0:
+    while proc.tracer_of(pid) == 0:
         if time.monotonic() > deadline:
             raise PermissionProblem(
                 f"strace did not attach to the container's process {pid}",

@@ -21,17 +21,16 @@ import os
 import shutil
 import signal
 import stat
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harden.errors import PermissionProblem, ToolMissing
+from harden.errors import PermissionProblem
 from harden.kernel.syscalls import Arch
 from harden.runtime.record.ebpf_observe import Extras, Maps, observations
 from harden.runtime.record.ebpf_program import MAX_KEYS, READY, STRLEN, Program, build
 from harden.runtime.record.observe import Observations
-from harden.system import procs as procfs
+from harden.system import proc, tools
 from harden.system.proc import ProcUnreadable, read_text
 
 TRACEFS = Path("/sys/kernel/tracing")
@@ -39,16 +38,6 @@ BTF = Path("/sys/kernel/btf/vmlinux")
 CAP_TRACEPOINT = TRACEFS / "events" / "capability" / "cap_capable"
 _NOISE = ("couldn't set RLIMIT_MEMLOCK",)  # harmless: the kernel accounts BPF memory by cgroup
 _ATTACH_TIMEOUT = 30.0
-
-
-def bpftrace_binary() -> str:
-    found = shutil.which("bpftrace")
-    if found is None:
-        raise ToolMissing(
-            "bpftrace is not installed; the eBPF recorder runs its program with it",
-            hint="install it (Debian/Ubuntu: apt-get install bpftrace), or use --backend strace",
-        )
-    return found
 
 
 def unavailable() -> str | None:
@@ -69,10 +58,8 @@ def mount_tracefs() -> str | None:
     """Mount tracefs at /sys/kernel/tracing if it is not (bpftrace finds tracepoints there)."""
     if (TRACEFS / "events").is_dir():
         return None
-    done = subprocess.run(
-        ["mount", "-t", "tracefs", "tracefs", str(TRACEFS)], capture_output=True, check=False
-    )
-    if done.returncode != 0 or not (TRACEFS / "events").is_dir():
+    done = tools.run(["mount", "-t", "tracefs", "tracefs", str(TRACEFS)], timeout=30)
+    if not done.ok or not (TRACEFS / "events").is_dir():
         return f"tracefs is not mounted at {TRACEFS} and mounting it failed"
     return None
 
@@ -95,7 +82,11 @@ def cgroup_id(pid: int) -> int | None:
     mount = cgroup_v2_mount()
     if mount is None:
         return None
-    for line in procfs.cgroup(pid).splitlines():
+    try:
+        own = read_text(proc.ProcFS().path(pid, "cgroup"))
+    except ProcUnreadable:
+        return None
+    for line in own.splitlines():
         if line.startswith("0::"):
             path = line[3:].strip()
             if path in ("", "/"):
@@ -161,13 +152,12 @@ class EbpfTracer:
         source.write_text(self.program.text)
         self._out_path = work / "ebpf.json"
         self._err_path = work / "ebpf.err"
-        env = dict(os.environ, BPFTRACE_STRLEN=str(STRLEN), BPFTRACE_MAP_KEYS_MAX=str(MAX_KEYS))
-        with self._out_path.open("wb") as out, self._err_path.open("wb") as err:
-            self.proc = subprocess.Popen(
-                [bpftrace_binary(), "-f", "json", str(source), str(cgroup)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
-                start_new_session=True,
-            )  # fmt: skip
+        tools.require("bpftrace")  # a missing one is named with its package
+        settings = [f"BPFTRACE_STRLEN={STRLEN}", f"BPFTRACE_MAP_KEYS_MAX={MAX_KEYS}"]
+        argv = ["env", *settings, "bpftrace", "-f", "json", "-o", str(self._out_path),
+                str(source), str(cgroup)]  # fmt: skip
+        with self._err_path.open("wb") as err:
+            self.proc = tools.spawn(argv, stderr=err, detached=True)
 
     def wait_attached(self) -> None:
         """Block until every probe is attached: bpftrace says "attached_probes" before it
@@ -176,27 +166,24 @@ class EbpfTracer:
         while time.monotonic() < deadline:
             if READY in self._read(self._out_path):
                 return
-            if self.proc.poll() is not None:
+            if not self.proc.running():
                 break
             time.sleep(0.05)
         self.stop()
         raise PermissionProblem(f"bpftrace could not start the recorder: {self.stderr()[-500:]}")
 
     def running(self) -> bool:
-        return self.proc.poll() is None
+        return self.proc.running()
 
     def learn(self, pids: set[int]) -> None:
         self.dirs.learn(pids)
 
     def stop(self, grace: float = 30.0) -> None:
         """SIGINT: bpftrace prints every map and exits."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
+        if self.proc.running():
+            self.proc.signal(signal.SIGINT)
+            if self.proc.wait(grace) is None:
                 self.proc.kill()
-                self.proc.wait()
 
     def stderr(self) -> str:
         lines = self._read(self._err_path).splitlines()

@@ -14,7 +14,7 @@ from harden.runtime.record.ebpf import EbpfTracer
 from harden.runtime.record.ebpf_observe import describe
 from harden.runtime.record.observe import Observations
 from harden.runtime.record.recorder import Recording, RecordOptions, native_arch
-from harden.system import procs as procfs
+from harden.system import proc
 
 
 @dataclass
@@ -33,7 +33,7 @@ class EbpfSession:
 
     def follow(self, init_pid: int) -> None:
         """Learn the working directories and open directories of the workload's processes."""
-        self.tracer.learn(procfs.members(init_pid) or {init_pid})
+        self.tracer.learn(proc.members(init_pid) or {init_pid})
 
     def finish(self, **facts: Any) -> Recording:
         result = self.tracer.result()
