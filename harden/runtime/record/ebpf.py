@@ -153,6 +153,7 @@ class EbpfTracer:
         self._out_path = work / "ebpf.json"
         self._err_path = work / "ebpf.err"
         tools.require("bpftrace")  # a missing one is named with its package
+        self._out_path.unlink(missing_ok=True)  # never read an earlier run's output
         settings = [f"BPFTRACE_STRLEN={STRLEN}", f"BPFTRACE_MAP_KEYS_MAX={MAX_KEYS}"]
         argv = ["env", *settings, "bpftrace", "-f", "json", "-o", str(self._out_path),
                 str(source), str(cgroup)]  # fmt: skip
