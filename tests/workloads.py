@@ -86,7 +86,7 @@ REDIS = Workload(
     " && redis-cli save | grep -q OK && redis-benchmark -q -n 2000 -c 4 -t set,get,lpush,lpop",
     check="redis-cli set k v | grep -q OK && redis-cli get k | grep -qx v"
     " && redis-cli save | grep -q OK",
-    throughput="redis-benchmark --csv -n 20000 -c 8 -t set,get",  # final figures only
+    throughput="redis-benchmark --csv -n 200000 -c 8 -t set,get",  # final figures only
 )
 _PG = "/usr/lib/postgresql/15"
 _PG_SMALL = (
@@ -136,7 +136,7 @@ POSTGRES = Workload(
     " && mkdir -p /run/postgresql && chown postgres:postgres /run/postgresql",
     ready="pg_isready -h 127.0.0.1 -q",
     load=bash(_PG_LOAD),
-    throughput="pgbench -h 127.0.0.1 -U postgres -c 8 -j 2 -T 10 -n -S postgres",
+    throughput="pgbench -h 127.0.0.1 -U postgres -c 8 -j 2 -T 15 -n -S postgres",
 )
 _MC_SMALL = """
 exec 3<>/dev/tcp/127.0.0.1/11211

@@ -122,8 +122,16 @@ def prove(
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write the bundle's spec with the proven capability set to this file.",
 )
+@click.option(
+    "--spec",
+    "source_spec",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="The annotated spec the bundle came from: --write-spec then keeps its comments and "
+    "origins (so spec merge can still widen it) and only replaces the capabilities.",
+)
 def minimize_caps(bundle: Path, command: tuple[str, ...], start: str,
-                  write_spec: Path | None, **kw: Any) -> None:  # fmt: skip
+                  write_spec: Path | None, source_spec: Path | None,
+                  **kw: Any) -> None:  # fmt: skip
     """Find the proven-minimal capability set of a workload.
 
     Runs the workload under the bundle with each capability removed in turn and keeps
@@ -141,9 +149,11 @@ def minimize_caps(bundle: Path, command: tuple[str, ...], start: str,
     with progress_reporter() as progress:
         proof = run_minimize(docker_client(), target, progress, start=first)
     _show(render_caps(proof))
-    if write_spec is not None:
-        _write_spec(target, proof.kept, {v.capability: v.evidence for v in proof.verdicts},
-                    write_spec)  # fmt: skip
+    evidence = {v.capability: v.evidence for v in proof.verdicts}
+    if write_spec is not None and source_spec is not None:
+        _write_annotated(source_spec, proof.kept, evidence, write_spec)
+    elif write_spec is not None:
+        _write_spec(target, proof.kept, evidence, write_spec)
 
 
 def _show(text: str) -> None:
@@ -169,3 +179,32 @@ def _write_spec(target: ProveTarget, kept: tuple[str, ...], evidence: dict[str, 
     header = "# The bundle's spec with the capability set proven minimal by harden minimize-caps.\n"
     write_file(path, header + yaml.safe_dump(doc, sort_keys=False, width=100))
     info(f"wrote {literal(str(path))}")
+
+
+def _write_annotated(source: Path, kept: tuple[str, ...], evidence: dict[str, str],
+                     path: Path) -> None:  # fmt: skip
+    """The source spec, every comment and origin kept, with the proven capabilities."""
+    from harden.profile.loader import load_spec, parse_spec  # noqa: PLC0415
+    from harden.runtime.record.draft import Origin, read_draft  # noqa: PLC0415
+    from harden.runtime.record.render import render  # noqa: PLC0415
+    from harden.system.files import write_file  # noqa: PLC0415
+    from harden.system.yaml import read_text  # noqa: PLC0415
+
+    load_spec(source)
+    draft = read_draft(read_text(source, what="workload spec"), str(source))
+    old = {c["name"]: c for c in draft.data.get("capabilities") or [] if isinstance(c, dict)}
+    for name in old:
+        draft.notes.pop(("capabilities", name), None)
+    caps = []
+    for name in kept:
+        why = f"proven: without it {evidence.get(name, 'it failed')}"[:200]
+        caps.append({"name": name, "reason": old.get(name, {}).get("reason") or why})
+        draft.note(("capabilities", name), Origin.RECORDED, f"harden minimize-caps: {why}")
+    if caps:
+        draft.data["capabilities"] = caps
+    else:
+        draft.data.pop("capabilities", None)
+    text = render(draft)
+    parse_spec(text, str(path))
+    write_file(path, text)
+    info(f"wrote {literal(str(path))} (from {literal(str(source))}, comments kept)")

@@ -165,8 +165,11 @@ def test_minimize_caps_keeps_only_what_nginx_needs_and_proves_it(
     bundle = tmp_path / "bundle"
     assert harden("generate", spec, "-o", bundle).exit_code == 0
     minimal = tmp_path / "minimal.yaml"
-    result = minimize(NGINX, bundle, image, "--write-spec", str(minimal))
+    result = minimize(NGINX, bundle, image, "--write-spec", str(minimal), "--spec", str(spec))
     assert result.exit_code == 0, result.output
+    text = minimal.read_text()
+    assert "runtime: runc  # runtime base:" in text  # the recorded spec's origins are kept
+    assert "# recorded: harden minimize-caps: proven: without it" in text
     keep = [line for line in result.output.splitlines() if line.startswith("  KEEP ")]
     assert keep, result.output  # nginx starts as root and switches its workers to www-data
     for line in keep:
