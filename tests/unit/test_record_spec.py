@@ -117,8 +117,11 @@ def test_recorded_denials_give_way_to_what_another_recording_made() -> None:
 def test_paths_are_grouped_and_scratch_space_is_planned() -> None:
     many = {f"/usr/lib/mod/{i}.so": {"x"} for i in range(8)}
     many["/proc/123/status"] = {"x"}
+    many["/sys/devices/pci0000:00/0000:00:1f.2/vendor"] = {"x"}
+    many["/dev/shm/PostgreSQL.3381199092"] = {"x"}
     grouped = collapse(many)
-    assert set(grouped) == {"/usr/lib/mod/*", "/proc/*/status"}
+    assert set(grouped) == {"/usr/lib/mod/*", "/proc/*/status", "/sys/devices/*/*/vendor",
+                            "/dev/shm/PostgreSQL.*"}  # fmt: skip
     obs = Observations(writes={"/data/db": {"x"}, "/dev/null": {"x"}},
                        reads={"/data/seed": {"x"}})  # fmt: skip
     plan = scratch_plan(obs)

@@ -27,9 +27,13 @@ _ENGINE_FILES = frozenset({"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"})
 
 
 def normalise(path: str) -> str:
-    """A path with per-process parts (``/proc/123``, ``/dev/pts/4``) as globs."""
+    """A path with per-process parts (``/proc/123``, ``/dev/pts/4``) as globs, and /sys
+    components naming a device address (``0000:00:1f.2``, per host, and a ':' no SPO
+    profile can hold) as ``*``."""
     for pattern, replacement in _PER_PROCESS:
         path = pattern.sub(replacement, path)
+    if path.startswith("/sys/") and ":" in path:
+        path = "/".join("*" if ":" in part else part for part in path.split("/"))
     return path
 
 
