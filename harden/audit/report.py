@@ -25,7 +25,7 @@ from harden.audit.state.model import Fact, GapKind, SourceKind, TargetKind, Targ
 if TYPE_CHECKING:
     from harden.audit.sources.interface import Scan
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 class ReportKind(enum.StrEnum):
@@ -89,6 +89,7 @@ class Report:
     kind: ReportKind = ReportKind.AUDIT
     gate: GateOutcome | None = None
     hosts: tuple[str, ...] = ()  # fleet reports: every merged host, in input order
+    skipped: tuple[tuple[str, str], ...] = ()  # gate: (path, reason) of files that are no input
 
     def count(self, status: Status) -> int:
         return sum(t.counts.get(status, 0) for t in self.targets)
@@ -211,4 +212,5 @@ def build_report(
         targets=tuple(targets),
         problems=scan.problems,
         engine_unavailable=scan.engine_unavailable,
+        skipped=scan.skipped,
     )

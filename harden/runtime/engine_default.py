@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from harden.errors import ToolMissing
-from harden.layers.seccomp.jsonio import parse_profile
 from harden.layers.seccomp.model import Profile
+from harden.layers.seccomp.parse import parse_profile
 from harden.resources import cache_dir
 from harden.runtime.container import remove
 

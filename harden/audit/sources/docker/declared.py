@@ -23,6 +23,7 @@ from harden.audit.sources.docker.fields import (
     security_opts,
     selinux_parts,
 )
+from harden.audit.state.facts import mounts_in_order
 from harden.audit.state.model import Layer, LayerBuilder
 
 Raw = dict[str, Any]
@@ -188,7 +189,7 @@ def filesystem(layer: LayerBuilder, raw: Raw, origin: str, _d: EngineDefaults) -
                 "propagation": propagation_mode(get(entry, "Propagation", str, "")),
             }
         )
-    layer.set("mounts", mounts, f"{origin}: Mounts")
+    layer.set("mounts", mounts_in_order(mounts), f"{origin}: Mounts")
     privileged = get(raw, f"{hc}.Privileged", bool, False)
     for fact, key in (("masked_paths", "MaskedPaths"), ("readonly_paths", "ReadonlyPaths")):
         value = get(raw, f"{hc}.{key}", list, None)
