@@ -8,12 +8,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from harden.runtime.container import ClientResult
 from harden.runtime.record.barrier import MOUNT
 from harden.runtime.record.ebpf import EbpfTracer
 from harden.runtime.record.ebpf_observe import describe
 from harden.runtime.record.observe import Observations
-from harden.runtime.record.recorder import Recording, RecordOptions, native_arch
+from harden.runtime.record.recorder import (
+    Recording,
+    RecordOptions,
+    exercise_problems,
+    native_arch,
+)
 from harden.system import proc
 
 
@@ -42,12 +46,7 @@ class EbpfSession:
             self.problems.append("no system call was recorded")
         if result.stderr.strip():
             self.notes.append(f"bpftrace said: {result.stderr.strip()[-300:]}")
-        exercise = facts.get("exercise")
-        if isinstance(exercise, ClientResult) and not exercise.ok:
-            status = "timed out" if exercise.exit_code is None else f"exit {exercise.exit_code}"
-            self.problems.append(
-                f"the exercise failed ({status}): {exercise.output.strip()[-300:] or 'no output'}"
-            )
+        self.problems += exercise_problems(facts.get("exercise"))
         return Recording(
             observations=obs,
             arch=native_arch(),

@@ -128,12 +128,7 @@ class Session:
         obs = observer.finish()
         if not obs.calls:
             self.problems.append("no system call was traced")
-        exercise = facts.get("exercise")
-        if isinstance(exercise, ClientResult) and not exercise.ok:
-            status = "timed out" if exercise.exit_code is None else f"exit {exercise.exit_code}"
-            self.problems.append(
-                f"the exercise failed ({status}): {exercise.output.strip()[-300:] or 'no output'}"
-            )
+        self.problems += exercise_problems(facts.get("exercise"))
         return Recording(
             observations=obs,
             arch=native,
@@ -143,6 +138,14 @@ class Session:
             details=tuple(self.notes),
             **facts,
         )
+
+
+def exercise_problems(exercise: object) -> list[str]:
+    """Why a recording is incomplete because of its exercise (none when it passed)."""
+    if not isinstance(exercise, ClientResult) or exercise.ok:
+        return []
+    status = "timed out" if exercise.exit_code is None else f"exit {exercise.exit_code}"
+    return [f"the exercise failed ({status}): {exercise.output.strip()[-300:] or 'no output'}"]
 
 
 def _check_command(command: Sequence[str]) -> None:
