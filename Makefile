@@ -16,7 +16,7 @@ TEST_PACKAGES := $(DEMO_PACKAGES) docker.io runc crun strace busybox-static gcc 
                  apparmor secilc selinux-policy-default policycoreutils uidmap seccomp \
                  setools mmdebstrap chromium
 
-.PHONY: help demo test lint bench engine system-packages clean
+.PHONY: help demo test lint bench engine system-packages clean cri-stubs
 
 help:
 	@echo "make demo   - generate and check the bundle of the built-in web spec"
@@ -77,6 +77,10 @@ test: $(VENV)/.installed engine lint
 
 bench: $(VENV)/.installed engine
 	$(PY) bench/run.py
+
+# The CRI gRPC stubs, from the vendored upstream api.proto (see its README).
+cri-stubs: $(VENV)/.installed
+	sh harden/audit/sources/cri/api/regenerate.sh $(PY)
 
 clean:
 	rm -rf $(OUT) $(CACHE) .pytest_cache .mypy_cache .ruff_cache
