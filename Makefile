@@ -14,7 +14,7 @@ DEMO_PACKAGES := libcap-dev libseccomp2 golang-github-containers-common \
                  apparmor secilc selinux-policy-default policycoreutils
 TEST_PACKAGES := $(DEMO_PACKAGES) docker.io runc crun strace busybox-static gcc libc6-dev \
                  apparmor secilc selinux-policy-default policycoreutils uidmap seccomp \
-                 setools mmdebstrap chromium
+                 setools mmdebstrap chromium containerd containernetworking-plugins
 
 .PHONY: help demo test lint bench engine system-packages clean cri-stubs
 
