@@ -29,6 +29,8 @@ class AuditRequest:
     packs: tuple[str, ...] = ()  # pack ids; empty: every pack
     rules_dir: Path | None = None  # another audit/ folder (tests, custom packs)
     parallel_from: int = 0  # containers from which two processes judge them; 0: the default
+    cri_socket: str = ""  # cri source: the runtime's CRI socket ('' : the one found here)
+    namespaces: tuple[str, ...] = ()  # cri and auto sources: only pods of these namespaces
 
 
 def select_packs(
@@ -58,12 +60,12 @@ def collect(
     :mod:`harden.audit.workers`): their findings go into ``judged``."""
     match request.source:
         case SourceKind.ENGINE:
-            from harden.audit import workers  # noqa: PLC0415
-            from harden.audit.sources.docker import engine  # noqa: PLC0415
+            return _engine(request, progress, early, judged, evaluator)
+        case SourceKind.CRI:
+            from harden.audit.sources.cri import scan as cri  # noqa: PLC0415
 
-            finisher = workers.finish_all(evaluator, judged, parallel_from=request.parallel_from)
-            scan = engine.EngineScan(request.names, not request.names)
-            return engine.scan(scan, progress, early, finisher)
+            socket = request.cri_socket or cri.default_socket()
+            return cri.scan(cri.CRIScan(socket, request.namespaces), progress)
         case SourceKind.PROC:
             from harden.audit.sources.proc import scan as procsource  # noqa: PLC0415
 
@@ -80,6 +82,21 @@ def collect(
             | SourceKind.FLEET
         ):
             raise InputError(f"{request.source.value} inputs are read by harden gate")
+
+
+def _engine(
+    request: AuditRequest,
+    progress: Progress,
+    early: Early | None,
+    judged: dict[str, tuple[Finding, ...]],
+    evaluator: Evaluator,
+) -> Scan:
+    from harden.audit import workers  # noqa: PLC0415
+    from harden.audit.sources.docker import engine  # noqa: PLC0415
+
+    finisher = workers.finish_all(evaluator, judged, parallel_from=request.parallel_from)
+    scan = engine.EngineScan(request.names, not request.names)
+    return engine.scan(scan, progress, early, finisher)
 
 
 def audit(

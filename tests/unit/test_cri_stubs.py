@@ -29,6 +29,4 @@ def test_the_service_is_the_upstream_runtime_v1() -> None:
 
     service = api_pb2.DESCRIPTOR.services_by_name["RuntimeService"]
     assert service.full_name == "runtime.v1.RuntimeService"
-    assert {"ListContainers", "ContainerStatus", "PodSandboxStatus"} <= set(
-        service.methods_by_name
-    )
+    assert {"ListContainers", "ContainerStatus", "PodSandboxStatus"} <= set(service.methods_by_name)
