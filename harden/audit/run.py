@@ -66,6 +66,8 @@ def collect(
 
             socket = request.cri_socket or cri.default_socket()
             return cri.scan(cri.CRIScan(socket, request.namespaces), progress)
+        case SourceKind.AUTO:
+            return _detected(request, progress, early, judged, evaluator)
         case SourceKind.PROC:
             from harden.audit.sources.proc import scan as procsource  # noqa: PLC0415
 
@@ -97,6 +99,38 @@ def _engine(
     finisher = workers.finish_all(evaluator, judged, parallel_from=request.parallel_from)
     scan = engine.EngineScan(request.names, not request.names)
     return engine.scan(scan, progress, early, finisher)
+
+
+def _detected(
+    request: AuditRequest,
+    progress: Progress,
+    early: Early | None,
+    judged: dict[str, tuple[Finding, ...]],
+    evaluator: Evaluator,
+) -> Scan:
+    """Every engine found by its socket (NAMES: Docker's containers, as before)."""
+    from harden.audit.sources import detect  # noqa: PLC0415
+    from harden.audit.sources.cri import scan as cri  # noqa: PLC0415
+    from harden.audit.sources.cri.client import NotCRI  # noqa: PLC0415
+    from harden.system.engine import Early, EngineError  # noqa: PLC0415
+
+    found = [e for e in detect.find() if not request.names or e.kind is SourceKind.ENGINE]
+    scans: list[tuple[detect.Engine, Scan]] = []
+    for engine in found:
+        if engine.kind is SourceKind.CRI:
+            try:
+                scan = cri.scan_found(cri.CRIScan(engine.socket, request.namespaces), progress)
+            except NotCRI:
+                continue  # e.g. Docker's own containerd: its containers are Docker's
+            except EngineError as exc:
+                scan = cri.unavailable(exc, f"unix://{engine.socket}")
+        else:
+            first = early if engine.name == "docker" else Early(listing=True, socket=engine.socket)
+            scan = _engine(request, progress, first, judged, evaluator)
+        scans.append((engine, scan))
+    if not scans:  # nothing found: Docker's scan says what is missing
+        return _engine(request, progress, early, judged, evaluator)
+    return detect.join(scans, request.namespaces)
 
 
 def audit(

@@ -49,11 +49,11 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int, str], None]]:
 @click.argument("names", nargs=-1)
 @click.option(
     "--source",
-    type=click.Choice(["engine", "cri", "proc"]),
-    default="engine",
+    type=click.Choice(["auto", "engine", "cri", "proc"]),
+    default="auto",
     show_default=True,
-    help="engine: the Docker/Podman API plus /proc; cri: a Kubernetes node's runtime "
-    "(containerd, CRI-O) plus /proc; proc: /proc only.",
+    help="auto: every engine found by its socket; engine: the Docker/Podman API plus /proc; "
+    "cri: a Kubernetes node's runtime (containerd, CRI-O) plus /proc; proc: /proc only.",
 )
 @click.option(
     "--cri-socket",
@@ -67,7 +67,7 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int, str], None]]:
     "namespaces",
     multiple=True,
     metavar="NS",
-    help="Only pods of this Kubernetes namespace (repeatable; cri source).",
+    help="Only pods of this Kubernetes namespace (repeatable; cri and auto sources).",
 )
 @click.option(
     "--input",
@@ -108,10 +108,11 @@ def audit(
     the drift between them. Never changes, restarts or enters a container.
 
     \b
-    harden audit                       every running container and the engine, worst first
+    harden audit                       every engine found here (Docker, Podman, containerd,
+                                       CRI-O), every running container, worst first
     harden audit web db --format json -o host.json
     harden audit --source cri --cri-socket /run/containerd/containerd.sock
-    harden audit --source cri --namespace payments   pods of one Kubernetes namespace
+    harden audit --namespace payments  pods of one Kubernetes namespace
     harden audit --source proc         no engine API: any runtime, through /proc
     harden audit --input inspect.json  offline: saved docker/podman inspect output
 
@@ -121,24 +122,24 @@ def audit(
     """
     from harden.errors import InputError  # noqa: PLC0415
 
-    if cri_socket and source == "engine":
+    if cri_socket and source == "auto":
         source = "cri"
-    if inputs and (names or source != "engine" or namespaces):
+    if inputs and (names or source != "auto" or namespaces):
         raise InputError(
             "--input audits saved files: it takes no NAMES, no --source and no --namespace"
         )
-    if names and source != "engine":
+    if names and source not in ("auto", "engine"):
         raise InputError(
             f"NAMES select containers through the engine; --source {source} audits all"
         )
     if cri_socket and source != "cri":
         raise InputError(f"--cri-socket names a CRI runtime; --source {source} does not use one")
-    if namespaces and source != "cri":
+    if namespaces and source not in ("auto", "cri"):
         raise InputError(f"--namespace selects Kubernetes pods; --source {source} has none")
     if output is not None and output.is_dir():
         raise InputError(f"{output}: is a directory, expected a file name")
     early = None
-    if not inputs and source == "engine":
+    if not inputs and source in ("auto", "engine"):
         from harden.system.engine import Early  # noqa: PLC0415
 
         early = Early(listing=not names)  # the engine answers while the rules load

@@ -10,7 +10,11 @@ verdicts the gate gives their manifests.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tarfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -179,3 +183,53 @@ def test_moby_namespace_is_not_a_pod(risky_node: tuple[Containerd, dict[str, Pod
     ids = [t["id"] for t in report["targets"]]
     assert name not in ids
     assert sorted(ids) == sorted(pod.containers["app"] for pod in pods.values())
+
+
+@pytest.fixture
+def busybox_image(docker: Any, tmp_path: Path) -> Iterator[str]:
+    """A busybox image of ours for a sleeping Docker container (removed afterwards)."""
+    root = tmp_path / "root"
+    (root / "bin").mkdir(parents=True)
+    shutil.copy2(shutil.which("busybox") or "/bin/busybox", root / "bin" / "busybox")
+    (root / "bin" / "sleep").symlink_to("busybox")
+    tar = tmp_path / "root.tar"
+    with tarfile.open(tar, "w") as archive:
+        archive.add(root, arcname=".")
+    repo = f"{PREFIX}detect-{uuid.uuid4().hex[:8]}"
+    docker.api.import_image_from_data(tar.read_bytes(), repository=repo, tag="1")
+    yield f"{repo}:1"
+    docker.images.remove(f"{repo}:1", force=True)
+
+
+def test_detection_audits_docker_and_the_cri_once_each(
+    risky_node: tuple[Containerd, dict[str, Pod], Path],
+    docker: Any,
+    busybox_image: str,
+    container_name: Any,
+) -> None:
+    runtime, pods, _gated = risky_node
+    ours = docker.containers.run(
+        busybox_image,
+        ["/bin/sleep", "600"],
+        name=container_name(),
+        detach=True,
+        network_mode="none",
+    )
+    old = os.environ.get("CONTAINER_RUNTIME_ENDPOINT")
+    os.environ["CONTAINER_RUNTIME_ENDPOINT"] = f"unix://{runtime.socket}"
+    try:
+        done = run_harden("audit", "--format", "json", "--fail-on", "never")
+    finally:
+        if old is None:
+            os.environ.pop("CONTAINER_RUNTIME_ENDPOINT")
+        else:
+            os.environ["CONTAINER_RUNTIME_ENDPOINT"] = old
+    report = json.loads(done.stdout)
+    assert report["scan"]["source"] == "auto"
+    assert "docker" in report["scan"]["host"]["engines"]
+    assert "cri (containerd" in report["scan"]["host"]["engines"]
+    ids = [t["id"] for t in report["targets"] if t["kind"] == "container"]
+    assert len(ids) == len(set(ids))  # every container once
+    assert ids.count(ours.id) == 1
+    for pod in pods.values():
+        assert ids.count(pod.containers["app"]) == 1

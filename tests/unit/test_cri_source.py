@@ -16,10 +16,12 @@ from typing import Any
 import grpc
 import pytest
 
+from harden.audit.sources import detect
 from harden.audit.sources.cri import volumes
 from harden.audit.sources.cri.client import CRIClient, NotCRI
 from harden.audit.sources.cri.declared import CRIContainer, collect
-from harden.audit.state.model import GapKind
+from harden.audit.sources.interface import Scan
+from harden.audit.state.model import GapKind, SourceKind, TargetKind, TargetState
 from harden.system.engine import EngineError, Failure
 from tests.conftest import DATA, run_harden
 
@@ -182,8 +184,9 @@ def test_cli_unreachable_cri_socket_exits_4(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["--source", "proc", "--namespace", "x"], "--namespace selects Kubernetes pods"),
-        (["--source", "proc", "--cri-socket", "/x"], "--cri-socket names a CRI runtime"),
+        (["--source", "engine", "--cri-socket", "/x"], "--cri-socket names a CRI runtime"),
         (["--source", "cri", "web"], "NAMES select containers through the engine"),
+        (["--input", "x.json", "--namespace", "x"], "--input audits saved files"),
     ],
 )
 def test_cli_refuses_options_that_do_not_fit(args: list[str], message: str) -> None:
@@ -191,3 +194,48 @@ def test_cli_refuses_options_that_do_not_fit(args: list[str], message: str) -> N
     assert done.code == 2
     assert message in done.output
     assert "Traceback" not in done.output
+
+
+def test_detection_finds_each_socket_once_docker_first() -> None:
+    here = {
+        "/var/run/docker.sock",
+        "/run/containerd/containerd.sock",
+        "/var/run/crio/crio.sock",
+        "/tmp/k.sock",
+    }
+    env = {"CONTAINER_RUNTIME_ENDPOINT": "unix:///run/containerd/containerd.sock"}
+    found = detect.find(env, is_socket=lambda p: p in here)
+    assert [(e.name, e.socket) for e in found] == [
+        ("docker", "/var/run/docker.sock"),
+        ("cri", "/run/containerd/containerd.sock"),  # named, and not found a second time
+        ("crio", "/var/run/crio/crio.sock"),
+    ]
+    remote = detect.find({"DOCKER_HOST": "tcp://10.0.0.1:2376"}, is_socket=lambda _p: False)
+    assert [(e.name, e.socket) for e in remote] == [("docker", "")]
+
+
+def _target(id_: str, source: SourceKind) -> TargetState:
+    return TargetState(TargetKind.CONTAINER, id_, id_, source)
+
+
+def test_join_reports_a_container_seen_twice_once_from_the_cri() -> None:
+    docker = detect.Engine(SourceKind.ENGINE, "docker", "/var/run/docker.sock")
+    cri = detect.Engine(SourceKind.CRI, "cri", "/run/cri-dockerd.sock")
+    both = detect.join(
+        [
+            (
+                docker,
+                Scan(
+                    SourceKind.ENGINE,
+                    (_target("a", SourceKind.ENGINE), _target("b", SourceKind.ENGINE)),
+                ),
+            ),
+            (cri, Scan(SourceKind.CRI, (_target("b", SourceKind.CRI),))),
+        ]
+    )
+    assert both.source is SourceKind.AUTO
+    assert [(t.id, t.source) for t in both.targets] == [
+        ("b", SourceKind.CRI),
+        ("a", SourceKind.ENGINE),
+    ]
+    assert not both.engine_unavailable
