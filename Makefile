@@ -16,11 +16,12 @@ TEST_PACKAGES := $(DEMO_PACKAGES) docker.io runc crun strace busybox-static gcc 
                  apparmor secilc selinux-policy-default policycoreutils uidmap seccomp \
                  setools mmdebstrap chromium containerd containernetworking-plugins
 
-.PHONY: help demo test lint bench engine system-packages clean cri-stubs
+.PHONY: help demo test unit lint bench engine system-packages clean cri-stubs
 
 help:
 	@echo "make demo   - generate and check the bundle of the built-in web spec"
 	@echo "make test   - install what the tests need, start Docker, run lint and all tests"
+	@echo "make unit   - the unit tests only: no engine, no root, a minute on two cores"
 	@echo "make bench  - print the benchmark figures"
 	@echo "make lint   - ruff and mypy"
 
@@ -74,6 +75,10 @@ lint: $(VENV)/.installed
 
 test: $(VENV)/.installed engine lint
 	HARDEN_REQUIRE_DOCKER=1 $(PY) -m pytest
+
+# The fast loop: unit tests in parallel, no engine started, nothing needing root.
+unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit -q -n auto -m "not docker and not root"
 
 bench: $(VENV)/.installed engine
 	$(PY) bench/run.py

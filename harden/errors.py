@@ -19,6 +19,8 @@ class ExitCode(enum.IntEnum):
     INPUT = 2  # bad usage or bad input (spec, profile, manifest, options)
     INCOMPLETE = 3  # a scan could not read everything it had to
     ENVIRONMENT = 4  # a required tool, permission or engine is missing
+    INTERNAL = 70  # a bug in harden (EX_SOFTWARE): never the answer to any input
+    INTERRUPTED = 130  # stopped by the user (Ctrl-C: 128 + SIGINT)
 
 
 @dataclass(frozen=True)
@@ -78,11 +80,15 @@ class FileProblems(InputError):
 
 
 class Reported(InputError):
-    """An input error found in another process: its diagnostics, exactly as they were."""
+    """An error found in another process: its diagnostics and exit code, as they were."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, exit_code: ExitCode = ExitCode.INPUT) -> None:
         super().__init__(text)
         self.text = text
+        self.exit_code = exit_code
+
+    def __reduce__(self) -> tuple[type[Reported], tuple[str, ExitCode]]:
+        return Reported, (self.text, self.exit_code)
 
     def diagnostics(self) -> str:
         return self.text

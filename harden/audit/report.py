@@ -1,16 +1,25 @@
 """The audit report: findings per target, scores, and what the scan could not read.
 
-Built once by :func:`harden.audit.report_build.build_report`; every renderer reads only this.
+Built once by :func:`build_report`; every renderer reads only this.
+
+Score: 100 x (1 - weight of failed rules / weight of decided rules), with weights
+critical 10, high 5, medium 3, low 1 (info 0). Order: the most severe failure first,
+then the lowest score, then unreadable targets before clean ones, then by name.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from harden.audit.rules.model import Finding, RulePack, Severity, Status
-from harden.audit.state.model import SourceKind, TargetKind
+from harden.audit.state.model import Fact, GapKind, SourceKind, TargetKind, TargetState
+
+if TYPE_CHECKING:
+    from harden.audit.sources.interface import Scan
 
 SCHEMA_VERSION = "1.1"
 
@@ -87,3 +96,105 @@ class Report:
     def complete(self) -> bool:
         """Every rule could be decided (no error findings, no scan problem)."""
         return not self.problems and self.count(Status.ERROR) == 0
+
+
+def _unreadable(state: TargetState) -> str:
+    gap = state.gaps.get("declared.*") or state.gaps.get("effective.*")
+    both = state.gaps.get("declared.*") and state.gaps.get("effective.*")
+    if gap is not None and both and gap.kind is GapKind.FAILED:
+        return gap.reason
+    return ""
+
+
+def _labels(state: TargetState) -> dict[str, str]:
+    fact = state.fact("labels")
+    if fact is None or not isinstance(fact.value, dict):
+        return {}
+    labels: dict[str, str] = fact.value
+    if all(type(k) is str and type(v) is str for k, v in labels.items()):
+        return labels  # the source's own map (facts are not changed after a scan): no copy
+    return {str(k): str(v) for k, v in labels.items()}
+
+
+def target_result(state: TargetState, findings: tuple[Finding, ...]) -> TargetResult:
+    counts: dict[Status, int] = {}
+    failed: dict[Severity, int] = {}
+    decided = lost = 0
+    for finding in findings:  # one pass: counts, failures by severity and the score
+        status = finding.status
+        counts[status] = counts.get(status, 0) + 1
+        if status is Status.FAIL or status is Status.PASS:
+            severity = finding.rule.severity
+            weight = severity.weight
+            decided += weight
+            if status is Status.FAIL:
+                lost += weight
+                failed[severity] = failed.get(severity, 0) + 1
+    worst = max(failed, key=lambda s: s.rank) if failed else None
+    return TargetResult(
+        kind=state.kind,
+        id=state.id,
+        name=state.name,
+        image=state.label("image"),
+        runtime=state.label("runtime"),
+        labels=_labels(state),
+        findings=findings,
+        score=None if decided == 0 else round(100 * (1 - lost / decided)),
+        worst=worst,
+        counts=counts,
+        failed=failed,
+        unreadable=_unreadable(state),
+        source=state.source,
+        file=state.file,
+        line=state.line,
+    )
+
+
+_KEPT_FACTS = ("labels", "image", "runtime")
+
+
+def slim(state: TargetState) -> TargetState:
+    """What a report needs of a judged target: no facts beyond its labels, image and
+    runtime, and only whole-layer gaps (why it could not be read at all). Judged targets
+    are kept (and sent between processes) in this form."""
+    kept = {}
+    for key in _KEPT_FACTS:
+        fact = state.fact(key)
+        if fact is not None:
+            kept[key] = Fact(fact.value, "")
+    return dataclasses.replace(
+        state,
+        declared=kept,
+        effective={},
+        gaps={k: g for k, g in state.gaps.items() if k.endswith(".*")},
+    )
+
+
+def order_key(result: TargetResult) -> tuple[int, int, int, str, str]:
+    worst = result.worst.rank if result.worst is not None else -1
+    score_key = result.score if result.score is not None else -1
+    return (-worst, score_key, -result.counts.get(Status.ERROR, 0), result.name, result.id)
+
+
+def build_report(
+    scan: Scan,
+    results: Iterable[tuple[TargetState, tuple[Finding, ...]]],
+    packs: tuple[RulePack, ...],
+    documents: dict[str, str],
+    *,
+    generated_at: str,
+    tool_version: str,
+) -> Report:
+    targets = sorted((target_result(s, f) for s, f in results), key=order_key)
+    return Report(
+        generated_at=generated_at,
+        tool_version=tool_version,
+        source=scan.source,
+        endpoint=scan.endpoint,
+        host=dict(scan.meta),
+        packs=packs,
+        documents=documents,
+        targets=tuple(targets),
+        problems=scan.problems,
+        engine_unavailable=scan.engine_unavailable,
+    )

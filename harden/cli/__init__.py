@@ -54,12 +54,6 @@ _SHORT_HELP: dict[str, str] = {
 }
 
 
-# Commands that keep the cyclic collector off to the end (main() turns it off): short
-# processes making many small acyclic objects and no cycles, where its passes cost ~15%
-# of a 100-container audit for nothing. Every other command gets it back once chosen.
-_GC_OFF = frozenset({"audit", "gate"})
-
-
 class LazyGroup(click.Group):
     """A group whose commands are imported on first use."""
 
@@ -72,14 +66,13 @@ class LazyGroup(click.Group):
             return None
         module_name, attr = target.split(":")
         module = __import__(module_name, fromlist=[attr])
-        if cmd_name not in _GC_OFF:
-            gc.enable()
         command = getattr(module, attr)
         assert isinstance(command, click.Command)
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; a HardenError becomes its diagnostics and exit code, here, once."""
+        gc.enable()  # loading is over (see main); the command runs with the usual collector
         try:
             return super().invoke(ctx)
         except HardenError as exc:
@@ -99,6 +92,8 @@ Exit codes:
   2  bad usage or bad input (nothing was written)
   3  a scan could not read everything (results incomplete)
   4  a required tool, permission or engine is missing
+  70 internal error (a bug in harden: please report it)
+  130 interrupted
 """
 
 
@@ -111,8 +106,8 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: run the CLI and turn errors into messages and exit codes."""
     # Imports make many long-lived objects: collecting while they load costs ~35 ms of a
-    # 100-container audit here and frees nothing. The chosen command turns it back on
-    # (unless it is in _GC_OFF); a caller in the same process gets its state back.
+    # 100-container audit here and frees nothing. LazyGroup.invoke turns it back on once
+    # the command is loaded; a caller in the same process gets its state back.
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -135,10 +130,10 @@ def _main(argv: list[str] | None) -> Any:
         sys.exit(ExitCode.INPUT)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     except BrokenPipeError:  # e.g. `harden explain ... | head`: the reader went away
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -152,5 +147,5 @@ def _main(argv: list[str] | None) -> Any:
             "and report it",
             err=True,
         )
-        sys.exit(70)
+        sys.exit(ExitCode.INTERNAL)
     sys.exit(int(code) if isinstance(code, int) else 0)

@@ -138,12 +138,6 @@ def audit(
         raise InputError(f"--namespace selects Kubernetes pods; --source {source} has none")
     if output is not None and output.is_dir():
         raise InputError(f"{output}: is a directory, expected a file name")
-    early = None
-    if not inputs and source in ("auto", "engine"):
-        from harden.system.engine import Early  # noqa: PLC0415
-
-        early = Early(listing=not names)  # the engine answers while the rules load
-    from harden.audit.rules.model import Severity  # noqa: PLC0415
     from harden.audit.run import AuditRequest, exit_code  # noqa: PLC0415
     from harden.audit.run import audit as run_audit  # noqa: PLC0415
     from harden.audit.state.model import SourceKind  # noqa: PLC0415
@@ -154,7 +148,9 @@ def audit(
         now, kind, names, inputs, packs, cri_socket=cri_socket, namespaces=namespaces
     )
     with _progress_bar(True) as progress:
-        report = run_audit(request, progress, early)
+        report = run_audit(request, progress)
+    from harden.audit.rules.model import Severity  # noqa: PLC0415
+
     render_to(report, fmt, output, details, color)
     threshold = None if fail_on == "never" else Severity(fail_on)
     click.get_current_context().exit(int(exit_code(report, threshold)))

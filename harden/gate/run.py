@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harden import __version__
-from harden.audit.report import GateOutcome, Report, ReportKind
-from harden.audit.report_build import build_report, slim
+from harden.audit.report import GateOutcome, Report, ReportKind, build_report
 from harden.audit.rules.catalog import load_catalog
 from harden.audit.rules.evaluator import Evaluator
 from harden.audit.rules.model import Severity, Status
-from harden.audit.run import select_packs
+from harden.audit.run import Parallel, collect, select_packs
 from harden.audit.sources.interface import Progress, no_progress
 from harden.audit.state.model import TargetKind
 from harden.errors import ExitCode
@@ -39,6 +38,12 @@ class GateRequest:
     parallel_from: int = 64  # inputs from which more than one process is used
 
 
+# Many small chunks, and this process only collects: a worker holds (and pickles) one
+# chunk's results at a time, so ten thousand manifests never sit in memory with their facts.
+CHUNKS_PER_JOB = 4
+CHUNK_MOST = 250
+
+
 def _policy(request: GateRequest) -> Policy:
     policy = load_policy(request.policy) if request.policy is not None else Policy()
     if request.fail_on != _UNSET:
@@ -51,21 +56,23 @@ def _policy(request: GateRequest) -> Policy:
 
 def gate(request: GateRequest, progress: Progress = no_progress) -> tuple[Report, str | None]:
     """The gate report, and the baseline text to write (when asked for one)."""
-    from harden.audit.sources.files import finish, walk  # noqa: PLC0415
-    from harden.gate import parallel  # noqa: PLC0415
+    from harden.audit.sources.files import FilesSource  # noqa: PLC0415
+    from harden.system.parallel import workers  # noqa: PLC0415
 
     policy = _policy(request)
     catalog = load_catalog(request.rules_dir)
     packs = select_packs(catalog, policy.packs)
     rules = [r for p in packs for r in p.rules if policy.selects(r.id, r.since)]
     accepted = baseline_file.load(policy.baseline) if policy.baseline is not None else {}
-    evaluator = Evaluator(rules, TargetKind.CONTAINER)
-    inputs = list(walk(request.paths))
-    jobs = request.jobs or parallel.workers()
-    collected, results = parallel.judge_inputs(
-        inputs, policy.ignore_kinds, evaluator, slim, jobs=jobs, parallel_from=request.parallel_from
+    evaluators = {kind: Evaluator(rules, kind) for kind in TargetKind}
+    parallel = Parallel(
+        jobs=request.jobs or workers(),
+        from_items=request.parallel_from,
+        chunks_per_job=CHUNKS_PER_JOB,
+        most=CHUNK_MOST,
     )
-    found = finish(collected, request.paths)
+    source = FilesSource(request.paths, policy.ignore_kinds)
+    found, results = collect(source, evaluators, parallel, progress)
     known = frozenset(r.id for r in catalog.rules())
     ctx = Accepting(policy, accepted, request.today, str(policy.baseline or ""))
     baseline_text = None

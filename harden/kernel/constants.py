@@ -45,8 +45,6 @@ ADDRESS_FAMILIES: dict[str, int] = {
     "vsock": 40,
     "xdp": 44,
 }
-# Families a spec must ask for by name; never implied by listen/outbound.
-EXPLICIT_ONLY_FAMILIES = frozenset(ADDRESS_FAMILIES) - {"unix", "inet", "inet6", "netlink"}
 
 SOCK_TYPE_MASK = 0xF
 SOCK_STREAM = 1

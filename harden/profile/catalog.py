@@ -7,7 +7,6 @@ architecture, capabilities unknown to the kernel) and cached for the process.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,14 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from harden.errors import FileProblems, Problem
 from harden.kernel import capabilities as capmod
 from harden.kernel import syscalls as sc
+from harden.profile.triggers import TRIGGERS
 from harden.resources import data_dir
 from harden.system.validation import problems_from_validation
 from harden.system.yaml import load_single
-
-IMPLIED_RE = re.compile(
-    r"^(always|runtime:(runc|crun)|network\.(listen|outbound|unix|netlink)"
-    r"|files\.(read|write|exec))$"
-)
 
 
 class _SetIn(BaseModel):
@@ -44,6 +39,7 @@ class _CapIn(BaseModel):
 
     summary: str
     risk: Literal["critical", "high", "medium", "low"]
+    pss_baseline: bool = False
     syscalls: tuple[str, ...] = ()
 
 
@@ -66,6 +62,7 @@ class CapabilityFacts:
     summary: str
     risk: Literal["critical", "high", "medium", "low"]
     syscalls: tuple[str, ...]
+    pss_baseline: bool = False  # in the Pod Security Standards' baseline allowed set
 
 
 def _load_set(path: Path) -> SyscallSet:
@@ -80,7 +77,7 @@ def _load_set(path: Path) -> SyscallSet:
             Problem(f"name must match the file name ({path.stem})", "name", doc.line_of(("name",)))
         )
     for key in parsed.implied_by:
-        if not IMPLIED_RE.match(key):
+        if key not in TRIGGERS:
             problems.append(
                 Problem(f"unknown trigger {key!r}", "implied_by", doc.line_of(("implied_by",)))
             )
@@ -120,7 +117,11 @@ def syscall_sets() -> Mapping[str, SyscallSet]:
 @functools.cache
 def capability_facts() -> Mapping[str, CapabilityFacts]:
     """What each capability allows, its risk, and the syscalls it needs."""
-    path = data_dir("profiles") / "capabilities.yaml"
+    return load_capability_facts(data_dir("profiles") / "capabilities.yaml")
+
+
+def load_capability_facts(path: Path) -> Mapping[str, CapabilityFacts]:
+    """The capability table at ``path``: every kernel capability once, with known syscalls."""
     doc = load_single(path, what="capability table")
     problems: list[Problem] = []
     facts: dict[str, CapabilityFacts] = {}
@@ -136,7 +137,13 @@ def capability_facts() -> Mapping[str, CapabilityFacts]:
                 for p in problems_from_validation(exc, doc)
             )
             continue
-        facts[name] = CapabilityFacts(name, parsed.summary, parsed.risk, parsed.syscalls)
+        unknown = [s for s in parsed.syscalls if not sc.known_anywhere(s)]
+        if unknown:
+            message = f"no architecture has a syscall named {unknown[0]!r}"
+            problems.append(Problem(message, f"{name}.syscalls", doc.line_of((name, "syscalls"))))
+        facts[name] = CapabilityFacts(
+            name, parsed.summary, parsed.risk, parsed.syscalls, parsed.pss_baseline
+        )
     missing = [c for c in capmod.CAPABILITIES if c not in facts]
     if missing and not problems:
         problems.append(Problem(f"capabilities without an entry: {', '.join(missing)}"))

@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harden.errors import FileProblems, Problem
-from harden.profile.catalog import IMPLIED_RE
+from harden.profile.triggers import TRIGGERS
 from harden.resources import data_dir
 from harden.system.validation import problems_from_validation
 from harden.system.yaml import load_single, read_text
@@ -90,7 +90,7 @@ def apparmor_data() -> AppArmorData:
         Problem(f"unknown trigger {key!r}", f"blocks[{i}].implied_by", doc.line_of(("blocks", i)))
         for i, block in enumerate(parsed.blocks)
         for key in block.implied_by
-        if not IMPLIED_RE.match(key)
+        if key not in TRIGGERS
     ]
     if problems:
         raise FileProblems(str(path), problems)

@@ -9,19 +9,14 @@ the field; nothing is written.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from harden.audit.report import Report, ReportKind, TargetResult
-from harden.audit.report_build import order_key
+from harden.audit.report import Report, ReportKind, TargetResult, order_key
 from harden.audit.rules.model import (
     Acceptance,
     Accepted,
-    Compiled,
     Evidence,
     Finding,
     Mode,
@@ -34,11 +29,11 @@ from harden.audit.rules.model import (
 )
 from harden.audit.state.model import SourceKind, TargetKind
 from harden.errors import FileProblems, HardenError, Problem, Reported
+from harden.system import parallel
 from harden.system.yaml import load_json
 
 MAX_REPORT_BYTES = 256 << 20
 PARALLEL_FROM = 16  # reports; below this a second process costs more than it saves
-_NO_PROGRAMS = Compiled(None, None, None)
 
 
 class _Merger:
@@ -75,7 +70,6 @@ class _Merger:
             examples=(),
             source="",
             line=None,
-            compiled=_NO_PROGRAMS,
             since=raw.get("since", ""),
         )
         self.passes[raw["id"]] = Finding(self.rules[raw["id"]], Status.PASS)
@@ -233,7 +227,7 @@ def _shared(key: tuple[Any, ...], value: Any, shared: dict[tuple[Any, ...], list
     return value
 
 
-def _load_chunk(paths: list[Path]) -> list[tuple[Any, str]]:
+def _load_chunk(paths: Sequence[Path]) -> list[tuple[Any, str]]:
     """(data, '') or (None, diagnostics) per report; runs in a worker process."""
     shared: dict[tuple[Any, ...], list[Any]] = {}
     out: list[tuple[Any, str]] = []
@@ -246,28 +240,23 @@ def _load_chunk(paths: list[Path]) -> list[tuple[Any, str]]:
 
 
 def _loaded(paths: list[Path], jobs: int) -> Iterator[tuple[Path, Any, str]]:
-    if (
-        jobs < 2
-        or len(paths) < PARALLEL_FROM
-        or "fork" not in multiprocessing.get_all_start_methods()
+    """(path, data, '') or (path, None, diagnostics) per report, in order; read in forked
+    workers from PARALLEL_FROM reports on."""
+    if len(paths) < PARALLEL_FROM:
+        jobs = 1
+    chunks = parallel.chunked(paths, jobs * 4)
+    for chunk, results in zip(
+        chunks, parallel.map_chunks(_load_chunk, chunks, jobs=jobs), strict=True
     ):
-        for path, (data, error) in zip(paths, _load_chunk(paths), strict=True):
+        for path, (data, error) in zip(chunk, results, strict=True):
             yield path, data, error
-        return
-    size = -(-len(paths) // (jobs * 4))
-    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        for chunk, results in zip(chunks, pool.map(_load_chunk, chunks), strict=True):
-            for path, (data, error) in zip(chunk, results, strict=True):
-                yield path, data, error
 
 
 def merge(paths: Iterable[Path], *, generated_at: str, tool_version: str, jobs: int = 0) -> Report:
     """Every report in ``paths`` merged; reports are read by one worker per core (up to 4)."""
     merger = _Merger()
     files = list(paths)
-    for path, data, error in _loaded(files, jobs or max(1, min(os.cpu_count() or 1, 4))):
+    for path, data, error in _loaded(files, jobs or parallel.workers()):
         if error:
             raise Reported(error)
         try:

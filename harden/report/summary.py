@@ -17,7 +17,6 @@ from harden.audit.state.model import SourceKind
 from harden.report.locate import location
 
 SHOWN = (Status.FAIL, Status.WAIVED, Status.ERROR)  # the findings listed one by one
-SEVERITIES = tuple(Severity)
 
 
 @dataclass(frozen=True)

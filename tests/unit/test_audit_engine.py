@@ -93,12 +93,14 @@ def test_a_failure_with_an_unreadable_alternative_is_still_a_failure() -> None:
 def test_no_rule_can_be_decided_without_its_facts() -> None:
     """The evaluator skips CEL for a rule whose facts are all missing; this holds only if
     every expression of every rule errors when none of its facts is there."""
-    from harden.audit.rules import cel as celrt
+    from harden.audit.rules import cel
     from harden.audit.rules.catalog import load_catalog
+    from harden.audit.rules.evaluator import Programs
 
-    empty = celrt.context({})
+    empty = cel.context({})
     for rule in load_catalog().rules():
-        programs = (rule.compiled.condition, rule.compiled.applies_if, rule.compiled.evidence)
+        compiled = Programs.of(rule.flat)
+        programs = (compiled.condition, compiled.applies_if, compiled.evidence)
         for program in (p for p in programs if p is not None):
             with pytest.raises(Exception):  # noqa: B017, PT011 - any CEL error
                 program.execute(empty)

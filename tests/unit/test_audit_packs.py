@@ -14,7 +14,7 @@ import pytest
 
 from harden.audit.rules import cache
 from harden.audit.rules.catalog import load_catalog
-from harden.audit.rules.expressions import rewrite
+from harden.audit.rules.cel import constants, flatten
 from harden.audit.rules.loader import load_pack, load_references
 from harden.audit.run import AuditRequest, audit
 from harden.audit.state.model import SourceKind, TargetKind
@@ -24,13 +24,14 @@ from tests.conftest import DATA
 
 BAD = sorted((DATA / "audit" / "bad").glob("*.yaml"))
 REFS = load_references(data_dir("audit") / "references.yaml")[0]
+CONSTANTS = constants()
 
 
 @pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
 def test_bad_pack_diagnosis(path: Path, golden: object, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(path.parent)
     with pytest.raises(HardenError) as info:
-        load_pack(Path(path.name), REFS)
+        load_pack(Path(path.name), REFS, CONSTANTS)
     text = info.value.diagnostics() + "\n"
     assert text.startswith(f"error: {path.name}:")
     golden(path.with_suffix(".expected"), text)  # type: ignore[operator]
@@ -38,16 +39,16 @@ def test_bad_pack_diagnosis(path: Path, golden: object, monkeypatch: pytest.Monk
 
 def test_a_misspelt_fact_gets_a_suggestion() -> None:
     with pytest.raises(FileProblems) as info:
-        load_pack(DATA / "audit" / "bad" / "unknown-fact.yaml", REFS)
+        load_pack(DATA / "audit" / "bad" / "unknown-fact.yaml", REFS, CONSTANTS)
     assert "did you mean container.caps.bounding?" in info.value.diagnostics()
 
 
 def test_fact_references_in_strings_are_left_alone() -> None:
     text = 'container.image == "container.caps.bounding" && declared.seccomp.mode != "x"'
-    assert rewrite(text, TargetKind.CONTAINER) == (
+    assert flatten(text, TargetKind.CONTAINER, CONSTANTS) == (
         'declared__image == "container.caps.bounding" && declared__seccomp__mode != "x"'
     )
-    merged = rewrite("container.no_new_privs", TargetKind.CONTAINER)
+    merged = flatten("container.no_new_privs", TargetKind.CONTAINER, CONSTANTS)
     assert merged == (
         "(effective__no_new_privs__known ? effective__no_new_privs : declared__no_new_privs)"
     )

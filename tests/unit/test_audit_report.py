@@ -14,8 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from harden.audit.report import Report
-from harden.audit.report_build import build_report
+from harden.audit.report import Report, build_report
 from harden.audit.rules.catalog import load_catalog
 from harden.audit.rules.evaluator import run_rules
 from harden.audit.rules.model import Severity, Status

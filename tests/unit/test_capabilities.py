@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from harden.errors import FileProblems
 from harden.kernel import capabilities as caps
-from harden.profile.catalog import capability_facts
+from harden.profile.catalog import capability_facts, load_capability_facts
+from harden.resources import data_dir
 
 
 def test_table_matches_the_kernel_numbering() -> None:
@@ -44,8 +48,23 @@ def test_encode_is_the_inverse_of_decode() -> None:
     assert caps.decode_mask(caps.encode_mask(names)) == names
 
 
-def test_every_capability_has_facts_and_known_syscalls() -> None:
+def test_the_capability_table_must_name_every_capability_and_real_syscalls(
+    tmp_path: Path,
+) -> None:
+    shipped = (data_dir("profiles") / "capabilities.yaml").read_text()
     facts = capability_facts()
-    assert set(facts) == set(caps.CAPABILITIES)
     assert facts["SYS_ADMIN"].risk == "critical"
     assert "mount" in facts["SYS_ADMIN"].syscalls
+    missing = tmp_path / "missing.yaml"
+    start = shipped.index("\nBPF:\n")
+    missing.write_text(
+        shipped[:start] + shipped[shipped.index("\n", shipped.index("syscalls:", start)) :]
+    )
+    with pytest.raises(FileProblems, match="capabilities without an entry: BPF"):
+        load_capability_facts(missing)
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(shipped.replace("[chown, fchown,", "[chown, fchownn,", 1))
+    with pytest.raises(FileProblems) as info:
+        load_capability_facts(typo)
+    assert "CHOWN.syscalls" in info.value.diagnostics()
+    assert "no architecture has a syscall named 'fchownn'" in info.value.diagnostics()

@@ -315,6 +315,37 @@ def test_report_merge_of_host_reports(tmp_path: Path) -> None:
     assert "node-1" in html.stdout
 
 
+def test_report_merge_in_workers_equals_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harden.report import merge
+    from harden.report.formats import render
+
+    node = tmp_path / "node.json"
+    run_harden(
+        "audit",
+        "--input",
+        str(DATA / "audit" / "inspect" / "docker-20.10.json"),
+        "--format",
+        "json",
+        "-o",
+        str(node),
+    )
+    inputs = []
+    for i in range(9):
+        document = json.loads(node.read_text())
+        document["scan"]["host"]["hostname"] = f"node-{i}"
+        inputs.append(tmp_path / f"node-{i}.json")
+        inputs[-1].write_text(json.dumps(document))
+    monkeypatch.setattr(merge, "PARALLEL_FROM", 2)
+    alone, workers = (
+        render(merge.merge(inputs, generated_at="T", tool_version="v", jobs=jobs), Format.JSON)
+        for jobs in (1, 2)
+    )
+    assert workers == alone
+    assert json.loads(workers)["hosts"] == [f"node-{i}" for i in range(9)]
+
+
 def test_report_merge_refuses_what_is_not_a_report(tmp_path: Path) -> None:
     bad = tmp_path / "node.json"
     bad.write_text('{"kind": "harden-baseline"}')

@@ -2,26 +2,37 @@
 
 Validating the packs strictly (YAML composition with line numbers, pydantic models) costs
 ~300 ms here, more than auditing 100 containers. After one strict load, the validated
-packs are stored as JSON under ``$XDG_CACHE_HOME/harden`` (``~/.cache/harden``), keyed
-by a checksum of every pack file, the fact catalogue and harden's version; any change
-to any of them is a cache miss and a strict load. CEL expressions are still compiled on
-every run. The cache directory is only used when it belongs to the current user and
-nobody else can write to it, and a cache file that does not read back exactly is ignored.
+catalogue is stored as JSON in harden's cache directory, keyed by a checksum of every
+pack file, the capability table its constants come from, the fact catalogue, the data
+folder's location and harden's version; any change is a cache miss and a strict load.
+The cached data is rebuilt through the same dataclass constructors the loader uses
+(:func:`decode`), so a cached catalogue is the validated one field for field, without
+the examples (only the test suite runs them, and it loads strictly). The cache directory
+is only used when it belongs to the current user and nobody else can write to it, and a
+cache file that does not read back exactly is ignored.
 """
 
 from __future__ import annotations
 
+import collections.abc
+import dataclasses
+import enum
+import functools
 import json
 import os
 import stat
+import types
+import typing
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from harden import __version__
+from harden.audit.rules.model import Catalog
 from harden.audit.state.facts import FACTS
 
-_FORMAT = 1
+_FORMAT = 2
 
 
 def cache_dir() -> Path | None:
@@ -37,14 +48,15 @@ def cache_dir() -> Path | None:
     return folder
 
 
-def fingerprint(files: list[Path]) -> str:
-    """A key that changes with any pack byte, the fact catalogue or harden's version.
+def fingerprint(files: list[Path], folder: Path) -> str:
+    """A key that changes with any pack byte, the folder's location, the fact catalogue
+    or harden's version.
 
     Change detection, not authentication (trust comes from who owns the directory): two
     CRC-32s over the same bytes (forwards and with a different seed) and the total size;
     zlib costs a millisecond to import where hashlib (OpenSSL) costs seven here.
     """
-    parts = [f"{_FORMAT}:{__version__}".encode()]
+    parts = [f"{_FORMAT}:{__version__}:{folder.resolve()}".encode()]
     for kind, facts in FACTS.items():
         for spec in facts.values():
             parts.append(f"{kind}:{spec.path}:{spec.kind}:{sorted(spec.layers)}".encode())
@@ -54,7 +66,66 @@ def fingerprint(files: list[Path]) -> str:
     return f"{zlib.crc32(data):08x}{zlib.crc32(data, 0x5A5A5A5A):08x}{len(data):x}"
 
 
-def read(key: str) -> dict[str, Any] | None:
+def encode(catalog: Catalog) -> dict[str, Any]:
+    """The validated catalogue as JSON-ready data (examples left out)."""
+    packs = [
+        dataclasses.replace(p, rules=tuple(dataclasses.replace(r, examples=()) for r in p.rules))
+        for p in catalog.packs
+    ]
+    data: dict[str, Any] = _plain(dataclasses.replace(catalog, packs=tuple(packs)))
+    return data
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def decode(kind: Any, data: Any) -> Any:
+    """``data`` (from :func:`encode`) as a value of the type ``kind``, built through the
+    dataclasses' own constructors; ValueError/TypeError/KeyError when it does not fit."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if dataclasses.is_dataclass(kind) and isinstance(kind, type):
+        hints = _hints(kind)
+        return kind(
+            **{f.name: decode(hints[f.name], data[f.name]) for f in dataclasses.fields(kind)}
+        )
+    if origin in (types.UnionType, typing.Union):
+        if data is None and type(None) in args:
+            return None
+        return decode(next(a for a in args if a is not type(None)), data)
+    if origin is tuple:
+        return tuple(decode(args[0], item) for item in _list(data))
+    if origin in (dict, Mapping, collections.abc.Mapping):
+        if not isinstance(data, dict):
+            raise TypeError(f"expected an object, got {type(data).__name__}")
+        return {k: decode(args[1], v) for k, v in data.items()}
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind(data)
+    if kind is Any:
+        return data
+    if not isinstance(data, kind):
+        raise TypeError(f"expected {kind.__name__}, got {type(data).__name__}")
+    return data
+
+
+def _list(data: Any) -> list[Any]:
+    if not isinstance(data, list):
+        raise TypeError(f"expected a list, got {type(data).__name__}")
+    return data
+
+
+@functools.cache
+def _hints(kind: type) -> dict[str, Any]:
+    return typing.get_type_hints(kind)
+
+
+def read(key: str) -> Catalog | None:
     folder = cache_dir()
     if folder is None:
         return None
@@ -65,10 +136,14 @@ def read(key: str) -> dict[str, Any] | None:
         return None
     if not isinstance(data, dict) or data.get("key") != key:
         return None
-    return data
+    try:
+        catalog: Catalog = decode(Catalog, data.get("catalog"))
+    except (KeyError, TypeError, ValueError, StopIteration):
+        return None  # a cache of another shape: validate again
+    return catalog
 
 
-def write(key: str, data: dict[str, Any]) -> None:
+def write(key: str, catalog: Catalog) -> None:
     """Best effort: a cache that cannot be written only makes the next run slower."""
     folder = cache_dir()
     if folder is None:
@@ -78,7 +153,7 @@ def write(key: str, data: dict[str, Any]) -> None:
 
     target = folder / f"audit-packs-{key[:32]}.json"
     try:
-        write_file(target, json.dumps({**data, "key": key}))
+        write_file(target, json.dumps({"key": key, "catalog": encode(catalog)}))
         for stale in folder.glob("audit-packs-*.json"):  # packs changed: older keys are dead
             if stale != target:
                 stale.unlink(missing_ok=True)

@@ -11,10 +11,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from harden.audit.rules import cel as celrt
-from harden.audit.rules.model import Evidence, Finding, Mode, Rule, Status
+from harden.audit.rules import cel
+from harden.audit.rules.model import Evidence, Finding, Flat, Mode, Rule, Status
 from harden.audit.state.facts import VIEW_NAME
 from harden.audit.state.model import GapKind, Layer, TargetKind, TargetState
 from harden.audit.state.view import MISSING, Values, lookup
@@ -77,9 +78,26 @@ def _unknown(rule: Rule, values: Values, state: TargetState | None, exc: Excepti
     return Finding(rule, Status.SKIPPED, "; ".join(dict.fromkeys(reasons)), evidence)
 
 
-def evaluate(rule: Rule, values: Values, context: Any, state: TargetState | None) -> Finding:
+@dataclass(frozen=True)
+class Programs:
+    """The compiled programs of one rule's flat expressions (None: no such expression)."""
+
+    condition: Any
+    applies_if: Any
+    evidence: Any
+
+    @classmethod
+    def of(cls, flat: Flat) -> Programs:
+        def one(text: str) -> Any:
+            return cel.program(text) if text else None
+
+        return cls(one(flat.condition), one(flat.applies_if), one(flat.evidence))
+
+
+def evaluate(
+    rule: Rule, programs: Programs, values: Values, context: Any, state: TargetState | None
+) -> Finding:
     """One rule against one target's CEL ``context`` (built from ``values``)."""
-    programs = rule.compiled
     try:
         if programs.applies_if is not None and not programs.applies_if.execute(context):
             return Finding(rule, Status.SKIPPED, f"not applicable: {rule.applies_if.strip()}")
@@ -99,7 +117,7 @@ def evaluate(rule: Rule, values: Values, context: Any, state: TargetState | None
         return passed(rule)
     if result is not True:
         return Finding(rule, Status.ERROR, f"condition gave {result!r}, not true or false")
-    return _failure(rule, values, context, state)
+    return _failure(rule, programs, values, context, state)
 
 
 _PASSED: dict[str, Finding] = {}
@@ -113,21 +131,26 @@ def passed(rule: Rule) -> Finding:
     return found
 
 
-def _failure(rule: Rule, values: Values, context: Any, state: TargetState | None) -> Finding:
+def _failure(
+    rule: Rule, programs: Programs, values: Values, context: Any, state: TargetState | None
+) -> Finding:
     detail = None
-    if rule.compiled.evidence is not None:
+    if programs.evidence is not None:
         try:
-            detail = plain(rule.compiled.evidence.execute(context))
+            detail = plain(programs.evidence.execute(context))
         except Exception:
             detail = None
     return Finding(rule, Status.FAIL, rule.title, _evidence(rule, values, state), detail)
 
 
 class Evaluator:
-    """The rules for one kind of target, evaluated against one target after another."""
+    """The rules for one kind of target, evaluated against one target after another. It
+    owns the rules' compiled programs (compiled CEL is not data: it stays in the process
+    that compiled it, and a forked worker inherits it)."""
 
     def __init__(self, rules: Iterable[Rule], kind: TargetKind) -> None:
         self.rules = tuple(r for r in rules if r.target is kind)
+        self._programs = {r.id: Programs.of(r.flat) for r in self.rules}
         self.references = frozenset(f for r in self.rules for f in r.facts)
         self._unknowns: dict[tuple[Any, ...], Finding] = {}
         # per rule: (variable, path) of every fact it reads, for a fast "all missing" test
@@ -137,7 +160,7 @@ class Evaluator:
 
     def run(self, state: TargetState) -> tuple[Finding, ...]:
         values = Values.of(state)
-        context = celrt.context(values.variables(self.references))
+        context = cel.context(values.variables(self.references))
         out = []
         declared, effective = values.declared, values.effective
         gaps: dict[str, tuple[GapKind | None, str]] = {}  # reference -> why it is missing
@@ -150,7 +173,7 @@ class Evaluator:
             ):
                 out.append(self._unknown(rule, values, state, gaps))
             else:
-                out.append(evaluate(rule, values, context, state))
+                out.append(evaluate(rule, self._programs[rule.id], values, context, state))
         return tuple(out)
 
     def _unknown(
@@ -183,4 +206,5 @@ def run_rules(rules: Iterable[Rule], state: TargetState) -> tuple[Finding, ...]:
 
 def run_example(rule: Rule, values: Values) -> Finding:
     """A rule against one of its examples (no state: missing facts are errors)."""
-    return evaluate(rule, values, celrt.context(values.variables(rule.facts)), None)
+    context = cel.context(values.variables(rule.facts))
+    return evaluate(rule, Programs.of(rule.flat), values, context, None)

@@ -11,17 +11,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harden.audit.rules.expressions import (
+from harden.audit.rules.cel import (
     HAS,
+    Constants,
+    check_compiles,
     check_reference,
-    compile_rewritten,
-    fact_references,
+    constants,
+    flatten,
     mask_strings,
+    references,
 )
 from harden.audit.rules.model import (
     Catalog,
-    Compiled,
     Example,
+    Flat,
     Mode,
     ReferenceItem,
     References,
@@ -114,27 +117,27 @@ class _Place:
 
 
 def _expressions(
-    raw: Any, kind: TargetKind, at: _Place, problems: list[Problem]
-) -> tuple[set[str], dict[str, Any]]:
-    """The facts the rule's expressions read, and the compiled programs."""
+    raw: Any, kind: TargetKind, at: _Place, values: Constants, problems: list[Problem]
+) -> tuple[set[str], Flat]:
+    """The facts the rule's expressions read, and the expressions flattened (and checked
+    to compile)."""
     facts: set[str] = set()
-    compiled = {}
+    flat = {}
     for field in ("condition", "applies_if", "evidence"):
         text = getattr(raw, field)
         if HAS.search(mask_strings(text)):
             message = "has() is not allowed: a missing fact must make the rule unknown, never pass"
             problems.append(at.problem(message, field, field))
             continue
-        for variable, path, _offset in fact_references(text):
-            fact, message = check_reference(kind, variable, path)
+        for variable, path, _offset in references(text):
+            fact, message = check_reference(kind, variable, path, values)
             if message:
                 problems.append(at.problem(message, field, field))
             elif fact is not None:
                 facts.add(f"{variable}.{fact}")
-        compiled[field] = compile_rewritten(
-            text, kind, f"{at.where}.{field}", at.line(field), problems
-        )
-    return facts, compiled
+        flat[field] = flatten(text, kind, values) if text else ""
+        check_compiles(flat[field], f"{at.where}.{field}", at.line(field), problems)
+    return facts, Flat(**flat)
 
 
 def _examples(raw: Any, kind: TargetKind, at: _Place, problems: list[Problem]) -> list[Example]:
@@ -156,7 +159,13 @@ def _examples(raw: Any, kind: TargetKind, at: _Place, problems: list[Problem]) -
 
 
 def _rule(
-    raw: Any, index: int, pack: Any, doc: Located, refs: Mapping[str, Mapping[str, ReferenceItem]]
+    raw: Any,
+    index: int,
+    pack: Any,
+    doc: Located,
+    refs: Mapping[str, Mapping[str, ReferenceItem]],
+    *,
+    values: Constants,
 ) -> tuple[Rule | None, list[Problem]]:
     problems: list[Problem] = []
     at = _Place(doc, index)
@@ -164,7 +173,7 @@ def _rule(
         problems.append(at.problem("an automated rule needs a condition"))
     if raw.mode is Mode.MANUAL and (raw.condition or not raw.evidence):
         problems.append(at.problem("a manual rule has evidence and no condition"))
-    facts, compiled = _expressions(raw, pack.target, at, problems)
+    facts, flat = _expressions(raw, pack.target, at, values, problems)
     for kind in ("cis", "nist", "pss"):
         for item in getattr(raw.references, kind):
             if item not in refs[kind]:
@@ -190,13 +199,15 @@ def _rule(
         examples=tuple(examples),
         source=doc.source,
         line=at.line(),
-        compiled=Compiled(compiled["condition"], compiled["applies_if"], compiled["evidence"]),
         since=raw.since,
+        flat=flat,
     )
     return rule, []
 
 
-def load_pack(path: Path, refs: Mapping[str, Mapping[str, ReferenceItem]]) -> RulePack:
+def load_pack(
+    path: Path, refs: Mapping[str, Mapping[str, ReferenceItem]], values: Constants
+) -> RulePack:
     from harden.audit.rules.packfile import PackIn  # noqa: PLC0415
     from harden.system.yaml import load_single  # noqa: PLC0415
 
@@ -217,7 +228,7 @@ def load_pack(path: Path, refs: Mapping[str, Mapping[str, ReferenceItem]]) -> Ru
                 )
             )
         seen.add(raw.id)
-        rule, found = _rule(raw, index, parsed, doc, refs)
+        rule, found = _rule(raw, index, parsed, doc, refs, values=values)
         problems += found
         if rule is not None:
             rules.append(rule)
@@ -238,7 +249,8 @@ def load_pack(path: Path, refs: Mapping[str, Mapping[str, ReferenceItem]]) -> Ru
 def load_strict(folder: Path) -> Catalog:
     """Every pack in ``folder``, validated from YAML (no cache)."""
     refs, docs = load_references(folder / "references.yaml")
-    packs = tuple(load_pack(p, refs) for p in sorted((folder / "packs").glob("*.yaml")))
+    values = constants()
+    packs = tuple(load_pack(p, refs, values) for p in sorted((folder / "packs").glob("*.yaml")))
     ids: dict[str, str] = {}
     for pack in packs:
         for rule in pack.rules:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from harden.audit.state.model import TargetKind
@@ -81,12 +81,14 @@ class Example:
 
 
 @dataclass(frozen=True)
-class Compiled:
-    """The compiled CEL programs of one rule (compiled once, when the pack loads)."""
+class Flat:
+    """A rule's expressions as the CEL runtime compiles them: fact references flattened
+    and constants written out by the loader (:func:`harden.audit.rules.cel.flatten`),
+    compiled by the evaluator. '' means the rule has no such expression."""
 
-    condition: Any
-    applies_if: Any
-    evidence: Any
+    condition: str = ""
+    applies_if: str = ""
+    evidence: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,8 @@ class Rule:
     examples: tuple[Example, ...]
     source: str
     line: int | None
-    compiled: Compiled = field(compare=False, repr=False)
     since: str = ""  # the Kubernetes version the control applies from ("v1.19"; PSS packs)
+    flat: Flat = Flat()  # what the evaluator compiles (empty for rules read from reports)
 
 
 @dataclass(frozen=True)

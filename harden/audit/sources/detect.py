@@ -18,10 +18,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from harden.audit.sources.interface import Scan
+from harden.audit.sources.interface import Progress, Read, Scan, Source
 from harden.audit.state.model import SourceKind, TargetKind, TargetState
 from harden.system.engine import DEFAULT_SOCKET
 
@@ -131,3 +132,74 @@ def join(scans: list[tuple[Engine, Scan]], namespaces: tuple[str, ...] = ()) -> 
         endpoint=", ".join(s.endpoint or e.socket for e, s in scans),
         meta=meta,
     )
+
+
+class DetectedSource:
+    """``--source auto``: one source per engine found (see
+    :class:`harden.audit.sources.interface.Source`), their items read as one list.
+
+    The engines' sources are made at once, so that Docker's starts asking its engine
+    while harden loads its rules. With NAMES only the Docker-API engines are audited
+    (names are theirs); when none is found, Docker's source says what is missing.
+    """
+
+    kind = SourceKind.AUTO
+
+    def __init__(
+        self,
+        names: tuple[str, ...] = (),
+        namespaces: tuple[str, ...] = (),
+        engines: list[Engine] | None = None,
+    ) -> None:
+        from harden.audit.sources.cri.scan import CRIScan, CRISource  # noqa: PLC0415
+        from harden.audit.sources.docker.engine import EngineScan, EngineSource  # noqa: PLC0415
+
+        found = find() if engines is None else engines
+        found = [e for e in found if not names or e.kind is SourceKind.ENGINE]
+        if not found:
+            found = [Engine(SourceKind.ENGINE, "docker", "")]
+        self.namespaces = namespaces
+        self._sizes: list[int] = []
+        self.parts: list[tuple[Engine, Source[Any]]] = []
+        for engine in found:
+            if engine.kind is SourceKind.CRI:
+                request = CRIScan(engine.socket, namespaces)
+                self.parts.append((engine, CRISource(request, quiet_if_not_cri=True)))
+            else:
+                socket = engine.socket if engine.name != "docker" else ""
+                scan = EngineScan(names, not names)
+                self.parts.append((engine, EngineSource(scan, socket=socket)))
+
+    def plan(self, progress: Progress) -> list[tuple[int, Any]]:
+        items: list[tuple[int, Any]] = []
+        self._sizes = []
+        for index, (_engine, source) in enumerate(self.parts):
+            mine = source.plan(progress)
+            self._sizes.append(len(mine))
+            items.extend((index, item) for item in mine)
+        return items
+
+    def label(self, item: tuple[int, Any]) -> str:
+        index, inner = item
+        return self.parts[index][1].label(inner)
+
+    def read(self, item: tuple[int, Any]) -> Read:
+        index, inner = item
+        return self.parts[index][1].read(inner)
+
+    def finish(self, reads: Sequence[Read]) -> Scan:
+        """Each engine's scan from its own reads (in plan order), joined into one."""
+        scans = []
+        offset = 0
+        for index, (engine, source) in enumerate(self.parts):
+            mine = reads[offset : offset + self._sizes[index]]
+            offset += self._sizes[index]
+            scan = source.finish(mine)
+            if getattr(source, "not_cri", False):
+                continue  # e.g. Docker's own containerd: its containers are Docker's
+            scans.append((engine, scan))
+        if not scans:
+            looked = ", ".join(e.socket for e, _s in self.parts)
+            problem = f"no container engine found (sockets that serve none: {looked})"
+            return Scan(SourceKind.AUTO, (), (problem,), engine_unavailable=True)
+        return join(scans, self.namespaces)

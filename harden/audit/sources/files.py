@@ -18,13 +18,12 @@ import dataclasses
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from harden.audit.sources.compose import project as compose
 from harden.audit.sources.docker import inspect as inspect_input
-from harden.audit.sources.interface import Progress, Scan, no_progress
+from harden.audit.sources.interface import Progress, Read, Scan, no_progress
 from harden.audit.sources.kubernetes import manifests
 from harden.audit.sources.kubernetes import objects as k8s
 from harden.audit.state.model import SourceKind, TargetState
@@ -50,16 +49,6 @@ class InputFiles(InputError):
 
     def diagnostics(self) -> str:
         return "\n".join(e.diagnostics() for e in self.errors)
-
-
-@dataclass
-class Collected:
-    targets: list[TargetState] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    errors: list[HardenError] = field(default_factory=list)
-    ignored_files: int = 0
-    ignored_kinds: dict[str, int] = field(default_factory=dict)
-    files: int = 0
 
 
 def is_bundle(path: Path) -> bool:
@@ -95,32 +84,21 @@ def _helm(text: str, source: str) -> None:
         )
 
 
-Keep = Callable[[TargetState], TargetState]
-
-
-def _read(path: Path, named: bool, out: Collected, ignore: frozenset[str]) -> None:
+def _read(path: Path, named: bool, ignore: frozenset[str]) -> Read:
     if path.is_dir():
         from harden.audit.sources import bundle  # noqa: PLC0415 - pydantic and the spec model
 
-        out.targets.append(bundle.target(path))
-        out.files += 1
-        return
+        return Read([bundle.target(path)], counts={"files": 1})
     text = read_text(path, max_bytes=MAX_FILE_BYTES, what="input file")
     stripped = text.lstrip()
     if (path.suffix == ".json" and stripped.startswith("[")) or _is_inspect(stripped):
-        out.targets.extend(_inspect(path, text))
-        out.files += 1
-        return
+        return Read(_inspect(path, text), counts={"files": 1})
     _helm(text, str(path))
     docs = parse_documents(text, str(path), max_nodes=MAX_NODES)
     if len(docs) == 1 and compose.is_compose(docs[0].data):
-        out.targets.extend(compose.targets(docs[0]))
-        out.files += 1
-        return
+        return Read(compose.targets(docs[0]), counts={"files": 1})
     if docs and all(isinstance(d.data, dict) and "kind" in d.data for d in docs):
-        _kubernetes(docs, out, ignore)
-        out.files += 1
-        return
+        return _kubernetes(docs, ignore)
     if named:
         raise FileProblems(
             str(path),
@@ -128,21 +106,23 @@ def _read(path: Path, named: bool, out: Collected, ignore: frozenset[str]) -> No
             hint="harden gate reads manifests (kind:), compose files (services:), "
             "`docker inspect` JSON and bundle directories",
         )
-    out.ignored_files += 1
+    return Read(counts={"ignored_files": 1})
 
 
 def _is_inspect(text: str) -> bool:
     return text.startswith("{") and '"HostConfig"' in text[:200_000] and '"Id"' in text[:200_000]
 
 
-def _kubernetes(docs: list[Located], out: Collected, ignore: frozenset[str]) -> None:
+_IGNORED_KIND = "ignored_kind:"
+
+
+def _kubernetes(docs: list[Located], ignore: frozenset[str]) -> Read:
     found = k8s.Found()
     for doc in docs:
         k8s.find_workloads(doc, ignore, found)
-    out.targets.extend(manifests.targets(found))
-    for kind, count in found.ignored.items():
-        out.ignored_kinds[kind] = out.ignored_kinds.get(kind, 0) + count
-    out.problems.extend(p.render(docs[0].source) for p in found.problems)
+    counts = {"files": 1, **{_IGNORED_KIND + k: n for k, n in found.ignored.items()}}
+    problems = [p.render(docs[0].source) for p in found.problems]
+    return Read(manifests.targets(found), problems, counts=counts)
 
 
 def _inspect(path: Path, text: str) -> list[TargetState]:
@@ -155,50 +135,59 @@ def _inspect(path: Path, text: str) -> list[TargetState]:
     return out
 
 
-def read_inputs(
-    inputs: list[tuple[Path, bool]],
-    ignore_kinds: frozenset[str] = frozenset(),
-    progress: Progress = no_progress,
-    keep: Keep | None = None,
-) -> Collected:
-    """Read ``inputs`` (from :func:`walk`) in order. ``keep`` sees each target as soon as
-    its file is read and returns what is held on to (the gate judges it there and keeps
-    a slim copy, so that ten thousand manifests never sit in memory with all their facts)."""
-    out = Collected()
-    kept: list[TargetState] = []
-    for done, (path, named) in enumerate(inputs):
-        progress(done, len(inputs), str(path))
+class FilesSource:
+    """``harden gate PATHS`` (see :class:`harden.audit.sources.interface.Source`): each
+    input file (or bundle directory) is one item."""
+
+    kind = SourceKind.FILES
+
+    def __init__(self, paths: tuple[Path, ...], ignore_kinds: frozenset[str] = frozenset()) -> None:
+        self.paths = paths
+        self.ignore_kinds = ignore_kinds
+
+    def plan(self, progress: Progress) -> list[tuple[Path, bool]]:
+        return list(walk(self.paths))
+
+    def label(self, item: tuple[Path, bool]) -> str:
+        return str(item[0])
+
+    def read(self, item: tuple[Path, bool]) -> Read:
+        path, named = item
         try:
-            _read(path, named, out, ignore_kinds)
+            return _read(path, named, self.ignore_kinds)
         except HardenError as exc:
-            out.errors.append(exc)
-        if keep is not None and not out.errors:
-            kept.extend(keep(t) for t in out.targets)
-            out.targets.clear()
-    if keep is not None:
-        out.targets = kept
-    progress(len(inputs), len(inputs), "")
-    return out
+            return Read(error=exc)
+
+    def finish(self, reads: Sequence[Read]) -> Scan:
+        """The scan of what was read; unreadable files raise (every one of them at once)."""
+        errors = [r.error for r in reads if r.error is not None]
+        if errors:
+            raise errors[0] if len(errors) == 1 else InputFiles(errors)
+        counts: dict[str, int] = {}
+        for read in reads:
+            for key, n in read.counts.items():
+                counts[key] = counts.get(key, 0) + n
+        meta = {
+            "files": str(counts.get("files", 0)),
+            "ignored_files": str(counts.get("ignored_files", 0)),
+        }
+        kinds = sorted(
+            (k.removeprefix(_IGNORED_KIND), n)
+            for k, n in counts.items()
+            if k.startswith(_IGNORED_KIND)
+        )
+        if kinds:
+            meta["ignored_kinds"] = ", ".join(f"{k} x{n}" for k, n in kinds)
+        return Scan(
+            SourceKind.FILES,
+            tuple(t for r in reads for t in r.targets),
+            tuple(p for r in reads for p in r.problems),
+            endpoint=" ".join(str(p) for p in self.paths),
+            meta=meta,
+        )
 
 
-def finish(out: Collected, paths: tuple[Path, ...]) -> Scan:
-    """The scan of what was read; unreadable files raise (every one of them at once)."""
-    if out.errors:
-        raise out.errors[0] if len(out.errors) == 1 else InputFiles(out.errors)
-    meta = {"files": str(out.files), "ignored_files": str(out.ignored_files)}
-    if out.ignored_kinds:
-        meta["ignored_kinds"] = ", ".join(f"{k} x{n}" for k, n in sorted(out.ignored_kinds.items()))
-    endpoint = " ".join(str(p) for p in paths)
-    return Scan(
-        SourceKind.FILES, tuple(out.targets), tuple(out.problems), endpoint=endpoint, meta=meta
-    )
-
-
-def scan(
-    paths: tuple[Path, ...],
-    ignore_kinds: frozenset[str] = frozenset(),
-    progress: Progress = no_progress,
-    keep: Keep | None = None,
-) -> Scan:
-    """Every target under ``paths`` (see :func:`read_inputs` for ``keep``)."""
-    return finish(read_inputs(list(walk(paths)), ignore_kinds, progress, keep), paths)
+def scan(paths: tuple[Path, ...], ignore_kinds: frozenset[str] = frozenset()) -> Scan:
+    """Every target under ``paths``, read in this process."""
+    source = FilesSource(paths, ignore_kinds)
+    return source.finish([source.read(item) for item in source.plan(no_progress)])

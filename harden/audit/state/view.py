@@ -13,20 +13,9 @@ from harden.audit.state.model import Fact, Layer, TargetKind, TargetState
 View = dict[str, Any]
 
 
-def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"caps.bounding": [..]}`` -> ``{"caps": {"bounding": [..]}}``."""
-    out: dict[str, Any] = {}
-    for path, value in flat.items():
-        node = out
-        *parents, leaf = path.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return out
-
-
 def flatten(kind: TargetKind, nested: Mapping[str, Any]) -> dict[str, Any]:
-    """The inverse of :func:`nest` for the registered facts of ``kind`` (examples use it)."""
+    """``{"caps": {"bounding": [..]}}`` -> ``{"caps.bounding": [..]}`` for the registered
+    facts of ``kind`` (examples use it)."""
     out: dict[str, Any] = {}
     for path in FACTS[kind]:
         node: Any = nested

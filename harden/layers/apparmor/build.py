@@ -26,9 +26,9 @@ from harden.layers.apparmor.model import (
 from harden.layers.apparmor.render import PathProblem, check_spec_path
 from harden.layers.caps.build import CapabilityPlan
 from harden.layers.interface import Unexpressible, layer_name
-from harden.layers.seccomp.build import triggers
 from harden.profile.lsmdata import PatternRule, apparmor_data
 from harden.profile.spec import WorkloadSpec
+from harden.profile.triggers import triggers
 
 LAYER = "AppArmor"
 ENGINE_PEERS = ("unconfined", "runc", "crun")

@@ -25,6 +25,7 @@ from harden.layers.seccomp.model import (
 )
 from harden.profile.catalog import CapabilityFacts, SyscallSet, capability_facts, syscall_sets
 from harden.profile.spec import WorkloadSpec
+from harden.profile.triggers import triggers
 
 ORIGIN_PREFIX = "harden: "
 _GO_ARCH = {Arch.X86_64: "amd64", Arch.AARCH64: "arm64"}
@@ -48,23 +49,6 @@ class _Plan:
 
     def add(self, name: str, origin: Origin) -> None:
         self.allowed.setdefault(name, set()).add(origin)
-
-
-def triggers(spec: WorkloadSpec) -> set[str]:
-    """The ``implied_by`` keys a spec switches on."""
-    net, files = spec.network, spec.files
-    active = {"always", f"runtime:{spec.runtime}"}
-    flags = {
-        "network.listen": bool(net.listen),
-        "network.outbound": bool(net.outbound),
-        "network.unix": net.unix,
-        "network.netlink": net.netlink,
-        "files.read": bool(files.read),
-        "files.write": bool(files.write),
-        "files.exec": bool(files.exec),
-    }
-    active.update(key for key, on in flags.items() if on)
-    return active
 
 
 def _plan(

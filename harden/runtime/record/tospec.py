@@ -15,9 +15,9 @@ from typing import Any
 
 from harden.kernel import syscalls as sc
 from harden.kernel.constants import ADDRESS_FAMILIES
-from harden.layers.seccomp.build import triggers
 from harden.profile.catalog import capability_facts, syscall_sets
 from harden.profile.spec import WorkloadSpec
+from harden.profile.triggers import triggers
 from harden.runtime.record import paths
 from harden.runtime.record.draft import Draft, Origin
 from harden.runtime.record.recorder import Recording

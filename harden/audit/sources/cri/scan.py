@@ -4,6 +4,11 @@ Declared state from the CRI (the verbose container status: the OCI spec the runt
 applied and, from containerd, the kubelet's request), kernel truth from /proc through
 the same collector as every other live source. Read-only; a container that vanishes
 during the scan becomes a target whose facts are failed, with the reason.
+
+``plan`` does every call to the runtime (the lists, then every container's and pod's
+verbose status, all sent at once over the one connection) and closes the connection,
+so that nothing of gRPC is in use when ``read`` runs in forked workers; ``read`` maps
+one container's status and reads its /proc files.
 """
 
 from __future__ import annotations
@@ -11,15 +16,15 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from harden.audit.sources.cri import declared as cri_declared
 from harden.audit.sources.cri import volumes
-from harden.audit.sources.cri.client import CRIClient, Status
+from harden.audit.sources.cri.client import CRIClient, NotCRI, Runtime, Status
 from harden.audit.sources.cri.declared import CRIContainer
-from harden.audit.sources.interface import Progress, Scan, no_progress, unreadable
+from harden.audit.sources.interface import Progress, Read, Scan, unreadable
 from harden.audit.sources.proc import kernel
 from harden.audit.sources.proc.host import HostContext, host_context
 from harden.audit.state.model import (
@@ -58,6 +63,16 @@ class CRIScan:
     namespaces: tuple[str, ...] = ()  # Kubernetes namespaces; empty: every namespace
 
 
+@dataclass(frozen=True)
+class Item:
+    """One container to read: its CRI view (or why there is none) and its host pid."""
+
+    container: CRIContainer | None
+    pid: int | None
+    label: str
+    unreadable: str = ""  # the status could not be had: the reason
+
+
 def _str_map(value: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in dict(value).items()}
 
@@ -76,82 +91,120 @@ def _pod_volume_types(
     return out
 
 
-def scan(request: CRIScan, progress: Progress = no_progress) -> Scan:
-    """The node's pods; an unusable socket gives a scan that says why (engine unavailable)."""
-    try:
-        return scan_found(request, progress)
-    except EngineError as exc:
-        return unavailable(exc, f"unix://{request.socket}")
+class CRISource:
+    """The CRI source (see :class:`harden.audit.sources.interface.Source`).
 
+    With ``quiet_if_not_cri`` (detection), a socket that serves no CRI gives an empty
+    scan and :attr:`not_cri` instead of an unavailable engine.
+    """
 
-def scan_found(request: CRIScan, progress: Progress = no_progress) -> Scan:
-    """As :func:`scan`, but a socket that serves no CRI raises :class:`NotCRI` (detection
-    leaves such a socket out), and one that cannot be reached raises its EngineError."""
-    client = CRIClient(request.socket)
-    try:
-        return _scan(client, request, progress)
-    finally:
-        client.close()
+    kind = SourceKind.CRI
+
+    def __init__(self, request: CRIScan, *, quiet_if_not_cri: bool = False) -> None:
+        self.request = request
+        self.quiet_if_not_cri = quiet_if_not_cri
+        self.not_cri = False
+        self.endpoint = f"unix://{request.socket}"
+        self._failed: Scan | None = None
+        self._runtime: Runtime | None = None
+        self._host: HostContext | None = None
+
+    def plan(self, progress: Progress) -> list[Item]:
+        try:
+            client = CRIClient(self.request.socket)
+        except EngineError as exc:
+            self._failed = unavailable(exc, self.endpoint)
+            return []
+        try:
+            return self._plan(client)
+        except NotCRI as exc:
+            self.not_cri = self.quiet_if_not_cri
+            self._failed = Scan(SourceKind.CRI, ()) if self.not_cri else unavailable(exc, "")
+            return []
+        except EngineError as exc:
+            self._failed = unavailable(exc, self.endpoint)
+            return []
+        finally:
+            client.close()
+
+    def _plan(self, client: CRIClient) -> list[Item]:
+        self._runtime = client.version()
+        name = _RUNTIME_NAMES.get(self._runtime.name, self._runtime.name)
+        pods = {s.id: s for s in client.sandboxes()}
+        wanted = [
+            c
+            for c in client.containers()
+            if not self.request.namespaces
+            or (
+                c.pod_sandbox_id in pods
+                and pods[c.pod_sandbox_id].metadata.namespace in self.request.namespaces
+            )
+        ]
+        statuses = list(client.container_statuses([c.id for c in wanted]))
+        sandbox_ids = list(dict.fromkeys(c.pod_sandbox_id for c in wanted))
+        sandboxes = {
+            sid: status.info
+            for sid, status in zip(sandbox_ids, client.sandbox_statuses(sandbox_ids), strict=True)
+            if isinstance(status, Status)
+        }
+        uids = {sid: s.metadata.uid for sid, s in pods.items()}
+        read = [
+            (c.pod_sandbox_id, s.message)
+            for c, s in zip(wanted, statuses, strict=True)
+            if isinstance(s, Status)
+        ]
+        kinds = _pod_volume_types(read, uids)
+        self._host = host_context()
+        items = []
+        for listed, status in zip(wanted, statuses, strict=True):
+            pod = pods.get(listed.pod_sandbox_id)
+            label = listed.id
+            if pod is not None:
+                label = f"{pod.metadata.namespace}/{pod.metadata.name}/{listed.metadata.name}"
+            if isinstance(status, EngineError):
+                reason = status.reason
+                if status.failure is Failure.NOT_FOUND:
+                    reason = "the container was removed during the scan"
+                items.append(Item(None, None, label, reason))
+                continue
+            container = _container(listed, status, pod, name, kinds)
+            container = dataclasses.replace(
+                container, sandbox=sandboxes.get(listed.pod_sandbox_id, {})
+            )
+            pid = status.info.get("pid")
+            items.append(Item(container, pid if isinstance(pid, int) and pid > 0 else None, label))
+        return items
+
+    def label(self, item: Item) -> str:
+        return item.label
+
+    def read(self, item: Item) -> Read:
+        assert self._host is not None
+        if item.container is None:
+            return Read([unreadable(item.label, item.label, SourceKind.CRI, item.unreadable)])
+        return Read([_target(item.container, item.pid, self._host)])
+
+    def finish(self, reads: Sequence[Read]) -> Scan:
+        if self._failed is not None:
+            return self._failed
+        assert self._runtime is not None
+        assert self._host is not None
+        runtime = self._runtime
+        meta = {
+            "hostname": socket.gethostname(),
+            "kernel": os.uname().release,
+            "engine": f"{runtime.name} {runtime.version} (CRI {runtime.api_version})",
+            "euid": str(os.geteuid()),
+        }
+        problem = self._host.namespace_problem
+        problems = (f"host namespaces: {problem}",) if problem else ()
+        targets = tuple(t for r in reads for t in r.targets)
+        return Scan(SourceKind.CRI, targets, problems, endpoint=self.endpoint, meta=meta)
 
 
 def unavailable(exc: EngineError, endpoint: str) -> Scan:
     problem = f"the CRI runtime cannot be used: {exc.reason}"
     return Scan(SourceKind.CRI, (), (problem,), engine_unavailable=True, endpoint=endpoint)
-
-
-def _scan(client: CRIClient, request: CRIScan, progress: Progress) -> Scan:
-    runtime = client.version()
-    runtime_name = _RUNTIME_NAMES.get(runtime.name, runtime.name)
-    pods = {s.id: s for s in client.sandboxes()}
-    wanted = [
-        c
-        for c in client.containers()
-        if not request.namespaces
-        or (
-            c.pod_sandbox_id in pods
-            and pods[c.pod_sandbox_id].metadata.namespace in request.namespaces
-        )
-    ]
-    statuses = list(client.container_statuses([c.id for c in wanted]))
-    uids = {sid: s.metadata.uid for sid, s in pods.items()}
-    read = [
-        (c.pod_sandbox_id, s.message)
-        for c, s in zip(wanted, statuses, strict=True)
-        if isinstance(s, Status)
-    ]
-    kinds = _pod_volume_types(read, uids)
-    sandbox_ids = list(dict.fromkeys(c.pod_sandbox_id for c in wanted))
-    sandboxes = {
-        sid: status.info
-        for sid, status in zip(sandbox_ids, client.sandbox_statuses(sandbox_ids), strict=True)
-        if isinstance(status, Status)
-    }
-    host = host_context()
-    targets: list[TargetState] = []
-    for done, (listed, status) in enumerate(zip(wanted, statuses, strict=True)):
-        pod = pods.get(listed.pod_sandbox_id)
-        name = listed.id
-        if pod is not None:
-            name = f"{pod.metadata.namespace}/{pod.metadata.name}/{listed.metadata.name}"
-        progress(done, len(wanted), name)
-        if isinstance(status, EngineError):
-            reason = status.reason
-            if status.failure is Failure.NOT_FOUND:
-                reason = "the container was removed during the scan"
-            targets.append(unreadable(listed.id, name, SourceKind.CRI, reason))
-            continue
-        container = _container(listed, status, pod, runtime_name, kinds)
-        container = dataclasses.replace(container, sandbox=sandboxes.get(listed.pod_sandbox_id, {}))
-        targets.append(_target(container, status, host))
-    progress(len(wanted), len(wanted), "")
-    meta = {
-        "hostname": socket.gethostname(),
-        "kernel": os.uname().release,
-        "engine": f"{runtime.name} {runtime.version} (CRI {runtime.api_version})",
-        "euid": str(os.geteuid()),
-    }
-    problems = (f"host namespaces: {host.namespace_problem}",) if host.namespace_problem else ()
-    return Scan(SourceKind.CRI, tuple(targets), problems, endpoint=client.endpoint, meta=meta)
 
 
 def _container(
@@ -177,13 +230,12 @@ def _container(
     )
 
 
-def _target(c: CRIContainer, status: Status, host: HostContext) -> TargetState:
+def _target(c: CRIContainer, pid: int | None, host: HostContext) -> TargetState:
     declared = cri_declared.collect(c)
-    pid = status.info.get("pid")
-    if isinstance(pid, int) and pid > 0:
+    if pid is not None:
         effective = kernel.collect(pid, host, c.id)
     else:
         effective = LayerBuilder(Layer.EFFECTIVE)
         reason = "the runtime did not give the container's host pid (verbose status)"
-        effective.gaps["effective.*"] = Gap(GapKind.FAILED, status.problem or reason)
+        effective.gaps["effective.*"] = Gap(GapKind.FAILED, c.problems[0] if c.problems else reason)
     return build_state(TargetKind.CONTAINER, c.id, c.target, SourceKind.CRI, declared, effective)

@@ -8,7 +8,7 @@ with the reason; the scan goes on.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ from harden.audit.sources.docker import declared as declared_layer
 from harden.audit.sources.docker.daemon import host_target
 from harden.audit.sources.docker.fields import EngineDefaults
 from harden.audit.sources.docker.resolve import resolve_shared_namespaces
-from harden.audit.sources.interface import Progress, Scan, no_progress, unreadable
+from harden.audit.sources.interface import Progress, Read, Scan, unreadable
 from harden.audit.sources.proc import kernel
 from harden.audit.sources.proc.host import HostContext, host_context
 from harden.audit.state.model import (
@@ -30,7 +30,15 @@ from harden.audit.state.model import (
     build_state,
 )
 from harden.errors import InputError
-from harden.system.engine import Early, EngineAPI, EngineError, Failure, container_path
+from harden.system.engine import (
+    Early,
+    EngineAPI,
+    EngineError,
+    Failure,
+    UnixSocketAPI,
+    connect,
+    container_path,
+)
 
 
 @dataclass(frozen=True)
@@ -154,35 +162,78 @@ def _targets_to_scan(api: EngineAPI, request: EngineScan, listed: Any) -> list[t
     return out
 
 
-# Completes every pending container; the default finishes them here, one after another.
-FinishAll = Callable[[Prepared, EngineAPI], list[TargetState]]
+class EngineSource:
+    """The live source (see :class:`harden.audit.sources.interface.Source`).
 
+    Created before harden loads its rules: the engine's first answers (``/info`` and, for
+    a whole-host scan, the container list) are fetched on a thread meanwhile, since both
+    are mostly waiting for the engine (~25 ms here). ``plan`` inspects every container
+    (pipelined, one connection); ``read`` reads one container's kernel state and, only if
+    it has exec sessions, asks the engine about them (a forked worker connects lazily on
+    its own connection: the planning one is not its to share).
+    """
 
-def finish_here(prepared: Prepared, api: EngineAPI) -> list[TargetState]:
-    return [finish(prepared, item, lambda: api) for item in prepared.pending]
+    kind = SourceKind.ENGINE
 
+    def __init__(self, request: EngineScan, *, background: bool = True, socket: str = "") -> None:
+        self.request = request
+        self.socket = socket  # detection: a unix socket found (Podman's), not DOCKER_HOST's
+        self._pid = os.getpid()
+        self._early = Early(listing=not request.names, background=background, socket=socket)
+        self._prepared: Prepared | None = None
+        self._failed: Scan | None = None
+        self._api: EngineAPI | None = None
+        self._own: dict[int, EngineAPI] = {}
 
-def scan(
-    request: EngineScan,
-    progress: Progress = no_progress,
-    early: Early | None = None,
-    finish_all: FinishAll = finish_here,
-) -> Scan:
-    first = (early or Early(listing=not request.names, background=False)).wait()
-    api = first.api
-    if api is None:
-        assert first.error is not None
-        return _unavailable(request, first.error, "")
-    try:
-        if first.error is not None:
-            raise first.error
-        prepared = prepare(api, request, progress, first.info, first.listed)
-        finished = finish_all(prepared, api)
-    except EngineError as exc:
-        return _unavailable(request, exc, api.endpoint)
-    finally:
-        api.close()
-    return assemble(prepared, finished)
+    def plan(self, progress: Progress) -> list[Pending]:
+        first = self._early.wait()
+        if first.api is None:
+            assert first.error is not None
+            self._failed = _unavailable(self.request, first.error, "")
+            return []
+        self._api = first.api
+        try:
+            if first.error is not None:
+                raise first.error
+            self._prepared = prepare(first.api, self.request, first.info, first.listed)
+        except EngineError as exc:
+            self._failed = _unavailable(self.request, exc, first.api.endpoint)
+            self.close()
+            return []
+        return self._prepared.pending
+
+    def label(self, item: Pending) -> str:
+        return item.name
+
+    def read(self, item: Pending) -> Read:
+        assert self._prepared is not None
+        return Read([finish(self._prepared, item, self._connection)])
+
+    def _connection(self) -> EngineAPI:
+        """This process's engine connection: the planning one, or a worker's own."""
+        pid = os.getpid()
+        if pid == self._pid and self._api is not None:
+            return self._api
+        if pid not in self._own:
+            self._own[pid] = UnixSocketAPI(self.socket) if self.socket else connect()
+        return self._own[pid]
+
+    def finish(self, reads: Sequence[Read]) -> Scan:
+        self.close()
+        if self._failed is not None:
+            return self._failed
+        assert self._prepared is not None
+        return assemble(self._prepared, [t for r in reads for t in r.targets])
+
+    def close(self) -> None:
+        if os.getpid() != self._pid:
+            return
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+        for api in self._own.values():
+            api.close()
+        self._own.clear()
 
 
 def _unavailable(request: EngineScan, exc: EngineError, endpoint: str) -> Scan:
@@ -194,9 +245,7 @@ def _unavailable(request: EngineScan, exc: EngineError, endpoint: str) -> Scan:
     return Scan(SourceKind.ENGINE, targets, (problem,), engine_unavailable=True, endpoint=endpoint)
 
 
-def prepare(
-    api: EngineAPI, request: EngineScan, progress: Progress, info: Any, listed: Any
-) -> Prepared:
+def prepare(api: EngineAPI, request: EngineScan, info: Any, listed: Any) -> Prepared:
     if not isinstance(info, dict):
         raise EngineError(Failure.OTHER, "the engine's /info answer is not an object")
     local = api.endpoint.startswith("unix://")
@@ -207,8 +256,7 @@ def prepare(
     failed: dict[str, TargetState] = {}
     names: dict[str, str] = {}
     answers = api.get_many([container_path(cid) for cid, _name in wanted])
-    for done, ((cid, name), raw) in enumerate(zip(wanted, answers, strict=True)):
-        progress(done, len(wanted), name)
+    for (cid, name), raw in zip(wanted, answers, strict=True):
         names[cid] = name
         if isinstance(raw, EngineError):
             reason = raw.reason
@@ -227,7 +275,6 @@ def prepare(
                 [str(i) for i in ids] if isinstance(ids, list) else [],
             )
         )
-    progress(len(wanted), len(wanted), "")
     resolve_shared_namespaces({p.id: p.declared for p in pending}, names, api, defaults)
     return Prepared(request, api.endpoint, info, daemon, host_context(), wanted, pending, failed)
 

@@ -8,13 +8,14 @@ built from it failed (see :mod:`harden.audit.sources.docker.declared`).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from harden.audit.sources.docker import declared as declared_layer
 from harden.audit.sources.docker.fields import EngineDefaults
 from harden.audit.sources.docker.resolve import resolve_shared_namespaces
-from harden.audit.sources.interface import Progress, Scan, no_progress
+from harden.audit.sources.interface import Progress, Read, Scan, no_progress
 from harden.audit.state.model import (
     Gap,
     GapKind,
@@ -22,6 +23,7 @@ from harden.audit.state.model import (
     LayerBuilder,
     SourceKind,
     TargetKind,
+    TargetState,
     build_state,
 )
 from harden.errors import FileProblems, Problem
@@ -59,25 +61,50 @@ def load_objects(path: Path) -> list[dict[str, Any]]:
     return items
 
 
-def scan(paths: tuple[Path, ...], progress: Progress = no_progress) -> Scan:
-    objects = [(path, i, raw) for path in paths for i, raw in enumerate(load_objects(path))]
-    layers: dict[str, tuple[LayerBuilder, LayerBuilder]] = {}
-    names: dict[str, str] = {}
-    defaults = EngineDefaults()
-    for done, (path, index, raw) in enumerate(objects):
-        cid = str(raw["Id"])
-        names[cid] = str(raw.get("Name") or cid[:12]).lstrip("/")
-        progress(done, len(objects), names[cid])
-        declared = declared_layer.collect(raw, f"{path}[{index}]", defaults)
-        effective = LayerBuilder(Layer.EFFECTIVE)
-        effective.gaps["effective.*"] = Gap(
-            GapKind.UNAVAILABLE, "a saved inspect file holds no kernel state (audit the live host)"
-        )
-        layers[cid] = (declared, effective)
-    progress(len(objects), len(objects), "")
-    resolve_shared_namespaces({cid: pair[0] for cid, pair in layers.items()}, names, None, defaults)
-    targets = tuple(
-        build_state(TargetKind.CONTAINER, cid, names[cid], SourceKind.INSPECT, *pair)
-        for cid, pair in layers.items()
-    )
-    return Scan(SourceKind.INSPECT, targets, endpoint=", ".join(str(p) for p in paths))
+class InspectSource:
+    """``--input FILE`` (see :class:`harden.audit.sources.interface.Source`): the files are
+    read whole in ``plan``, since ``container:<x>`` namespace modes are resolved across
+    every object; each item is then a finished target."""
+
+    kind = SourceKind.INSPECT
+
+    def __init__(self, paths: tuple[Path, ...]) -> None:
+        self.paths = paths
+
+    def plan(self, progress: Progress) -> list[TargetState]:
+        objects = [(p, i, raw) for p in self.paths for i, raw in enumerate(load_objects(p))]
+        layers: dict[str, tuple[LayerBuilder, LayerBuilder]] = {}
+        names: dict[str, str] = {}
+        defaults = EngineDefaults()
+        for done, (path, index, raw) in enumerate(objects):
+            cid = str(raw["Id"])
+            names[cid] = str(raw.get("Name") or cid[:12]).lstrip("/")
+            progress(done, len(objects), names[cid])
+            declared = declared_layer.collect(raw, f"{path}[{index}]", defaults)
+            effective = LayerBuilder(Layer.EFFECTIVE)
+            effective.gaps["effective.*"] = Gap(
+                GapKind.UNAVAILABLE,
+                "a saved inspect file holds no kernel state (audit the live host)",
+            )
+            layers[cid] = (declared, effective)
+        resolve_shared_namespaces({c: pair[0] for c, pair in layers.items()}, names, None, defaults)
+        return [
+            build_state(TargetKind.CONTAINER, cid, names[cid], SourceKind.INSPECT, *pair)
+            for cid, pair in layers.items()
+        ]
+
+    def label(self, item: TargetState) -> str:
+        return item.name
+
+    def read(self, item: TargetState) -> Read:
+        return Read([item])
+
+    def finish(self, reads: Sequence[Read]) -> Scan:
+        targets = tuple(t for r in reads for t in r.targets)
+        return Scan(SourceKind.INSPECT, targets, endpoint=", ".join(str(p) for p in self.paths))
+
+
+def scan(paths: tuple[Path, ...]) -> Scan:
+    """Every container of saved inspect files, read in this process (the gate's reader)."""
+    source = InspectSource(paths)
+    return source.finish([source.read(t) for t in source.plan(no_progress)])

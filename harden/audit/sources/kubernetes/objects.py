@@ -108,10 +108,6 @@ class Found:
     problems: list[Problem] = field(default_factory=list)  # located, for the scan's problems
 
 
-def is_kubernetes(data: object) -> bool:
-    return isinstance(data, dict) and isinstance(data.get("kind"), str) and "apiVersion" in data
-
-
 def find_workloads(doc: Located, ignore_kinds: frozenset[str], found: Found) -> None:
     _visit(doc, (), ignore_kinds, found, depth=0)
 

@@ -9,10 +9,11 @@ declared layer: rules that need one are skipped, not guessed.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harden.audit.sources.docker.daemon import host_target
-from harden.audit.sources.interface import Progress, Scan, no_progress
+from harden.audit.sources.interface import Progress, Read, Scan
 from harden.audit.sources.proc import kernel
 from harden.audit.sources.proc.host import HostContext, host_context
 from harden.audit.state.model import (
@@ -96,16 +97,31 @@ def _container(found: Found, host: HostContext) -> TargetState:
     return build_state(TargetKind.CONTAINER, found.id, name, SourceKind.PROC, declared, effective)
 
 
-def scan(progress: Progress = no_progress, proc: ProcFS | None = None) -> Scan:
-    proc = proc or ProcFS()
-    host = host_context(proc)
-    found = discover(proc)
-    targets: list[TargetState] = []
-    for done, item in enumerate(found):
-        progress(done, len(found), item.id[:12])
-        targets.append(_container(item, host))
-    progress(len(found), len(found), "")
-    no_api = Gap(GapKind.UNAVAILABLE, "--source proc does not ask the engine API")
-    targets.append(host_target(SourceKind.PROC, None, local=True, info_gap=no_api, proc=proc))
-    problems = (f"host namespaces: {host.namespace_problem}",) if host.namespace_problem else ()
-    return Scan(SourceKind.PROC, tuple(targets), problems)
+class ProcSource:
+    """``--source proc`` (see :class:`harden.audit.sources.interface.Source`)."""
+
+    kind = SourceKind.PROC
+
+    def __init__(self, proc: ProcFS | None = None) -> None:
+        self.proc = proc or ProcFS()
+        self._host: HostContext | None = None
+
+    def plan(self, progress: Progress) -> list[Found]:
+        self._host = host_context(self.proc)
+        return discover(self.proc)
+
+    def label(self, item: Found) -> str:
+        return item.id[:12]
+
+    def read(self, item: Found) -> Read:
+        assert self._host is not None
+        return Read([_container(item, self._host)])
+
+    def finish(self, reads: Sequence[Read]) -> Scan:
+        assert self._host is not None
+        no_api = Gap(GapKind.UNAVAILABLE, "--source proc does not ask the engine API")
+        host = host_target(SourceKind.PROC, None, local=True, info_gap=no_api, proc=self.proc)
+        targets = [*(t for r in reads for t in r.targets), host]
+        problem = self._host.namespace_problem
+        problems = (f"host namespaces: {problem}",) if problem else ()
+        return Scan(SourceKind.PROC, tuple(targets), problems)
