@@ -139,7 +139,7 @@ class CRIClient:
             )
             for cid in ids
         ]
-        return self._answers(ids, calls, "container")
+        return self._answers(ids, calls, "container")  # sent now, answered when iterated
 
     def sandbox_statuses(self, ids: list[str]) -> Iterator[Status | EngineError]:
         """Each pod sandbox's verbose status (or the error it met), in order, concurrently."""

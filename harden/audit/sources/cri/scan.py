@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -91,8 +92,25 @@ def _pod_volume_types(
     return out
 
 
+@dataclass
+class _Answers:
+    """Everything the runtime said, fetched on a thread (see :class:`CRISource`)."""
+
+    runtime: Runtime
+    pods: dict[str, Any]  # sandbox id -> pb.PodSandbox
+    wanted: list[Any]  # pb.Container, running, in the namespaces asked for
+    statuses: list[Status | EngineError]
+    sandboxes: dict[str, dict[str, Any]]  # sandbox id -> verbose info
+
+
 class CRISource:
     """The CRI source (see :class:`harden.audit.sources.interface.Source`).
+
+    Made before harden loads its rules, it asks the runtime everything at once on a
+    thread meanwhile (the lists, then every container's and pod's verbose status, sent
+    together over one connection): that is mostly waiting for the runtime. ``plan``
+    waits for the answers; the connection is closed by then, so nothing of gRPC is in
+    use when ``read`` runs in forked workers.
 
     With ``quiet_if_not_cri`` (detection), a socket that serves no CRI gives an empty
     scan and :attr:`not_cri` instead of an unavailable engine.
@@ -100,7 +118,9 @@ class CRISource:
 
     kind = SourceKind.CRI
 
-    def __init__(self, request: CRIScan, *, quiet_if_not_cri: bool = False) -> None:
+    def __init__(
+        self, request: CRIScan, *, quiet_if_not_cri: bool = False, background: bool = True
+    ) -> None:
         self.request = request
         self.quiet_if_not_cri = quiet_if_not_cri
         self.not_cri = False
@@ -108,45 +128,48 @@ class CRISource:
         self._failed: Scan | None = None
         self._runtime: Runtime | None = None
         self._host: HostContext | None = None
+        self._answers: _Answers | None = None
+        self._error: EngineError | None = None
+        self._unexpected: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            self._thread = threading.Thread(target=self._fetch, name="harden-cri", daemon=True)
+            self._thread.start()
+        else:
+            self._fetch()
 
-    def plan(self, progress: Progress) -> list[Item]:
+    def _fetch(self) -> None:
         try:
             client = CRIClient(self.request.socket)
+            try:
+                self._answers = _ask(client, self.request.namespaces)
+            finally:
+                client.close()
         except EngineError as exc:
-            self._failed = unavailable(exc, self.endpoint)
-            return []
-        try:
-            return self._plan(client)
-        except NotCRI as exc:
-            self.not_cri = self.quiet_if_not_cri
-            self._failed = Scan(SourceKind.CRI, ()) if self.not_cri else unavailable(exc, "")
-            return []
-        except EngineError as exc:
-            self._failed = unavailable(exc, self.endpoint)
-            return []
-        finally:
-            client.close()
+            self._error = exc
+        except BaseException as exc:  # raised on the caller's thread by plan()
+            self._unexpected = exc
 
-    def _plan(self, client: CRIClient) -> list[Item]:
-        self._runtime = client.version()
-        name = _RUNTIME_NAMES.get(self._runtime.name, self._runtime.name)
-        pods = {s.id: s for s in client.sandboxes()}
-        wanted = [
-            c
-            for c in client.containers()
-            if not self.request.namespaces
-            or (
-                c.pod_sandbox_id in pods
-                and pods[c.pod_sandbox_id].metadata.namespace in self.request.namespaces
-            )
-        ]
-        statuses = list(client.container_statuses([c.id for c in wanted]))
-        sandbox_ids = list(dict.fromkeys(c.pod_sandbox_id for c in wanted))
-        sandboxes = {
-            sid: status.info
-            for sid, status in zip(sandbox_ids, client.sandbox_statuses(sandbox_ids), strict=True)
-            if isinstance(status, Status)
-        }
+    def plan(self, progress: Progress) -> list[Item]:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._unexpected is not None:
+            raise self._unexpected
+        if isinstance(self._error, NotCRI) and self.quiet_if_not_cri:
+            self.not_cri = True
+            self._failed = Scan(SourceKind.CRI, ())
+            return []
+        if self._error is not None or self._answers is None:
+            assert self._error is not None
+            self._failed = unavailable(self._error, self.endpoint)
+            return []
+        return self._items(self._answers)
+
+    def _items(self, answers: _Answers) -> list[Item]:
+        self._runtime = answers.runtime
+        name = _RUNTIME_NAMES.get(answers.runtime.name, answers.runtime.name)
+        pods, wanted, statuses = answers.pods, answers.wanted, answers.statuses
         uids = {sid: s.metadata.uid for sid, s in pods.items()}
         read = [
             (c.pod_sandbox_id, s.message)
@@ -169,7 +192,7 @@ class CRISource:
                 continue
             container = _container(listed, status, pod, name, kinds)
             container = dataclasses.replace(
-                container, sandbox=sandboxes.get(listed.pod_sandbox_id, {})
+                container, sandbox=answers.sandboxes.get(listed.pod_sandbox_id, {})
             )
             pid = status.info.get("pid")
             items.append(Item(container, pid if isinstance(pid, int) and pid > 0 else None, label))
@@ -200,6 +223,29 @@ class CRISource:
         problems = (f"host namespaces: {problem}",) if problem else ()
         targets = tuple(t for r in reads for t in r.targets)
         return Scan(SourceKind.CRI, targets, problems, endpoint=self.endpoint, meta=meta)
+
+
+def _ask(client: CRIClient, namespaces: tuple[str, ...]) -> _Answers:
+    """The runtime's version, pods and running containers, and the verbose status of each
+    container and of each pod that has one (all status calls sent before any answer)."""
+    runtime = client.version()
+    pods = {s.id: s for s in client.sandboxes()}
+    wanted = [
+        c
+        for c in client.containers()
+        if not namespaces
+        or (c.pod_sandbox_id in pods and pods[c.pod_sandbox_id].metadata.namespace in namespaces)
+    ]
+    sandbox_ids = list(dict.fromkeys(c.pod_sandbox_id for c in wanted))
+    containers = client.container_statuses([c.id for c in wanted])
+    sandboxes = client.sandbox_statuses(sandbox_ids)
+    statuses = list(containers)
+    infos = {
+        sid: status.info
+        for sid, status in zip(sandbox_ids, sandboxes, strict=True)
+        if isinstance(status, Status)
+    }
+    return _Answers(runtime, pods, wanted, statuses, infos)
 
 
 def unavailable(exc: EngineError, endpoint: str) -> Scan:
