@@ -6,14 +6,12 @@ Run as a script by bench/cri.py with the socket as its argument; prints the coun
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import sys
 
 import grpc
 
-from bench.audit_floor import CGROUP, FILES, NS, _read
+from bench.audit_floor import read_kernel_state
 from harden.audit.sources.cri.api import api_pb2 as pb
 from harden.audit.sources.cri.api import api_pb2_grpc as rpc
 
@@ -29,16 +27,7 @@ def main() -> None:
     count = 0
     for call in calls:
         info = json.loads(call.result().info["info"])
-        pid = info["pid"]
-        cgroup = info["runtimeSpec"]["linux"]["cgroupsPath"]
-        for name in FILES:
-            _read(f"/proc/{pid}/{name}")
-        for kind in NS:
-            with contextlib.suppress(OSError):
-                os.readlink(f"/proc/{pid}/ns/{kind}")  # noqa: PTH115
-        for name in CGROUP:
-            controller, file = name.split("/")
-            _read(f"/sys/fs/cgroup/{controller}{cgroup}/{file}")
+        read_kernel_state(info["pid"], info["runtimeSpec"]["linux"]["cgroupsPath"])
         count += 1
     channel.close()
     print(count)

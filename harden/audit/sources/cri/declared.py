@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harden.audit.sources.cri import volumes
+from harden.audit.sources.docker.declared import NAMESPACE_FACTS, RESOURCE_FACTS, SECURITY_FACTS
 from harden.audit.sources.docker.fields import ALLOWING, BadField, cap_names, get, selinux_parts
 from harden.audit.state.model import Layer, LayerBuilder
 from harden.kernel.capabilities import CAPABILITIES, DOCKER_DEFAULT
@@ -446,47 +447,9 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
     (("id", "name", "image", "labels", "annotations", "runtime"), identity),
     (("user.uid", "user.name", "user.run_as_non_root", "windows.host_process"), user),
     (("privileged", "caps.added", "caps.dropped", "caps.bounding", "caps.effective"), capabilities),
-    (
-        (
-            "seccomp.profile",
-            "seccomp.mode",
-            "seccomp.allows_all",
-            "no_new_privs",
-            "apparmor.profile",
-            "selinux.label",
-            "selinux.user",
-            "selinux.role",
-            "selinux.type",
-            "lsm.apparmor_enabled",
-            "lsm.selinux_enabled",
-        ),
-        security,
-    ),
-    (
-        (
-            "namespaces.pid",
-            "namespaces.net",
-            "namespaces.ipc",
-            "namespaces.uts",
-            "namespaces.mnt",
-            "namespaces.user",
-            "namespaces.cgroup",
-            "userns.mode",
-            "network.mode",
-        ),
-        namespaces,
-    ),
-    (
-        (
-            "resources.memory",
-            "resources.cpu_millis",
-            "resources.cpu_shares",
-            "resources.pids",
-            "resources.cgroup_parent",
-            "resources.ulimits",
-        ),
-        resources,
-    ),
+    (SECURITY_FACTS, security),
+    ((*NAMESPACE_FACTS, "network.mode"), namespaces),
+    (RESOURCE_FACTS, resources),
     (("rootfs.read_only", "mounts", "masked_paths", "readonly_paths", "volume_types"), filesystem),
     (("devices.passed", "devices.all_allowed"), devices),
     (
