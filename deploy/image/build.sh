@@ -3,7 +3,8 @@
 # wheels of this checkout (no registry but PyPI and the host's Debian mirror).
 #   build.sh PYTHON TAG
 # 1. wheels: this checkout and its dependencies at the versions of constraints.txt
-#    (python-prctl is compiled here; wheels carry SOURCE_DATE_EPOCH as their timestamps);
+#    (python-prctl is compiled here, without debug information; wheels carry
+#    SOURCE_DATE_EPOCH as their timestamps);
 # 2. mmdebstrap: Debian bookworm with python3 and the C libraries harden loads (libseccomp,
 #    libcap), harden installed into /opt/harden from those wheels only, bytecode compiled
 #    with unchecked hashes (no timestamps), every mtime clamped to SOURCE_DATE_EPOCH;
@@ -20,7 +21,9 @@ export SOURCE_DATE_EPOCH
 version=$("$python" -c 'import harden; print(harden.__version__)')
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$python" -m pip wheel --quiet --disable-pip-version-check --no-cache-dir \
+# -g0: no debug information, which would hold pip's random build directory (python-prctl
+# is compiled here; with it, two builds of its wheel differed in those bytes alone)
+CFLAGS="${CFLAGS:-} -g0" "$python" -m pip wheel --quiet --disable-pip-version-check --no-cache-dir \
   -c "$here/constraints.txt" -w "$work/wheels" "$root" 2>&1 \
   | { grep -v "^WARNING: Location 'file:" || true; }
 ls "$work"/wheels/harden_containers-*.whl >/dev/null  # the wheels were built (sh has no pipefail)
