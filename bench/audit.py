@@ -69,7 +69,7 @@ def _best(*argvs: list[str]) -> list[tuple[float, float, str]]:
 
 
 def main() -> None:
-    from harden.system.engine_sdk import docker_client
+    from harden.system.engine import docker_client
 
     sizes = [int(n) for n in os.environ.get("HARDEN_BENCH_AUDIT_SIZES", "20,100,300").split(",")]
     client = docker_client()

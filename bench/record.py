@@ -122,7 +122,7 @@ def workloads(client: Any, images: dict[str, str], work: Path) -> None:
 
 
 def main() -> None:
-    from harden.system.engine_sdk import docker_client
+    from harden.system.engine import docker_client
     from tests.images import import_image, rootfs_tar
     from tests.workloads import REAL
 

@@ -23,6 +23,25 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "profiles" / "workloads").glob("*.yaml"))
 EVERY_FIELD = DATA / "specs" / "good" / "every-field.yaml"
 PREFIX = "harden-test-"
+CACHE_DIR = ROOT / ".cache" / "harden"
+_OLD_CACHE_DIR = pytest.StashKey[str | None]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """harden's cache is the checkout's .cache/harden (gitignored) for the whole run,
+    collection included, and for every CLI run the tests start: the suite never writes
+    into the developer's ~/.cache, and the converted SELinux base policy (~5 s to build)
+    is kept between runs."""
+    config.stash[_OLD_CACHE_DIR] = os.environ.get("HARDEN_CACHE_DIR")
+    os.environ["HARDEN_CACHE_DIR"] = str(CACHE_DIR)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    old = config.stash.get(_OLD_CACHE_DIR, None)
+    if old is None:
+        os.environ.pop("HARDEN_CACHE_DIR", None)
+    else:
+        os.environ["HARDEN_CACHE_DIR"] = old
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,7 +83,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _engine_up() -> bool:
     try:
-        from harden.system.engine_sdk import docker_client
+        from harden.system.engine import docker_client
 
         docker_client(timeout=5)
     except Exception:
@@ -87,7 +106,7 @@ def sysprobe(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def docker() -> Any:
-    from harden.system.engine_sdk import docker_client
+    from harden.system.engine import docker_client
 
     return docker_client()
 
@@ -156,21 +175,8 @@ EXAMPLE_SPECS = {p.stem: p for p in sorted((ROOT / "profiles" / "workloads").glo
 EXAMPLE_SPECS["every-field"] = DATA / "specs" / "good" / "every-field.yaml"
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _harden_cache_dir() -> Iterator[None]:
-    """The converted SELinux base policy is cached in .cache/ of the checkout (gitignored)
-    and shared by every test and CLI run of the session."""
-    old = os.environ.get("HARDEN_CACHE_DIR")
-    os.environ["HARDEN_CACHE_DIR"] = str(ROOT / ".cache" / "harden")
-    yield
-    if old is None:
-        os.environ.pop("HARDEN_CACHE_DIR", None)
-    else:
-        os.environ["HARDEN_CACHE_DIR"] = old
-
-
 @pytest.fixture(scope="session")
-def selinux_base(_harden_cache_dir: None) -> Any:
+def selinux_base() -> Any:
     """Debian's refpolicy converted to CIL (a few seconds the first time, then cached)."""
     from harden.layers.selinux.base import load_base
 

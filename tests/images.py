@@ -18,7 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-CACHE = Path(os.environ.get("HARDEN_IMAGE_CACHE", "~/.cache/harden/images")).expanduser()
+# The checkout's .cache/ (gitignored), like the suite's HARDEN_CACHE_DIR: never ~/.cache.
+_CHECKOUT_CACHE = Path(__file__).resolve().parents[1] / ".cache" / "images"
+CACHE = Path(os.environ.get("HARDEN_IMAGE_CACHE") or _CHECKOUT_CACHE).expanduser()
 _EXCLUDES = ("/usr/share/doc/*", "/usr/share/man/*", "/usr/share/locale/*", "/usr/share/info/*")
 
 

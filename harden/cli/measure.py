@@ -35,7 +35,7 @@ def measure_runtime(runtime: str, image: str, rounds: int, output: Path, direct:
     """Measure which syscalls the container runtime makes after installing the seccomp
     filter (needs root and a Docker engine; briefly lifts kernel.printk_ratelimit)."""
     from harden.runtime.record.runtime_base import measure, to_set_yaml  # noqa: PLC0415
-    from harden.system.engine_sdk import docker_client  # noqa: PLC0415
+    from harden.system.engine import docker_client  # noqa: PLC0415
     from harden.system.files import write_file  # noqa: PLC0415
 
     client = docker_client()

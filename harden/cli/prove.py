@@ -44,7 +44,7 @@ def _target(bundle: Path, command: tuple[str, ...], kw: dict[str, Any]) -> Prove
     from harden.generate.reader import read_bundle  # noqa: PLC0415
     from harden.runtime.container import Where, image_config  # noqa: PLC0415
     from harden.runtime.prove.attempt import ProveTarget  # noqa: PLC0415
-    from harden.system.engine_sdk import docker_client  # noqa: PLC0415
+    from harden.system.engine import docker_client  # noqa: PLC0415
 
     loaded = read_bundle(bundle)
     image_config(docker_client(), kw["image"])  # a missing image is bad input (exit 2)
@@ -73,7 +73,7 @@ def prove(bundle: Path, command: tuple[str, ...], no_diagnose: bool, **kw: Any) 
     from harden.errors import ExitCode, InputError  # noqa: PLC0415
     from harden.runtime.prove.prove import prove as run_proof  # noqa: PLC0415
     from harden.runtime.prove.report import render_proof  # noqa: PLC0415
-    from harden.system.engine_sdk import docker_client  # noqa: PLC0415
+    from harden.system.engine import docker_client  # noqa: PLC0415
 
     target = _target(bundle, command, kw)
     with progress_reporter() as progress:
@@ -111,7 +111,7 @@ def minimize_caps(bundle: Path, command: tuple[str, ...], start: str,
     from harden.runtime.prove.diagnose import ENGINE_DEFAULT_CAPS  # noqa: PLC0415
     from harden.runtime.prove.prove import minimize_caps as run_minimize  # noqa: PLC0415
     from harden.runtime.prove.report import render_caps  # noqa: PLC0415
-    from harden.system.engine_sdk import docker_client  # noqa: PLC0415
+    from harden.system.engine import docker_client  # noqa: PLC0415
 
     target = _target(bundle, command, kw)
     first = ENGINE_DEFAULT_CAPS if start == "engine-default" else None

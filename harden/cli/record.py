@@ -181,7 +181,7 @@ def _record(
     if container is None and image is None:
         return recorder.record_command(command, opts)
     from harden.runtime.record import containers  # noqa: PLC0415
-    from harden.system.engine_sdk import docker_client  # noqa: PLC0415
+    from harden.system.engine import docker_client  # noqa: PLC0415
 
     client: Any = docker_client()
     if container is not None:

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import shutil
-import subprocess
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harden.errors import InputError, ToolMissing
-from harden.system import procs as procfs
+from harden.errors import InputError
+from harden.system import proc, tools
 
 DEFAULT_PREFIX = "harden-"
 _OUTPUT_LIMIT = 4000
@@ -42,6 +40,11 @@ class ClientResult:
     @property
     def ok(self) -> bool:
         return self.exit_code == 0
+
+    @classmethod
+    def of(cls, command: str, done: tools.Completed) -> ClientResult:
+        """The result of a client run on the host."""
+        return cls(command, done.returncode, done.output()[-_OUTPUT_LIMIT:], done.seconds)
 
 
 def unique_name(prefix: str, role: str) -> str:
@@ -115,7 +118,7 @@ def wait_ready(
         if not running:
             return f"the workload exited with status {code} before it was ready"
         pid = container_pid(container)
-        bound = procfs.listening(pid)
+        bound = proc.listening(pid)
         if ports and ports <= bound:
             return None
         if not ports and (bound or time.monotonic() - start >= settle):
@@ -142,22 +145,8 @@ def run_client(
 
 
 def _on_host(pid: int, command: str, timeout: float) -> ClientResult:
-    nsenter = shutil.which("nsenter")
-    if nsenter is None:
-        raise ToolMissing("nsenter is missing", hint="install util-linux")
-    start = time.monotonic()
-    try:
-        done = subprocess.run(
-            [nsenter, "-t", str(pid), "-n", "--", "sh", "-c", command],
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        out = (exc.stdout or b"") + (exc.stderr or b"")
-        return ClientResult(command, None, out.decode(errors="replace"), timeout)
-    output = (done.stdout + done.stderr).decode(errors="replace")[-_OUTPUT_LIMIT:]
-    return ClientResult(command, done.returncode, output, time.monotonic() - start)
+    argv = ["nsenter", "-t", str(pid), "-n", "--", "sh", "-c", command]
+    return ClientResult.of(command, tools.run(argv, timeout=timeout))
 
 
 def _in_container(

@@ -1,6 +1,6 @@
-"""Talking to the engine API (Docker, or Podman's Docker-compatible socket), read-only.
+"""Talking to the engine API (Docker, or Podman's Docker-compatible socket).
 
-Two transports behind one small interface:
+The audit reads through two transports behind one small interface (:func:`connect`):
 
 * a lean HTTP/1.1 client over the unix socket (keep-alive, no third-party import), used
   when the engine is a local unix socket: ``DOCKER_HOST`` unset or ``unix://...`` and
@@ -9,7 +9,9 @@ Two transports behind one small interface:
 * the docker SDK for everything else: TCP with TLS (``DOCKER_TLS_VERIFY``,
   ``DOCKER_CERT_PATH``), ssh://, and docker contexts.
 
-Only GET requests are ever sent: nothing here can change a container.
+Only GET requests are sent there: nothing the audit does can change a container. The
+commands that start containers (record, prove, measure-runtime) use the docker SDK's
+full client (:func:`docker_client`). Every failure is an :class:`EngineError`.
 """
 
 from __future__ import annotations
@@ -21,8 +23,13 @@ import socket
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
+
+from harden.errors import ExitCode, HardenError
+
+if TYPE_CHECKING:
+    import docker
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 _SDK_VERSION = "1.41"
@@ -36,9 +43,19 @@ class Failure(enum.StrEnum):
     OTHER = "other"
 
 
-class EngineError(Exception):
-    def __init__(self, failure: Failure, reason: str) -> None:
-        super().__init__(reason)
+_HINTS = {
+    Failure.DOWN: "start dockerd (make engine) or set DOCKER_HOST",
+    Failure.DENIED: "run as root, join the docker group, or use --source proc",
+}
+
+
+class EngineError(HardenError):
+    """The engine cannot be used, or refused one request; ``failure`` says how."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+    def __init__(self, failure: Failure, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(reason, hint=_HINTS.get(failure, "") if hint is None else hint)
         self.failure = failure
         self.reason = reason
 
@@ -319,3 +336,24 @@ class Early:
         if self._unexpected is not None:
             raise self._unexpected
         return self
+
+
+def docker_client(timeout: int = 60) -> docker.DockerClient:
+    """The docker SDK's client for DOCKER_HOST (or the default socket), checked with a
+    ping: for the commands that create containers (record, prove, measure-runtime)."""
+    import docker  # noqa: PLC0415 - ~170 ms import, only for commands that need it
+    import docker.errors  # noqa: PLC0415
+
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except docker.errors.DockerException as exc:
+        text = str(exc)
+        if "Permission denied" in text:
+            raise EngineError(
+                Failure.DENIED,
+                "the Docker engine socket denies access",
+                hint="run as root or join the docker group",
+            ) from None
+        raise EngineError(Failure.DOWN, f"no Docker engine answers: {text}") from None
+    return client

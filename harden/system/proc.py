@@ -1,7 +1,9 @@
-"""Reading /proc: small parsers over text, and a reader that turns OS errors into reasons.
+"""Reading /proc: one reader that turns OS errors into reasons, parsers over its text,
+and the recorder's tolerant helpers built on both.
 
 Everything here is read-only and never enters a container: no exec, no setns, no
-ptrace, and no path resolution through /proc/PID/root.
+ptrace. Only :func:`passwd_ids` (the recorder resolving a container's ``User``) reads
+through /proc/PID/root; the audit never does. ``HARDEN_PROC`` applies to every read.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ def _reason(path: str, exc: OSError) -> ProcUnreadable:
     return ProcUnreadable(f"{path}: {exc.strerror or exc}")
 
 
-def read_text(path: str, limit: int = 4 << 20) -> str:
+def read_text(path: str, limit: int = 4 << 20, errors: str = "surrogateescape") -> str:
     """A small kernel file's text (paths are plain strings: pathlib costs too much here)."""
     chunks: list[bytes] = []
     size = 0
@@ -43,7 +45,7 @@ def read_text(path: str, limit: int = 4 << 20) -> str:
                 size += len(chunk)
     except OSError as exc:
         raise _reason(path, exc) from None
-    return b"".join(chunks).decode("utf-8", errors="surrogateescape")
+    return b"".join(chunks).decode("utf-8", errors=errors)
 
 
 @dataclass(frozen=True)
@@ -68,13 +70,25 @@ class ProcFS:
     def read_file(self, path: str) -> str:
         return read_text(path, 1 << 20)
 
-    def namespace(self, pid: int | str, kind: str) -> int:
-        """The inode of a process's namespace (``pid:[4026531836]`` -> 4026531836)."""
-        path = self.path(pid, f"ns/{kind}")
+    def link(self, pid: int | str, name: str) -> str:
+        """Where a process's symbolic link points (``ns/pid``, ``fd/3``)."""
+        path = self.path(pid, name)
         try:
-            target = os.readlink(path)  # noqa: PTH115 - str paths: pathlib is slow here
+            return os.readlink(path)  # noqa: PTH115 - str paths: pathlib is slow here
         except OSError as exc:
             raise _reason(path, exc) from None
+
+    def entries(self, pid: int | str, name: str) -> list[str]:
+        """The names in a process's directory (``fd``, ``task``)."""
+        path = self.path(pid, name)
+        try:
+            return os.listdir(path)  # noqa: PTH208
+        except OSError as exc:
+            raise _reason(path, exc) from None
+
+    def namespace(self, pid: int | str, kind: str) -> int:
+        """The inode of a process's namespace (``pid:[4026531836]`` -> 4026531836)."""
+        target = self.link(pid, f"ns/{kind}")
         return int(target[target.index("[") + 1 : -1])
 
     def pids(self) -> list[int]:
@@ -82,7 +96,8 @@ class ProcFS:
 
 
 _STATUS_KEYS = re.compile(
-    r"^(Name|PPid|Uid|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp|Seccomp_filters):[ \t]*(.*)$",
+    r"^(Name|PPid|TracerPid|Uid|Gid|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp|"
+    r"Seccomp_filters):[ \t]*(.*)$",
     re.MULTILINE,
 )
 
@@ -92,9 +107,19 @@ def parse_status(text: str) -> dict[str, str]:
     return {key: value.rstrip() for key, value in _STATUS_KEYS.findall(text)}
 
 
-def status_uid(status: dict[str, str]) -> int:
-    """The effective uid from a parsed status (``Uid: real effective saved fs``)."""
+def effective_uid(status: dict[str, str]) -> int:
+    """The effective uid from a parsed status (``Uid: real effective saved fs``): what the
+    kernel checks permissions with, so what the audit judges."""
     return int(status["Uid"].split()[1])
+
+
+def real_ids(status: dict[str, str]) -> tuple[int, int] | None:
+    """The real uid and gid from a parsed status: who started the process, so what the
+    recorder writes into a spec's ``user``. None when the status lacks them."""
+    try:
+        return int(status["Uid"].split()[0]), int(status["Gid"].split()[0])
+    except (KeyError, IndexError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -141,3 +166,144 @@ def parse_cgroup(text: str) -> tuple[CgroupLine, ...]:
         names = tuple(c for c in controllers.split(",") if c)
         lines.append(CgroupLine(int(hier), names, path))
     return tuple(lines)
+
+
+# --- The recorder's and the prover's helpers -------------------------------------------
+# Processes of a running workload start and end all the time: each helper reads through
+# the one reader above, and a process that vanishes (or cannot be read) gives an empty
+# result instead of an error.
+
+_TCP_LISTEN = "0A"
+_UDP_BOUND = "07"
+
+
+def _read(pid: int, name: str) -> str:
+    try:
+        return read_text(ProcFS().path(pid, name), errors="replace")
+    except ProcUnreadable:
+        return ""
+
+
+def _entries(pid: int, name: str) -> list[str]:
+    try:
+        return ProcFS().entries(pid, name)
+    except ProcUnreadable:
+        return []
+
+
+def status_of(pid: int) -> dict[str, str]:
+    """The parsed ``/proc/PID/status`` ({} when the process is gone)."""
+    return parse_status(_read(pid, "status"))
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` exists and is neither a zombie nor dead."""
+    tail = _read(pid, "stat").rsplit(")", 1)[-1].split()
+    return bool(tail) and tail[0] not in ("Z", "X")
+
+
+def comm(pid: int) -> str:
+    return _read(pid, "comm").strip()
+
+
+def tracer_of(pid: int) -> int:
+    """The pid tracing ``pid`` (0 when not traced)."""
+    value = status_of(pid).get("TracerPid", "0")
+    return int(value) if value.isdigit() else 0
+
+
+def members(init_pid: int) -> set[int]:
+    """Processes in the same cgroups as ``init_pid`` (the container's processes)."""
+    own = _read(init_pid, "cgroup")
+    if not own:
+        return set()
+    return {pid for pid in ProcFS().pids() if _read(pid, "cgroup") == own}
+
+
+def children(pid: int) -> set[int]:
+    out: set[int] = set()
+    for task in _entries(pid, "task"):
+        out.update(int(p) for p in _read(pid, f"task/{task}/children").split())
+    return out
+
+
+def descendants(pid: int) -> set[int]:
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children(todo.pop()):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def socket_inodes(pid: int) -> set[str]:
+    out: set[str] = set()
+    proc = ProcFS()
+    for fd in _entries(pid, "fd"):
+        try:
+            target = proc.link(pid, f"fd/{fd}")
+        except ProcUnreadable:
+            continue
+        if target.startswith("socket:["):
+            out.add(target[8:-1])
+    return out
+
+
+def listening(pid: int, owners: set[int] | None = None) -> set[tuple[int, str]]:
+    """(port, protocol) of TCP listeners and bound UDP sockets in ``pid``'s network namespace.
+
+    With ``owners``, only sockets held open by those processes count (a shared
+    namespace such as the host's has listeners of other programs).
+    """
+    inodes: set[str] | None = None
+    if owners is not None:
+        inodes = set().union(*(socket_inodes(p) for p in owners)) if owners else set()
+    found: set[tuple[int, str]] = set()
+    for name, proto, state in (
+        ("tcp", "tcp", _TCP_LISTEN),
+        ("tcp6", "tcp", _TCP_LISTEN),
+        ("udp", "udp", _UDP_BOUND),
+        ("udp6", "udp", _UDP_BOUND),
+    ):
+        for line in _read(pid, f"net/{name}").splitlines()[1:]:
+            cols = line.split()
+            if len(cols) < 10 or cols[3] != state:
+                continue
+            if inodes is not None and cols[9] not in inodes:
+                continue
+            found.add((int(cols[1].rsplit(":", 1)[1], 16), proto))
+    return found
+
+
+def passwd_ids(pid: int, user: str) -> tuple[int, int] | None:
+    """uid/gid of ``user`` (``name``, ``uid``, ``name:group`` or ``uid:gid``) in the
+    process's root file system, the way the engine resolves it (a uid without a
+    passwd entry gets gid 0)."""
+    name, _, group = user.partition(":")
+    entry = _entry(_read(pid, "root/etc/passwd"), name)
+    uid = _id(name, entry)
+    if uid is None:
+        return None
+    if not group:
+        return uid, int(entry[3]) if entry is not None else 0
+    gid = _id(group, _entry(_read(pid, "root/etc/group"), group))
+    return None if gid is None else (uid, gid)
+
+
+def _id(key: str, entry: list[str] | None) -> int | None:
+    if key.isdigit():
+        return int(key)
+    return int(entry[2]) if entry is not None else None
+
+
+def _entry(text: str, key: str) -> list[str] | None:
+    """The passwd/group line whose name (or, for a number, id) is ``key``."""
+    for line in text.splitlines():
+        cols = line.split(":")
+        if len(cols) < 4 or not cols[2].isdigit():
+            continue
+        if cols[0] == key or (key.isdigit() and cols[2] == key):
+            return cols
+    return None

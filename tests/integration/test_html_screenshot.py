@@ -58,6 +58,12 @@ def test_the_html_report_renders_in_chromium(tmp_path: Path) -> None:
         text=True,
         timeout=120,
         check=False,
+        env={
+            **os.environ,
+            "HOME": str(tmp_path),
+            "XDG_CONFIG_HOME": str(tmp_path / "config"),
+            "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        },  # chromium writes there too
     )
     assert done.returncode == 0, done.stderr[-2000:]
     data = shot.read_bytes()

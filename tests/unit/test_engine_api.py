@@ -15,7 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from harden.cli import cli
+from harden.errors import ExitCode
 from harden.system.engine import (
     EngineError,
     Failure,
@@ -23,6 +26,7 @@ from harden.system.engine import (
     UnixSocketAPI,
     connect,
     container_path,
+    docker_client,
 )
 
 
@@ -128,6 +132,35 @@ def test_no_engine_is_down(tmp_path: Path) -> None:
     with pytest.raises(EngineError) as info:
         UnixSocketAPI(str(tmp_path / "none.sock")).get("/info")
     assert info.value.failure is Failure.DOWN
+
+
+def test_engine_errors_exit_4_and_say_what_to_do(
+    engine: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    with pytest.raises(EngineError) as down:
+        UnixSocketAPI(str(tmp_path / "none.sock")).get("/info")
+    assert down.value.exit_code is ExitCode.ENVIRONMENT
+    assert "hint: start dockerd (make engine) or set DOCKER_HOST" in down.value.diagnostics()
+    api = UnixSocketAPI(engine[0])
+    with pytest.raises(EngineError) as denied:
+        api.get(container_path("secret"))
+    api.close()
+    assert "use --source proc" in denied.value.diagnostics()
+
+
+def test_the_sdk_client_raises_the_same_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # TCP, not a missing unix socket: docker-py leaks the socket of a failed unix connect
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
+    with pytest.raises(EngineError) as down:
+        docker_client(timeout=2)
+    assert down.value.failure is Failure.DOWN
+    result = CliRunner().invoke(cli, ["record", "--container", "web", "-o", str(tmp_path / "s")])
+    assert result.exit_code == ExitCode.ENVIRONMENT
+    assert "error: no Docker engine answers" in result.output
+    assert "hint: start dockerd" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_a_socket_nobody_listens_on_is_down(tmp_path: Path) -> None:

@@ -2,14 +2,13 @@
 
 Validating the packs strictly (YAML composition with line numbers, pydantic models) costs
 ~300 ms here, more than auditing 100 containers. After one strict load, the validated
-catalogue is stored as JSON in harden's cache directory, keyed by a checksum of every
-pack file, the capability table its constants come from, the fact catalogue, the data
-folder's location and harden's version; any change is a cache miss and a strict load.
-The cached data is rebuilt through the same dataclass constructors the loader uses
-(:func:`decode`), so a cached catalogue is the validated one field for field, without
-the examples (only the test suite runs them, and it loads strictly). The cache directory
-is only used when it belongs to the current user and nobody else can write to it, and a
-cache file that does not read back exactly is ignored.
+catalogue is stored as JSON in harden's cache directory (:func:`harden.resources.cache_dir`),
+keyed by a checksum of every pack file, the capability table its constants come from, the
+fact catalogue, the data folder's location and harden's version; any change is a cache
+miss and a strict load. The cached data is rebuilt through the same dataclass
+constructors the loader uses (:func:`decode`), so a cached catalogue is the validated one
+field for field, without the examples (only the test suite runs them, and it loads
+strictly). A cache file that does not read back exactly is ignored.
 """
 
 from __future__ import annotations
@@ -19,8 +18,6 @@ import dataclasses
 import enum
 import functools
 import json
-import os
-import stat
 import types
 import typing
 import zlib
@@ -31,21 +28,9 @@ from typing import Any
 from harden import __version__
 from harden.audit.rules.model import Catalog
 from harden.audit.state.facts import FACTS
+from harden.resources import cache_dir
 
 _FORMAT = 2
-
-
-def cache_dir() -> Path | None:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    folder = Path(base) / "harden"
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = folder.stat()
-    except OSError:
-        return None
-    if info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return None
-    return folder
 
 
 def fingerprint(files: list[Path], folder: Path) -> str:

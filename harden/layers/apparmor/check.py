@@ -11,18 +11,17 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from harden.system.tools import ToolVerdict, require, run
+from harden.system.tools import ToolVerdict, check
 
 _NOISE = ("Cache read/write disabled", "Kernel needs AppArmor")
 
 
 def check_apparmor(text: str, name: str = "profile") -> ToolVerdict:
     """Compile profile ``text`` with apparmor_parser (no kernel load, no cache)."""
-    parser = require("apparmor_parser", "apparmor")
     with tempfile.TemporaryDirectory(prefix="harden-aa-") as tmp:
         path = Path(tmp) / name
         path.write_text(text)
-        verdict = run([parser, "-Q", "-S", "-K", str(path)], tool="apparmor_parser", noise=_NOISE)
+        verdict = check(["apparmor_parser", "-Q", "-S", "-K", str(path)], noise=_NOISE)
     if not verdict.ok:
         return verdict
     size = len(verdict.output)

@@ -3,7 +3,8 @@
 Debian ships refpolicy as binary modules (``/usr/share/selinux/default/*.pp.bz2``);
 ``/usr/libexec/selinux/hll/pp`` converts each to CIL, and ``secilc`` compiles all of
 them together with a generated module into a real binary policy. Converting takes a
-few seconds, so the CIL is cached (keyed by the modules' names, sizes and times)
+few seconds, so the CIL is cached in harden's cache directory (keyed by the modules'
+names, sizes and times; without a usable cache, in a directory removed at exit)
 together with the facts a module needs from the base: which type labels each port,
 the permissions of every class, and the capabilities no domain may ever have.
 """
@@ -16,13 +17,15 @@ import hashlib
 import json
 import os
 import re
-import subprocess
+import tempfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from harden.errors import CheckFailed, ToolMissing
+from harden.resources import cache_dir
+from harden.system import tools
 from harden.system.files import write_tree
 
 POLICY_DIR = Path("/usr/share/selinux/default")
@@ -68,20 +71,14 @@ class SelinuxBase:
     facts: SelinuxFacts
 
 
-def cache_root() -> Path:
-    """``$HARDEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/harden``, else ``~/.cache/harden``."""
-    if os.environ.get("HARDEN_CACHE_DIR"):
-        return Path(os.environ["HARDEN_CACHE_DIR"])
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "harden"
+@functools.cache
+def _scratch() -> tempfile.TemporaryDirectory[str]:
+    """Where the base is converted when there is no usable cache (removed at exit)."""
+    return tempfile.TemporaryDirectory(prefix="harden-selinux-")
 
 
 def _modules(policy_dir: Path) -> list[Path]:
-    if not PP_TOOL.is_file():
-        raise ToolMissing(
-            f"{PP_TOOL} is missing: it converts the base policy to CIL",
-            hint="install policycoreutils (Debian); `make test` does",
-        )
+    tools.require(str(PP_TOOL))  # converts the base policy to CIL
     modules = sorted(policy_dir.glob("*.pp.bz2"))
     if not any(m.name == "base.pp.bz2" for m in modules):
         raise ToolMissing(
@@ -101,12 +98,10 @@ def _key(modules: Iterable[Path]) -> str:
 
 def _convert(module: Path) -> tuple[str, bytes]:
     raw = bz2.decompress(module.read_bytes())
-    proc = subprocess.run([str(PP_TOOL)], input=raw, capture_output=True, check=False)
-    if proc.returncode != 0:
-        raise CheckFailed(
-            f"{PP_TOOL} could not convert {module.name}: {proc.stderr.decode(errors='replace')}"
-        )
-    return module.name.removesuffix(".pp.bz2") + ".cil", proc.stdout
+    done = tools.run([str(PP_TOOL)], input=raw, timeout=tools.DEFAULT_TIMEOUT)
+    if not done.ok:
+        raise CheckFailed(f"{PP_TOOL} could not convert {module.name}: {done.problem()}")
+    return module.name.removesuffix(".pp.bz2") + ".cil", done.stdout
 
 
 @functools.cache
@@ -118,7 +113,8 @@ def load_base(policy_dir: Path = POLICY_DIR, cache: Path | None = None) -> Selin
 def convert_base(cache: Path | None = None, policy_dir: Path = POLICY_DIR) -> SelinuxBase:
     """Convert the base policy into ``cache`` unless it is there already, and read it."""
     modules = _modules(policy_dir)
-    target = (cache or cache_root()) / "selinux-base" / _key(modules)
+    root = cache or cache_dir() or Path(_scratch().name)
+    target = root / "selinux-base" / _key(modules)
     if not (target / FACTS).is_file():
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             converted = dict(pool.map(_convert, modules))
@@ -132,13 +128,14 @@ def convert_base(cache: Path | None = None, policy_dir: Path = POLICY_DIR) -> Se
 
 
 def _describe(policy_dir: Path, count: int) -> str:
-    proc = subprocess.run(
-        ["dpkg-query", "-W", "-f=${Version}", "selinux-policy-default"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    version = f" {proc.stdout.strip()}" if proc.returncode == 0 and proc.stdout else ""
+    try:
+        done = tools.run(
+            ["dpkg-query", "-W", "-f=${Version}", "selinux-policy-default"], timeout=60
+        )
+    except ToolMissing:  # not a Debian system: the version is only informative
+        done = None
+    found = done.stdout.decode(errors="replace").strip() if done is not None and done.ok else ""
+    version = f" {found}" if found else ""
     return f"Debian refpolicy (selinux-policy-default{version}): {count} modules in {policy_dir}"
 
 

@@ -13,12 +13,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from harden.layers.selinux.base import SelinuxBase
-from harden.system.tools import ToolVerdict, require, run
+from harden.system.tools import ToolVerdict, check
 
 
 def check_cil(modules: Mapping[str, str], base: SelinuxBase) -> ToolVerdict:
     """Compile ``modules`` (file name -> CIL text) with every module of ``base``."""
-    secilc = require("secilc", "secilc")
     with tempfile.TemporaryDirectory(prefix="harden-cil-") as tmp:
         paths = []
         for name, text in modules.items():
@@ -26,17 +25,16 @@ def check_cil(modules: Mapping[str, str], base: SelinuxBase) -> ToolVerdict:
             path.write_text(text)
             paths.append(str(path))
         policy = Path(tmp) / "policy.bin"
-        verdict = run(
+        verdict = check(
             [
-                secilc,
+                "secilc",
                 "-o",
                 str(policy),
                 "-f",
                 str(Path(tmp) / "file_contexts"),
                 *map(str, base.files),
                 *paths,
-            ],
-            tool="secilc",
+            ]
         )
         size = policy.stat().st_size if policy.is_file() else 0
     if not verdict.ok:

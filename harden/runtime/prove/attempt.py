@@ -31,7 +31,7 @@ from harden.runtime.container import (
     unique_name,
     wait_ready,
 )
-from harden.system import procs as procfs
+from harden.system import proc
 
 Progress = Callable[[str], None]
 
@@ -123,7 +123,7 @@ class _PidTracker:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.pids |= procfs.members(self.init)
+            self.pids |= proc.members(self.init)
             time.sleep(0.02)
 
     def stop(self) -> frozenset[int]:

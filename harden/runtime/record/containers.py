@@ -28,15 +28,14 @@ from harden.runtime.container import (
 )
 from harden.runtime.record import barrier
 from harden.runtime.record.recorder import POLL_SECONDS, Recording, RecordOptions, Session
-from harden.runtime.record.strace import strace_binary
-from harden.system import procs as procfs
+from harden.system import proc, tools
 
 
 def record_container(client: Any, name: str, opts: RecordOptions) -> Recording:
     """Attach to every process of a running container and follow new ones."""
     import docker.errors  # noqa: PLC0415
 
-    strace_binary()
+    tools.require("strace")
     try:
         container = client.containers.get(name)
     except docker.errors.NotFound:
@@ -47,9 +46,9 @@ def record_container(client: Any, name: str, opts: RecordOptions) -> Recording:
         raise InputError(f"container {name!r} is not running", hint="start it first")
     user = _user_ids(container.attrs.get("Config", {}).get("User") or "", init)
     session = Session(opts)
-    session.attach(sorted(procfs.members(init) or {init}))
+    session.attach(sorted(proc.members(init) or {init}))
     exercise = _run_loop(client, container, init, session, opts)
-    if not procfs.alive(init):
+    if not proc.alive(init):
         _, code = exit_status(container)
         session.problems.append(
             f"the container stopped during the recording (exit status {code}); "
@@ -89,7 +88,7 @@ def _run_loop(
                 )
             return exercise
         deadline = None if opts.duration is None else time.monotonic() + opts.duration
-        while procfs.alive(init) and (deadline is None or time.monotonic() < deadline):
+        while proc.alive(init) and (deadline is None or time.monotonic() < deadline):
             session.follow(init)
             time.sleep(POLL_SECONDS * 2)
     except KeyboardInterrupt:
@@ -99,7 +98,7 @@ def _run_loop(
 
 def record_image(client: Any, image: str, command: Sequence[str], opts: RecordOptions) -> Recording:
     """Start a new container of ``image`` traced from its first instruction."""
-    strace_binary()
+    tools.require("strace")
     config = image_config(client, image)
     argv = command_of(config, command)
     folder = barrier.prepare(opts.work)
@@ -159,12 +158,12 @@ def _record_started(
 def _user_ids(user: str, init: int) -> tuple[int, int] | None:
     if not user:
         return (0, 0)
-    return procfs.passwd_ids(init, user)
+    return proc.passwd_ids(init, user)
 
 
 def _wait_traced(pid: int, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
-    while procfs.tracer_of(pid) == 0:
+    while proc.tracer_of(pid) == 0:
         if time.monotonic() > deadline:
             raise PermissionProblem(
                 f"strace did not attach to the container's process {pid}",

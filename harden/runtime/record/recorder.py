@@ -23,9 +23,9 @@ from harden.errors import InputError
 from harden.kernel.syscalls import Arch
 from harden.runtime.container import DEFAULT_PREFIX, ClientResult, Where
 from harden.runtime.record.observe import Observations, Observer
-from harden.runtime.record.strace import Tracer, strace_binary, terminate_command
+from harden.runtime.record.strace import Tracer, terminate_command
 from harden.runtime.record.trace import TraceParser
-from harden.system import procs as procfs
+from harden.system import proc, tools
 
 Progress = Callable[[str], None]
 POLL_SECONDS = 0.1
@@ -85,14 +85,14 @@ class Session:
 
     def attach(self, pids: Sequence[int]) -> None:
         for pid in pids:
-            self.programs.setdefault(pid, procfs.comm(pid))
+            self.programs.setdefault(pid, proc.comm(pid))
         tracer = Tracer.attach(self.trace_file(), sorted(pids))
         self.tracers.append(tracer)
         tracer.check_started()
 
     def follow(self, init_pid: int) -> None:
         """Attach to processes of the container that no tracer follows yet (docker exec)."""
-        fresh = [p for p in procfs.members(init_pid) if procfs.tracer_of(p) == 0]
+        fresh = [p for p in proc.members(init_pid) if proc.tracer_of(p) == 0]
         fresh = [p for p in fresh if p not in self.programs]
         if fresh:
             self.opts.progress(f"attaching to {len(fresh)} new process(es)")
@@ -153,7 +153,7 @@ def _check_command(command: Sequence[str]) -> None:
 def record_command(command: Sequence[str], opts: RecordOptions) -> Recording:
     """Run ``command`` under strace until it exits, the duration passes, or Ctrl-C."""
     _check_command(command)
-    strace_binary()
+    tools.require("strace")
     session = Session(opts)
     tracer = Tracer.command(session.trace_file(), command)
     session.tracers.append(tracer)
@@ -193,36 +193,27 @@ def _wait(alive: Callable[[], bool], duration: float | None) -> bool:
 
 
 def _exercise_local(tracer: Tracer, opts: RecordOptions) -> ClientResult:
-    import subprocess  # noqa: PLC0415
-
     deadline = time.monotonic() + opts.ready_timeout
     while time.monotonic() < deadline and tracer.running():
-        owners = procfs.descendants(tracer.proc.pid)
-        if owners and procfs.listening(next(iter(owners)), owners):
+        owners = proc.descendants(tracer.process.pid)
+        if owners and proc.listening(next(iter(owners)), owners):
             break
         time.sleep(POLL_SECONDS)
-    start = time.monotonic()
-    done = subprocess.run(
-        ["sh", "-c", opts.exercise or "true"],
-        capture_output=True,
-        timeout=opts.exercise_timeout,
-        check=False,
-    )
-    output = (done.stdout + done.stderr).decode(errors="replace")[-4000:]
-    return ClientResult(opts.exercise or "", done.returncode, output, time.monotonic() - start)
+    done = tools.run(["sh", "-c", opts.exercise or "true"], timeout=opts.exercise_timeout)
+    return ClientResult.of(opts.exercise or "", done)
 
 
 def record_pid(pid: int, opts: RecordOptions) -> Recording:
     """Attach to a running process and its descendants (strace follows new children)."""
-    strace_binary()
-    if not procfs.alive(pid):
+    tools.require("strace")
+    if not proc.alive(pid):
         raise InputError(f"no running process {pid}")
-    program = procfs.comm(pid)
-    user = procfs.ids(pid)
+    program = proc.comm(pid)
+    user = proc.real_ids(proc.status_of(pid))
     session = Session(opts)
-    session.attach(sorted({pid} | procfs.descendants(pid)))
+    session.attach(sorted({pid} | proc.descendants(pid)))
     try:
-        _wait(lambda: procfs.alive(pid), opts.duration)
+        _wait(lambda: proc.alive(pid), opts.duration)
     except KeyboardInterrupt:
         opts.progress("interrupted: finishing the recording")
     return session.finish(

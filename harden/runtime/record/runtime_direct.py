@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import platform
-import shutil
-import subprocess
 import tarfile
 import tempfile
 import uuid
@@ -23,10 +21,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from harden.errors import CheckFailed, ToolMissing
+from harden.errors import CheckFailed
 from harden.kernel import syscalls as sc
 from harden.runtime.record.kmsg import KernelLog, unlimited_printk
 from harden.runtime.record.runtime_base import RuntimeMeasurement, _names
+from harden.system import tools
 
 Progress = Callable[[str], None]
 _HIDE_V2 = 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"'
@@ -74,7 +73,9 @@ def _export(client: Any, image: str, rootfs: Path) -> None:
 
 
 def _template(binary: str, folder: Path) -> dict[str, Any]:
-    subprocess.run([binary, "spec"], cwd=folder, check=True, capture_output=True)
+    done = tools.run([binary, "spec"], cwd=folder, timeout=60)
+    if not done.ok:
+        raise CheckFailed(f"{binary} spec could not write an OCI config: {done.problem()}")
     config: dict[str, Any] = json.loads((folder / "config.json").read_text())
     arches = [a.scmp_name for n in sc.NATIVE_ARCHES for a in (n, *sc.SUB_ARCHES[n])]
     config["process"].update(args=["true"], terminal=False, noNewPrivileges=False)
@@ -84,19 +85,15 @@ def _template(binary: str, folder: Path) -> dict[str, Any]:
 
 
 def _run(binary: str, runtime: str, bundle: Path) -> None:
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        raise ToolMissing("unshare is missing", hint="install util-linux")
     name = f"harden-measure-{uuid.uuid4().hex[:10]}"
     manager = ["--cgroup-manager=disabled"] if runtime == "crun" else []
-    argv = [unshare, "--mount", "--propagation", "private", "--", "sh", "-c", _HIDE_V2, "sh",
+    argv = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", _HIDE_V2, "sh",
             binary, *manager, "run", "--bundle", str(bundle), name]  # fmt: skip
-    done = subprocess.run(argv, capture_output=True, timeout=60, check=False)
-    subprocess.run([binary, "delete", "--force", name], capture_output=True, check=False)
-    if done.returncode != 0:
+    done = tools.run(argv, timeout=60)
+    tools.run([binary, "delete", "--force", name], timeout=60)
+    if not done.ok:
         raise CheckFailed(
-            f"{runtime} could not run the measuring container: "
-            f"{done.stderr.decode(errors='replace').strip()[-500:]}"
+            f"{runtime} could not run the measuring container: {done.problem()[-500:]}"
         )
 
 
@@ -104,9 +101,7 @@ def measure_direct(
     client: Any, image: str, runtime: str, rounds: int = 3, progress: Progress = lambda _m: None
 ) -> RuntimeMeasurement:
     """Run the variants ``rounds`` times each with the runtime itself, no engine."""
-    binary = shutil.which(runtime)
-    if binary is None:
-        raise ToolMissing(f"{runtime} is not installed", hint=f"apt-get install {runtime}")
+    binary = tools.require(runtime)
     native = sc.Arch.X86_64 if platform.machine() == "x86_64" else sc.Arch.AARCH64
     seen: dict[str, set[str]] = {}
     with tempfile.TemporaryDirectory(prefix="harden-measure-") as tmp:
@@ -126,8 +121,8 @@ def measure_direct(
                         records = list(log.records())
                     for name in _names(records, native):
                         seen.setdefault(name, set()).add(variant)
-    version = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False)
-    first = version.stdout.splitlines()[0] if version.stdout else runtime
+    version = tools.run([binary, "--version"], timeout=60).stdout.decode(errors="replace")
+    first = version.splitlines()[0] if version else runtime
     return RuntimeMeasurement(
         runtime,
         first.removeprefix(f"{runtime} version ").strip(),

@@ -9,15 +9,14 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harden.errors import PermissionProblem, ToolMissing
+from harden.errors import PermissionProblem
+from harden.system import proc, tools
 
 # -f: follow forks and threads; -qq: no attach/exit chatter; -y: paths of descriptors;
 # --decode-pids=pidns: fork results as host pids; -s: short data; no signal lines.
@@ -26,17 +25,6 @@ STRACE_OPTIONS: tuple[str, ...] = (
 )  # fmt: skip
 _NO_PERMISSION = re.compile(r"ptrace\((?:PTRACE_\w+)[^)]*\): Operation not permitted|"
                             r"PTRACE_TRACEME doesn't work: Operation not permitted")  # fmt: skip
-
-
-def strace_binary() -> str:
-    """The strace executable, or a clear error naming the package."""
-    found = shutil.which("strace")
-    if found is None:
-        raise ToolMissing(
-            "strace is not installed; harden record traces system calls with it",
-            hint="install it (Debian/Ubuntu: apt-get install strace)",
-        )
-    return found
 
 
 @dataclass(frozen=True)
@@ -53,18 +41,12 @@ class Tracer:
         self.trace = trace
         self._err_path = trace.with_suffix(".err")
         self._err = self._err_path.open("wb")
-        full = [strace_binary(), *STRACE_OPTIONS, "-o", str(trace), *argv]
+        full = ["strace", *STRACE_OPTIONS, "-o", str(trace), *argv]
         try:
-            self.proc = subprocess.Popen(
-                full,
-                stdin=None if foreground else subprocess.DEVNULL,
-                stdout=None if foreground else subprocess.DEVNULL,
-                stderr=self._err,
-                start_new_session=not foreground,
-            )
-        except OSError as exc:
+            self.process = tools.spawn(full, stderr=self._err, detached=not foreground)
+        except BaseException:
             self._err.close()
-            raise ToolMissing(f"cannot run strace: {exc.strerror}") from None
+            raise
 
     @classmethod
     def command(cls, trace: Path, command: Sequence[str]) -> Tracer:
@@ -80,7 +62,7 @@ class Tracer:
         return cls(trace, argv)
 
     def running(self) -> bool:
-        return self.proc.poll() is None
+        return self.process.running()
 
     def stderr(self) -> str:
         if not self._err.closed:
@@ -109,37 +91,21 @@ class Tracer:
     def stop(self, grace: float = 5.0) -> None:
         """Detach (SIGINT makes strace detach and flush), killing it only as a last resort."""
         if self.running():
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            self.process.signal(signal.SIGINT)
+            if self.process.wait(grace) is None:
+                self.process.kill()
 
     def wait(self, timeout: float | None = None) -> int | None:
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
+        return self.process.wait(timeout)
 
     def result(self) -> TracerResult:
         self._err.close()
-        return TracerResult(self.trace, self.proc.returncode, self.stderr())
-
-
-def child_of(pid: int) -> int | None:
-    """The first child of ``pid`` (the command strace started), if any."""
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return None
-    first = text.split()
-    return int(first[0]) if first else None
+        return TracerResult(self.trace, self.process.returncode, self.stderr())
 
 
 def terminate_command(tracer: Tracer, grace: float = 5.0) -> None:
     """End a command started under strace: SIGTERM, then SIGKILL after ``grace``."""
-    child = child_of(tracer.proc.pid)
+    child = min(proc.children(tracer.process.pid), default=None)  # the command strace started
     if child is not None:
         _signal(child, signal.SIGTERM)
         if tracer.wait(grace) is not None:

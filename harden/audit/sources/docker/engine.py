@@ -238,6 +238,8 @@ class EngineSource:
 
 def _unavailable(request: EngineScan, exc: EngineError, endpoint: str) -> Scan:
     problem = f"the container engine cannot be used: {exc.reason}"
+    if exc.hint:
+        problem += f"; hint: {exc.hint}"
     targets: tuple[TargetState, ...] = ()
     if request.include_host and not request.names:
         gap = Gap(GapKind.FAILED, problem)

@@ -21,11 +21,11 @@ from harden.system.proc import (
     IdRange,
     ProcFS,
     ProcUnreadable,
+    effective_uid,
     inside_id,
     parse_cgroup,
     parse_id_map,
     parse_status,
-    status_uid,
 )
 
 EFFECTIVE_PATHS = tuple(
@@ -90,7 +90,7 @@ def collect(pid: int, host: HostContext, container_id: str = "") -> LayerBuilder
         gid_map = parse_id_map(proc.read(pid, "gid_map"))
         layer.set("userns.uid_map", [r.as_dict() for r in uid_map], f"/proc/{pid}/uid_map")
         layer.set("userns.gid_map", [r.as_dict() for r in gid_map], f"/proc/{pid}/gid_map")
-        host_uid = status_uid(status)
+        host_uid = effective_uid(status)
         layer.set("user.host_uid", host_uid, f"{src}: Uid")
         inside = inside_id(host_uid, uid_map)
         layer.set(
@@ -228,7 +228,7 @@ def _processes(
             if exc.gone:
                 continue  # exited between listing and reading: not a member any more
             raise
-        host_uid = status_uid(status)
+        host_uid = effective_uid(status)
         inside = inside_id(host_uid, uid_map)
         out.append(
             {
