@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
-    from harden.system.engine_sdk import docker_client
+    from harden.system.engine import docker_client
     from tests.cri_node import node
 
     pods = int(os.environ.get("HARDEN_BENCH_CRI_PODS", "100"))
