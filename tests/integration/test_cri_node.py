@@ -10,7 +10,6 @@ verdicts the gate gives their manifests.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tarfile
 import uuid
@@ -206,6 +205,7 @@ def test_detection_audits_docker_and_the_cri_once_each(
     docker: Any,
     busybox_image: str,
     container_name: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     runtime, pods, _gated = risky_node
     ours = docker.containers.run(
@@ -215,15 +215,8 @@ def test_detection_audits_docker_and_the_cri_once_each(
         detach=True,
         network_mode="none",
     )
-    old = os.environ.get("CONTAINER_RUNTIME_ENDPOINT")
-    os.environ["CONTAINER_RUNTIME_ENDPOINT"] = f"unix://{runtime.socket}"
-    try:
-        done = run_harden("audit", "--format", "json", "--fail-on", "never")
-    finally:
-        if old is None:
-            os.environ.pop("CONTAINER_RUNTIME_ENDPOINT")
-        else:
-            os.environ["CONTAINER_RUNTIME_ENDPOINT"] = old
+    monkeypatch.setenv("CONTAINER_RUNTIME_ENDPOINT", f"unix://{runtime.socket}")
+    done = run_harden("audit", "--format", "json", "--fail-on", "never")
     report = json.loads(done.stdout)
     assert report["scan"]["source"] == "auto"
     assert "docker" in report["scan"]["host"]["engines"]
