@@ -91,7 +91,7 @@ image: $(VENV)/.installed engine
 
 # The CRI gRPC stubs, from the vendored upstream api.proto (see its README).
 cri-stubs: $(VENV)/.installed
-	sh harden/audit/sources/cri/api/regenerate.sh $(PY)
+	sh harden/system/cri/api/regenerate.sh $(PY)
 
 clean:
 	rm -rf $(OUT) $(CACHE) .pytest_cache .mypy_cache .ruff_cache

@@ -12,8 +12,8 @@ import sys
 import grpc
 
 from bench.audit_floor import read_kernel_state
-from harden.audit.sources.cri.api import api_pb2 as pb
-from harden.audit.sources.cri.api import api_pb2_grpc as rpc
+from harden.system.cri.api import api_pb2 as pb
+from harden.system.cri.api import api_pb2_grpc as rpc
 
 
 def main() -> None:

@@ -37,9 +37,9 @@ from typing import Any
 
 import grpc
 
-from harden.audit.sources.cri.api import api_pb2 as pb
-from harden.audit.sources.cri.api import api_pb2_grpc as rpc
 from harden.audit.sources.located import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, quantity
+from harden.system.cri.api import api_pb2 as pb
+from harden.system.cri.api import api_pb2_grpc as rpc
 
 PREFIX = "harden-test-"
 CNI_PLUGIN = """#!/bin/sh

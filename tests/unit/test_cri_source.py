@@ -18,10 +18,10 @@ import pytest
 
 from harden.audit.sources import detect
 from harden.audit.sources.cri import volumes
-from harden.audit.sources.cri.client import CRIClient, NotCRI
 from harden.audit.sources.cri.declared import CRIContainer, collect
 from harden.audit.sources.interface import Scan
 from harden.audit.state.model import GapKind, SourceKind, TargetKind, TargetState
+from harden.system.cri import CRIClient, NotCRI
 from harden.system.engine import EngineError, Failure
 from tests.conftest import DATA, run_harden
 

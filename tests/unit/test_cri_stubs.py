@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-API = ROOT / "harden" / "audit" / "sources" / "cri" / "api"
+API = ROOT / "harden" / "system" / "cri" / "api"
 GENERATED = ("api_pb2.py", "api_pb2.pyi", "api_pb2_grpc.py", "api_pb2_grpc.pyi")
 
 
@@ -25,7 +25,7 @@ def test_stubs_regenerate_byte_for_byte(tmp_path: Path) -> None:
 
 
 def test_the_service_is_the_upstream_runtime_v1() -> None:
-    from harden.audit.sources.cri.api import api_pb2
+    from harden.system.cri.api import api_pb2
 
     service = api_pb2.DESCRIPTOR.services_by_name["RuntimeService"]
     assert service.full_name == "runtime.v1.RuntimeService"

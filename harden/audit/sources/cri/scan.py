@@ -23,7 +23,6 @@ from typing import Any
 
 from harden.audit.sources.cri import declared as cri_declared
 from harden.audit.sources.cri import volumes
-from harden.audit.sources.cri.client import CRIClient, NotCRI, Runtime, Status
 from harden.audit.sources.cri.declared import CRIContainer
 from harden.audit.sources.interface import Progress, Read, Scan, unreadable
 from harden.audit.sources.proc import kernel
@@ -38,6 +37,7 @@ from harden.audit.state.model import (
     TargetState,
     build_state,
 )
+from harden.system.cri import CRIClient, NotCRI, Runtime, Status
 from harden.system.engine import EngineError, Failure
 
 # Where each runtime serves the CRI (the kubelet's --container-runtime-endpoint).

@@ -4,13 +4,13 @@
 #   PYTHON: a Python with grpcio-tools and mypy-protobuf (`make cri-stubs` passes the venv's)
 #   OUTDIR: where the four generated files go (default: beside this script)
 # The proto is copied to a scratch tree at this package's import path, so that the
-# generated modules import each other as harden.audit.sources.cri.api.*; gogo-protobuf
+# generated modules import each other as harden.system.cri.api.*; gogo-protobuf
 # imports and options (present in cri-api releases before v0.31) are removed on the way.
 set -eu
 python=${1:-python3}
 here=$(cd "$(dirname "$0")" && pwd)
 out=${2:-$here}
-package=harden/audit/sources/cri/api
+package=harden/system/cri/api
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 mkdir -p "$scratch/$package"

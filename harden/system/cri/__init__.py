@@ -17,8 +17,8 @@ from typing import Any
 
 import grpc
 
-from harden.audit.sources.cri.api import api_pb2 as pb
-from harden.audit.sources.cri.api import api_pb2_grpc as rpc
+from harden.system.cri.api import api_pb2 as pb
+from harden.system.cri.api import api_pb2_grpc as rpc
 from harden.system.engine import EngineError, Failure
 
 TIMEOUT = 30.0  # seconds per call
