@@ -16,7 +16,7 @@ TEST_PACKAGES := $(DEMO_PACKAGES) docker.io runc crun strace busybox-static gcc 
                  apparmor secilc selinux-policy-default policycoreutils uidmap seccomp \
                  setools mmdebstrap chromium containerd containernetworking-plugins
 
-.PHONY: help demo test unit lint bench engine system-packages clean cri-stubs image
+.PHONY: help demo test unit lint bench bench-compare engine system-packages clean cri-stubs image
 
 help:
 	@echo "make demo   - generate and check the bundle of the built-in web spec"
@@ -83,6 +83,10 @@ unit: $(VENV)/.installed
 
 bench: $(VENV)/.installed engine
 	$(PY) bench/run.py
+
+# This checkout against another commit, in turns in one run: make bench-compare REF=0a7e89d
+bench-compare: $(VENV)/.installed engine
+	$(PY) bench/compare.py $(REF)
 
 # A reproducible image of harden (deploy/image/build.sh): the DaemonSet's and the action's.
 IMAGE := harden:$(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' harden/__init__.py)
