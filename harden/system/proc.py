@@ -53,13 +53,14 @@ def read_text(path: str, limit: int = 4 << 20, errors: str = "surrogateescape") 
 class ProcFS:
     """A /proc and /sys tree; tests point it at fixture directories.
 
-    ``HARDEN_PROC`` names another mount of the host's /proc (the fleet DaemonSet mounts
-    the node's /proc read-only at /host/proc).
+    ``HARDEN_PROC`` and ``HARDEN_SYS`` name other mounts of the host's /proc and /sys (the
+    fleet DaemonSet mounts the node's /proc at /host/proc and its cgroup tree under
+    /host/sys: a container's own /sys/fs/cgroup shows only its own cgroups).
     """
 
     # plain strings: pathlib costs too much on this hot path
     proc: str = field(default_factory=lambda: os.environ.get("HARDEN_PROC") or "/proc")
-    sys: str = "/sys"
+    sys: str = field(default_factory=lambda: os.environ.get("HARDEN_SYS") or "/sys")
     dev: str = "/dev"
 
     def device_nodes(self) -> dict[str, str]:
