@@ -104,3 +104,18 @@ def test_the_program_filters_every_probe_by_the_cgroup() -> None:
         assert "raw_syscalls:sys_exit" not in text  # no program on every call's exit
         assert text.count("{") == text.count("}")
     assert "cap_capable" not in build(Arch.X86_64, capabilities=False).text
+
+
+def test_auto_falls_back_to_strace_and_says_why_ebpf_refuses() -> None:
+    import pytest
+
+    from harden.errors import ToolMissing
+    from harden.runtime.record.backend import Backend, choose
+
+    fallback = choose(Backend.AUTO, None, target="container web")
+    assert fallback.backend is Backend.STRACE
+    assert fallback.reason.startswith("eBPF recorder unavailable (")
+    assert fallback.reason.endswith("): recorded with strace")
+    assert choose(Backend.STRACE, 42, target="container web").reason == ""
+    with pytest.raises(ToolMissing, match="the eBPF recorder cannot run"):
+        choose(Backend.EBPF, None, target="container web")

@@ -41,17 +41,23 @@ def _session(opts: RecordOptions, init: int, what: str) -> Session | EbpfSession
     from harden.runtime.record.ebpf import cgroup_id  # noqa: PLC0415
 
     choice = choose(opts.backend, cgroup_id(init), target=what)
+    reason = choice.reason
     if choice.backend is Backend.EBPF:
         from harden.runtime.record.ebpf_session import EbpfSession  # noqa: PLC0415
 
         opts.progress(f"recording {what} with eBPF (bpftrace, in-kernel aggregation)")
-        return EbpfSession(opts, cgroup_id(init) or 0)
-    if choice.reason:
-        opts.progress(choice.reason)
+        try:
+            return EbpfSession(opts, cgroup_id(init) or 0)
+        except PermissionProblem as exc:  # bpftrace would not start: auto falls back
+            if opts.backend is Backend.EBPF:
+                raise
+            reason = f"eBPF recorder unavailable ({exc}): recorded with strace"
+    if reason:
+        opts.progress(reason)
     tools.require("strace")
     session = Session(opts)
-    if choice.reason:
-        session.notes.append(choice.reason)
+    if reason:
+        session.notes.append(reason)
     return session
 
 

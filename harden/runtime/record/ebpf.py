@@ -37,7 +37,7 @@ TRACEFS = Path("/sys/kernel/tracing")
 BTF = Path("/sys/kernel/btf/vmlinux")
 CAP_TRACEPOINT = TRACEFS / "events" / "capability" / "cap_capable"
 _NOISE = ("couldn't set RLIMIT_MEMLOCK",)  # harmless: the kernel accounts BPF memory by cgroup
-_ATTACH_TIMEOUT = 30.0
+_ATTACH_TIMEOUT = 60.0  # compiling takes 3-5 s here, far more on a loaded host
 
 
 def unavailable() -> str | None:
