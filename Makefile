@@ -74,8 +74,11 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check harden tests bench
 	$(VENV)/bin/mypy
 
+# Unit tests on every core, then the integration tests (real engine, containerd, root)
+# one at a time: they start containers and measure the kernel, and must not race.
 test: $(VENV)/.installed engine lint
-	HARDEN_REQUIRE_DOCKER=1 $(PY) -m pytest
+	HARDEN_REQUIRE_DOCKER=1 $(PY) -m pytest -n auto tests/unit
+	HARDEN_REQUIRE_DOCKER=1 $(PY) -m pytest tests/integration
 
 # The fast loop: unit tests in parallel, no engine started, nothing needing root.
 unit: $(VENV)/.installed
