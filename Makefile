@@ -12,7 +12,7 @@ OUT       := out
 # Debian packages: build deps of python-prctl, the engine, the real checkers and tracers.
 DEMO_PACKAGES := libcap-dev libseccomp2 golang-github-containers-common \
                  apparmor secilc selinux-policy-default policycoreutils
-TEST_PACKAGES := $(DEMO_PACKAGES) docker.io runc crun strace busybox-static gcc libc6-dev \
+TEST_PACKAGES := $(DEMO_PACKAGES) docker.io runc crun strace bpftrace busybox-static gcc libc6-dev \
                  apparmor secilc selinux-policy-default policycoreutils uidmap seccomp \
                  setools mmdebstrap chromium containerd containernetworking-plugins
 
