@@ -446,9 +446,15 @@ class Early:
     """
 
     def __init__(
-        self, *, listing: bool, background: bool = True, timeout: float = DEFAULT_TIMEOUT
+        self,
+        *,
+        listing: bool,
+        background: bool = True,
+        socket: str = "",
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         self.listing = listing
+        self.socket = socket  # a unix socket to use instead of DOCKER_HOST / the context
         self.timeout = timeout
         self.api: EngineAPI | None = None
         self.info: Any = None
@@ -464,7 +470,10 @@ class Early:
 
     def _fetch(self) -> None:
         try:
-            self.api = connect(timeout=self.timeout)
+            if self.socket:
+                self.api = UnixSocketAPI(self.socket, self.timeout)
+            else:
+                self.api = connect(timeout=self.timeout)
             self.info = self.api.get("/info")
             if self.listing:
                 self.listed = self.api.get("/containers/json")

@@ -41,6 +41,7 @@ from harden.system.engine import (
     EngineAPI,
     EngineError,
     Failure,
+    UnixSocketAPI,
     connect,
     container_path,
 )
@@ -190,11 +191,15 @@ class EngineSource:
 
     kind = SourceKind.ENGINE
 
-    def __init__(self, request: EngineScan, *, background: bool = True) -> None:
+    def __init__(self, request: EngineScan, *, background: bool = True, socket: str = "") -> None:
         self.request = request
+        self.socket = socket  # detection: a unix socket found (Podman's), not DOCKER_HOST's
         self._pid = os.getpid()
         self._early = Early(
-            listing=not request.names, background=background, timeout=request.timeout
+            listing=not request.names,
+            background=background,
+            socket=socket,
+            timeout=request.timeout,
         )
         self._prepared: Prepared | None = None
         self._failed: Scan | None = None
@@ -231,7 +236,9 @@ class EngineSource:
         if pid == self._pid and self._api is not None:
             return self._api
         if pid not in self._own:
-            self._own[pid] = connect(timeout=self.request.timeout)
+            timeout = self.request.timeout
+            own = UnixSocketAPI(self.socket, timeout) if self.socket else connect(timeout=timeout)
+            self._own[pid] = own
         return self._own[pid]
 
     def finish(self, reads: Sequence[Read]) -> Scan:
