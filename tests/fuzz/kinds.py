@@ -59,7 +59,7 @@ def _derived(what: str) -> tuple[Seed, ...]:
 def _manifests() -> tuple[Seed, ...]:
     files = [*(DATA / "gate" / "corpus" / "k8s").glob("*.yaml")]
     files += sorted((DATA / "gate" / "pss").glob("*/*.yaml"))[::4]
-    files.append(ROOT / "audit" / "integrations" / "daemonset.yaml")
+    files.append(ROOT / "deploy" / "harden-daemonset.yaml")
     return _seeds(files, "yaml")
 
 
