@@ -14,7 +14,7 @@ DEMO_PACKAGES := libcap-dev libseccomp2 golang-github-containers-common \
                  apparmor secilc selinux-policy-default policycoreutils
 TEST_PACKAGES := $(DEMO_PACKAGES) docker.io runc crun strace bpftrace busybox-static gcc libc6-dev \
                  apparmor secilc selinux-policy-default policycoreutils uidmap seccomp \
-                 setools mmdebstrap chromium containerd containernetworking-plugins
+                 setools mmdebstrap chromium containerd containernetworking-plugins gcc-multilib
 
 .PHONY: help demo test unit fuzz lint bench bench-compare engine system-packages clean cri-stubs image
 
