@@ -47,6 +47,7 @@ ADDRESS_FAMILIES: dict[str, int] = {
 }
 
 SOCK_TYPE_MASK = 0xF
+NETLINK_ROUTE = 0  # socket(AF_NETLINK, type, protocol): routes, addresses, links (getifaddrs)
 SOCK_STREAM = 1
 SOCK_DGRAM = 2
 SOCK_RAW = 3

@@ -105,6 +105,14 @@ def test_x86_socketcall_cannot_bypass_socket_filters() -> None:
     assert _decide(p, "socketcall", 1, arch=Arch.X86) == ENOSYS
 
 
+def test_netlink_is_route_queries_only() -> None:
+    p = _profile("name: x\nnetwork: {netlink: true}\n")
+    netlink = k.ADDRESS_FAMILIES["netlink"]
+    assert _decide(p, "socket", netlink, k.SOCK_RAW, k.NETLINK_ROUTE) == ALLOW
+    for protocol in (9, 12, 15):  # audit, netfilter, kobject uevents
+        assert _decide(p, "socket", netlink, k.SOCK_RAW, protocol) == EPERM
+
+
 def test_runtime_base_set_is_always_in() -> None:
     p = _profile("name: x\n")
     runtime = syscall_sets()["runtime-runc"]

@@ -143,9 +143,15 @@ def _conditional_rules(spec: WorkloadSpec, plan: _Plan) -> list[SyscallRule]:
             types = _socket_types(family, spec.network.raw_sockets)
             fam = ArgCond(0, Op.EQ, number)
             note = f"AF_{family.upper()}"
+            protocol: tuple[ArgCond, ...] = ()
+            if family == "netlink":  # route queries only: no audit, no netfilter, no uevents
+                protocol = (ArgCond(2, Op.EQ, k.NETLINK_ROUTE),)
+                note += " protocol NETLINK_ROUTE"
             if types is None:
                 rules.append(
-                    SyscallRule(("socket",), Action.ALLOW, (fam,), comment=_comment(origins, note))
+                    SyscallRule(
+                        ("socket",), Action.ALLOW, (fam, *protocol), comment=_comment(origins, note)
+                    )
                 )
                 continue
             for sock_type in types:
@@ -154,7 +160,7 @@ def _conditional_rules(spec: WorkloadSpec, plan: _Plan) -> list[SyscallRule]:
                     SyscallRule(
                         ("socket",),
                         Action.ALLOW,
-                        (fam, cond),
+                        (fam, cond, *protocol),
                         comment=_comment(origins, f"{note} type {sock_type}"),
                     )
                 )
