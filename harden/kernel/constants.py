@@ -48,6 +48,12 @@ ADDRESS_FAMILIES: dict[str, int] = {
 
 SOCK_TYPE_MASK = 0xF
 NETLINK_ROUTE = 0  # socket(AF_NETLINK, type, protocol): routes, addresses, links (getifaddrs)
+
+# ioctl(2) requests that push input into a terminal or drive the console: a program
+# with a terminal descriptor could type commands as whoever reads that terminal.
+TIOCSTI = 0x5412
+TIOCLINUX = 0x541C
+IOCTL_REQUEST_MASK = 0xFFFFFFFF  # the kernel reads the request as 32 bits
 SOCK_STREAM = 1
 SOCK_DGRAM = 2
 SOCK_RAW = 3

@@ -105,6 +105,16 @@ def test_x86_socketcall_cannot_bypass_socket_filters() -> None:
     assert _decide(p, "socketcall", 1, arch=Arch.X86) == ENOSYS
 
 
+@pytest.mark.parametrize("arch", [Arch.X86_64, Arch.X86, Arch.X32, Arch.AARCH64, Arch.ARM])
+def test_no_profile_lets_a_program_type_into_a_terminal(arch: Arch) -> None:
+    p = _profile("name: x\n")
+    for request in (k.TIOCSTI, k.TIOCLINUX):
+        for high in (0, 1, 0xFFFFFFFF):  # the kernel reads 32 bits: the upper ones are noise
+            assert _decide(p, "ioctl", 0, high << 32 | request, arch=arch) == EPERM
+    for request in (0x5401, 0x5413, 0x541B, 0x541D, 0x5421, 0x80045430, 0xFFFFFFFF):
+        assert _decide(p, "ioctl", 0, request, arch=arch) == ALLOW, hex(request)
+
+
 def test_netlink_is_route_queries_only() -> None:
     p = _profile("name: x\nnetwork: {netlink: true}\n")
     netlink = k.ADDRESS_FAMILIES["netlink"]

@@ -122,10 +122,44 @@ def _comment(origins: Iterable[Origin], note: str = "") -> str:
     return f"{text} -- {note}" if note else text
 
 
+def all_but(excluded: Iterable[int], bits: int = 32) -> list[tuple[int, int]]:
+    """(mask, value) pairs whose masked-equality tests together match every ``bits``-bit
+    number but ``excluded``: one filter cannot say "not A and not B" on one argument."""
+    full = (1 << bits) - 1
+
+    def cover(mask: int, value: int, left: list[int], bit: int) -> list[tuple[int, int]]:
+        if not left:
+            return [(mask, value)]
+        if mask == full:
+            return []
+        out: list[tuple[int, int]] = []
+        for one in (0, 1):
+            side = [v for v in left if (v >> bit) & 1 == one]
+            out += cover(mask | 1 << bit, value | one << bit, side, bit - 1)
+        return out
+
+    return cover(0, 0, sorted({v & full for v in excluded}), bits - 1)
+
+
+_IOCTL_NOTE = "any request but TIOCSTI and TIOCLINUX (terminal input, console), 32 bits"
+
+
+def _ioctl_rules(origins: set[Origin]) -> list[SyscallRule]:
+    comment = _comment(origins, _IOCTL_NOTE)
+    return [
+        SyscallRule(
+            ("ioctl",), Action.ALLOW, (ArgCond(1, Op.MASKED_EQ, mask, value),), comment=comment
+        )
+        for mask, value in all_but((k.TIOCSTI, k.TIOCLINUX))
+    ]
+
+
 def _conditional_rules(spec: WorkloadSpec, plan: _Plan) -> list[SyscallRule]:
     rules: list[SyscallRule] = []
     granted = set(spec.capability_names)
     allowed = plan.allowed
+    if "ioctl" in allowed:
+        rules.extend(_ioctl_rules(allowed.pop("ioctl")))
     if "clone" in allowed and "SYS_ADMIN" not in granted:
         origins = allowed.pop("clone")
         rules.append(
