@@ -53,7 +53,7 @@ NETLINK_ROUTE = 0  # socket(AF_NETLINK, type, protocol): routes, addresses, link
 # with a terminal descriptor could type commands as whoever reads that terminal.
 TIOCSTI = 0x5412
 TIOCLINUX = 0x541C
-IOCTL_REQUEST_MASK = 0xFFFFFFFF  # the kernel reads the request as 32 bits
+IPC_CALL_MASK = 0xFFFF  # ipc(2): the call number is the low 16 bits of its first argument
 SOCK_STREAM = 1
 SOCK_DGRAM = 2
 SOCK_RAW = 3

@@ -66,6 +66,24 @@ def test_explain_gives_origin_and_reason(web_bundle: Path) -> None:
     assert all(e["origins"] for e in entries.values())
 
 
+def test_explain_says_what_the_x86_multiplexer_and_ioctl_filters_cannot_check(
+    web_bundle: Path,
+) -> None:
+    result = CliRunner().invoke(cli, ["explain", str(web_bundle), "--format", "json"])
+    entries = {e["syscall"]: e for e in json.loads(result.output)["syscalls"]}
+    socketcall = entries["socketcall"]
+    assert (
+        "allow if arg0 == 0x1 (SYS_SOCKET (1): address families and types cannot be "
+        in (socketcall["decision"])
+    )
+    assert "SYS_SOCKETPAIR" not in socketcall["decision"]  # web asks for no AF_UNIX
+    assert "the call's own arguments are in memory" in socketcall["reasons"][0]
+    assert entries["ioctl"]["decision"] == (
+        "allow if any request but TIOCSTI and TIOCLINUX (terminal input, console), "
+        "32 bits (34 argument rules)"
+    )
+
+
 def test_explain_text_lists_every_syscall(web_bundle: Path) -> None:
     result = CliRunner().invoke(cli, ["explain", str(web_bundle / "seccomp.json")])
     assert result.exit_code == 0

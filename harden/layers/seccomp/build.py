@@ -142,6 +142,8 @@ def all_but(excluded: Iterable[int], bits: int = 32) -> list[tuple[int, int]]:
 
 
 _IOCTL_NOTE = "any request but TIOCSTI and TIOCLINUX (terminal input, console), 32 bits"
+# socketcall sub-calls whose direct syscall has another name (x86 has no send/recv/accept)
+SOCKETCALL_DIRECT = {"send": ("sendto",), "recv": ("recvfrom",), "accept": ("accept4", "accept")}
 
 
 def _ioctl_rules(origins: set[Origin]) -> list[SyscallRule]:
@@ -154,8 +156,33 @@ def _ioctl_rules(origins: set[Origin]) -> list[SyscallRule]:
     ]
 
 
-def _conditional_rules(spec: WorkloadSpec, plan: _Plan) -> list[SyscallRule]:
+def _multiplexer_rules(plan: _Plan, families_checked: bool) -> list[SyscallRule]:
+    """x86's socketcall and ipc, allowed by their call number (argument 0) for exactly the
+    sub-calls whose direct syscalls are allowed; their other arguments are in memory."""
     rules: list[SyscallRule] = []
+    allowed = plan.allowed
+    for number, sub in k.SOCKETCALL_CALLS.items():
+        direct = [n for n in (SOCKETCALL_DIRECT.get(sub) or (sub,)) if n in allowed]
+        if direct:
+            note = f"SYS_{sub.upper()} ({number})"
+            if sub in ("socket", "socketpair") and families_checked:
+                note += ": address families and types cannot be checked here"
+            origins = allowed[direct[0]]
+            cond = ArgCond(0, Op.EQ, number)
+            rules.append(
+                SyscallRule(("socketcall",), Action.ALLOW, (cond,), comment=_comment(origins, note))
+            )
+    ipc = allowed.pop("ipc", None)
+    for number, sub in k.IPC_CALLS.items():
+        if ipc is not None and sub in allowed:
+            cond = ArgCond(0, Op.MASKED_EQ, k.IPC_CALL_MASK, number)
+            note = f"call {number} ({sub})"
+            rules.append(SyscallRule(("ipc",), Action.ALLOW, (cond,), comment=_comment(ipc, note)))
+    return rules
+
+
+def _conditional_rules(spec: WorkloadSpec, plan: _Plan) -> list[SyscallRule]:
+    rules: list[SyscallRule] = _multiplexer_rules(plan, "socket" in plan.allowed)
     granted = set(spec.capability_names)
     allowed = plan.allowed
     if "ioctl" in allowed:
@@ -229,9 +256,10 @@ def _enosys_rule(
     if "clone3" in plan.allowed and "SYS_ADMIN" not in granted:
         plan.allowed.pop("clone3")  # clone3 flags live in memory: no argument filter can see them
     names: list[str] = []
+    multiplexed = {"socketcall"} if _socket_operations(plan) else set()
     for set_ in sets.values():
         if set_.kind == "enosys":
-            names.extend(n for n in set_.syscalls if n not in plan.allowed)
+            names.extend(n for n in set_.syscalls if n not in {*plan.allowed, *multiplexed})
     present = frozenset().union(*(sc.names(a) for a in _arches(spec)))
     names = sorted({n for n in names if n in present})
     if not names:
@@ -243,6 +271,13 @@ def _enosys_rule(
         errno=k.ENOSYS,
         comment=_comment(origins, "denied with ENOSYS so callers fall back"),
     )
+
+
+def _socket_operations(plan: _Plan) -> bool:
+    """Whether a socket operation is allowed (then x86's socketcall is filtered by call
+    number for those operations, not answered ENOSYS)."""
+    names = {n for sub in k.SOCKETCALL_CALLS.values() for n in SOCKETCALL_DIRECT.get(sub, (sub,))}
+    return not names.isdisjoint(plan.allowed)
 
 
 def _arches(spec: WorkloadSpec) -> list[Arch]:

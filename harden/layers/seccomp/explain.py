@@ -55,6 +55,10 @@ def _reason(origin: str, name: str) -> str:
     return ""
 
 
+_MULTIPLEXER_REASON = (
+    "the 32-bit x86 multiplexer: each call number allowed stands for the direct syscall "
+    "of its name, which the profile allows; the call's own arguments are in memory"
+)
 _COLLAPSE_FROM = 5  # argument rules with one note read as one decision
 
 
@@ -98,6 +102,8 @@ def explain(profile: Profile, caps: frozenset[str] = frozenset()) -> list[Entry]
                 if origin not in slot["origins"]:
                     slot["origins"].append(origin)
                 reason = _reason(origin, name)
+                if name in ("socketcall", "ipc") and rule.args:
+                    reason = _MULTIPLEXER_REASON
                 if reason and reason not in slot["reasons"]:
                     slot["reasons"].append(reason)
     entries = []

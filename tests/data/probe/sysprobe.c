@@ -33,8 +33,9 @@ int main(int argc, char **argv) {
         return report(chown(argv[2], atoi(argv[3]), atoi(argv[4])));
     if (strcmp(argv[1], "tiocsti") == 0 && argc >= 3) {
         char c = 'x';
-        unsigned long high = argc > 3 ? strtoul(argv[3], NULL, 0) : 0;
-        return report(syscall(SYS_ioctl, atoi(argv[2]), (high << 32) | TIOCSTI, &c));
+        unsigned long long high = argc > 3 ? strtoull(argv[3], NULL, 0) : 0;
+        unsigned long request = (unsigned long)((high << 32) | TIOCSTI); /* 32-bit: no high */
+        return report(syscall(SYS_ioctl, atoi(argv[2]), request, &c));
     }
     long nr = strtol(argv[1], NULL, 0);
     long a[6] = {0};
