@@ -103,6 +103,7 @@ def _hostile_inspect(tmp_path: Path) -> Path:
     inspect = json.loads(INSPECT.read_text())
     inspect[0]["Name"] = "/" + NAME
     inspect[0]["Config"]["Labels"] = {NAME: NAME}
+    inspect[0]["HostConfig"]["MaskedPaths"] = [f"/proc/{NAME}"]  # a fact the rules read
     path = tmp_path / "inspect.json"
     path.write_text(json.dumps(inspect))  # \ud800 escapes: what a JSON file can carry
     return path
