@@ -2,47 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
+from harden.cli.console import progress_reporter
 from harden.cli.output import render_to, report_options
 
 _FAIL_ON = ("critical", "high", "medium", "low", "never")
-_PROGRESS_FROM = 10  # show a progress bar from this many containers on
-
-
-@contextmanager
-def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int, str], None]]:
-    """The library's progress callback, drawn as a rich bar on a terminal's stderr."""
-    if not enabled or not sys.stderr.isatty():
-        yield lambda _done, _total, _what: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn  # noqa: PLC0415
-
-    from harden.cli.console import stderr_console  # noqa: PLC0415
-    from harden.report.text import shown  # noqa: PLC0415
-
-    columns = (
-        TextColumn("scanning"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}", markup=False),  # container names are untrusted
-    )
-    with Progress(*columns, console=stderr_console(), transient=True) as bar:
-        task = bar.add_task("", total=None, visible=False)
-
-        def update(done: int, total: int, what: str) -> None:
-            visible = total >= _PROGRESS_FROM
-            bar.update(
-                task, completed=done, total=total, description=shown(what, 40), visible=visible
-            )
-
-        yield update
 
 
 @click.command()
@@ -147,7 +115,7 @@ def audit(
     request = AuditRequest(
         now, kind, names, inputs, packs, cri_socket=cri_socket, namespaces=namespaces
     )
-    with _progress_bar(True) as progress:
+    with progress_reporter() as progress:
         report = run_audit(request, progress)
     from harden.audit.rules.model import Severity  # noqa: PLC0415
 

@@ -8,12 +8,13 @@ included); rich output is built from Text objects, never from markup strings.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
 
+from harden.progress import Progress, no_progress
 from harden.report.text import shown
 
 if TYPE_CHECKING:
@@ -38,16 +39,32 @@ def stdout_console() -> Console:
 
 
 @contextmanager
-def progress_reporter(enabled: bool = True) -> Iterator[Callable[[str], None]]:
-    """A progress callback: a spinner with the current step on a terminal, silence otherwise."""
+def progress_reporter(enabled: bool = True, *, bar_from: int = 10) -> Iterator[Progress]:
+    """The library's progress callback, on a terminal's stderr (silent elsewhere): a bar
+    for counted work from ``bar_from`` items on, the current step for the rest."""
     if not enabled or not sys.stderr.isatty():
-        yield lambda _msg: None
+        yield no_progress
         return
-    console = stderr_console()
-    with console.status("working") as status:
+    from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn  # noqa: PLC0415
+    from rich.progress import Progress as Bar  # noqa: PLC0415
 
-        def update(msg: str) -> None:
-            status.update(literal(msg))
+    from harden.report.text import shown  # noqa: PLC0415
+
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}", markup=False),  # names and paths are untrusted
+        BarColumn(),
+        MofNCompleteColumn(),
+    )
+    with Bar(*columns, console=stderr_console(), transient=True) as bar:
+        task = bar.add_task("working", total=None)
+
+        def update(done: int, total: int, what: str) -> None:
+            if total:
+                bar.update(task, completed=done, total=total, description=shown(what, 40))
+                bar.update(task, visible=total >= bar_from)
+            else:
+                bar.update(task, completed=0, total=None, description=shown(what, 70), visible=True)
 
         yield update
 

@@ -17,11 +17,11 @@ from typing import Any
 
 from harden.kernel import capabilities as capmod
 from harden.layers.seccomp.model import Action
+from harden.progress import Progress
 from harden.runtime.prove.attempt import (
     BUNDLE,
     Attempt,
     AttemptLog,
-    Progress,
     ProveTarget,
     Variant,
     attempt,
