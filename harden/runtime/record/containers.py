@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 def _session(opts: RecordOptions, init: int, what: str) -> Session | EbpfSession:
     """The eBPF session when it can run on this container, else strace (saying why)."""
-    from harden.runtime.record.ebpf import cgroup_id  # noqa: PLC0415
+    from harden.system.bpf import cgroup_id  # noqa: PLC0415
 
     choice = choose(opts.backend, cgroup_id(init), target=what)
     reason = choice.reason

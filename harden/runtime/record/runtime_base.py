@@ -18,7 +18,7 @@ from typing import Any
 
 from harden.kernel import syscalls as sc
 from harden.progress import Progress, no_progress, step
-from harden.runtime.record.kmsg import KernelLog, SeccompRecord, unlimited_printk
+from harden.system.kmsg import KernelLog, SeccompRecord, unlimited_printk
 
 VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "root": {},

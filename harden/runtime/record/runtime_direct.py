@@ -24,9 +24,9 @@ from typing import Any
 from harden.errors import CheckFailed
 from harden.kernel import syscalls as sc
 from harden.progress import Progress, no_progress, step
-from harden.runtime.record.kmsg import KernelLog, unlimited_printk
 from harden.runtime.record.runtime_base import RuntimeMeasurement, _names
 from harden.system import tools
+from harden.system.kmsg import KernelLog, unlimited_printk
 
 _HIDE_V2 = 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"'
 
