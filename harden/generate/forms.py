@@ -74,7 +74,7 @@ def writable_dirs(write: Sequence[str], tmpfs: Sequence[str]) -> list[str]:
     tmpfs would go: a glob's fixed part (``/var/lib/pg/**`` -> ``/var/lib/pg``; a per-run
     name such as ``/dev/shm/PostgreSQL.*`` is no mount point), kernel trees left out
     (/dev, /proc and /sys are not on the root filesystem), tmpfs mounts and their
-    contents left out (already writable), each directory once."""
+    contents left out (already writable), each directory once (not also its subdirectories)."""
     out: list[str] = []
     for path in write:
         if path.startswith(_KERNEL_TREES):
@@ -88,7 +88,7 @@ def writable_dirs(write: Sequence[str], tmpfs: Sequence[str]) -> list[str]:
             continue
         if directory and directory not in out:
             out.append(directory)
-    return out
+    return [d for d in out if not any(d.startswith(o.rstrip("/") + "/") for o in out if o != d)]
 
 
 def docker_flags(layers: Layers, bundle_dir: str = ".") -> list[str]:
