@@ -37,6 +37,7 @@ class GateRequest:
     allow_empty: bool = False  # judging nothing is a pass, not "incomplete" (exit 3)
     jobs: int = 0  # processes reading and judging the inputs; 0: one per core (up to 4)
     parallel_from: int = 64  # inputs from which more than one process is used
+    contents: tuple[tuple[Path, str], ...] = ()  # files judged with this text, not the disk's
 
 
 # Many small chunks, and this process only collects: a worker holds (and pickles) one
@@ -76,7 +77,7 @@ def gate(request: GateRequest, progress: Progress = no_progress) -> tuple[Report
         chunks_per_job=CHUNKS_PER_JOB,
         most=CHUNK_MOST,
     )
-    source = FilesSource(request.paths, policy.ignore_kinds)
+    source = FilesSource(request.paths, policy.ignore_kinds, request.contents)
     found, results = collect(source, evaluators, parallel, progress)
     if not found.targets and not request.allow_empty:
         found = dataclasses.replace(found, problems=(*found.problems, _nothing(found)))
