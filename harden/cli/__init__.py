@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "rules": "harden.cli.rules:rules",
     "gate": "harden.cli.gate:gate",
     "report": "harden.cli.report:report",
+    "fix": "harden.cli.fix:fix",
 }
 
 _SHORT_HELP: dict[str, str] = {
@@ -51,6 +52,7 @@ _SHORT_HELP: dict[str, str] = {
     "rules": "List and show the audit rules.",
     "gate": "CI gate: check manifests, compose files and bundles against a policy.",
     "report": "Merge host reports into one fleet report.",
+    "fix": "Rewrite a compose file or Kubernetes manifest hardened (diff, patch or in place).",
 }
 
 

@@ -52,6 +52,19 @@ def report_options(details_help: str) -> Callable[[F], F]:
     return apply
 
 
+STDOUT = Path("-")
+
+
+def emit(text: str, output: Path | None) -> None:
+    """``text`` to ``output`` (atomically), or to stdout when it is None or ``-``."""
+    if output is None or output == STDOUT:
+        click.echo(text, nl=False)
+        return
+    from harden.system.files import write_file  # noqa: PLC0415
+
+    write_file(output, text)
+
+
 def render_to(
     report: Report, fmt: str, output: Path | None, details: bool, color: bool | None
 ) -> None:
