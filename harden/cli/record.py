@@ -196,7 +196,8 @@ def _write(recording: Recording, output: Path, name: str) -> None:
     from harden.system.files import write_file  # noqa: PLC0415
 
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    text = render(draft_from_recording(recording, name=name, when=when))
+    draft = draft_from_recording(recording, name=name, when=when)
+    text = render(draft)
     write_file(output, text)
     obs = recording.observations
     seen = len(set().union(*obs.syscalls.values())) if obs.syscalls else 0
@@ -205,6 +206,8 @@ def _write(recording: Recording, output: Path, name: str) -> None:
         f"processes, {len(obs.listen)} listening ports, {len(obs.capability_hints)} "
         "capability hints"
     )
+    for advice in draft.advice:
+        info(f"to decide: {advice}")
 
 
 def merge_specs(files: tuple[Path, ...], output: Path) -> None:
