@@ -253,50 +253,45 @@ def runtime(layer: LayerBuilder, raw: Raw, origin: str, _d: EngineDefaults) -> N
     layer.set("sysctls", {str(k): str(v) for k, v in sysctls.items()}, f"{origin}: {hc}.Sysctls")
 
 
+# Groups of declared facts set by one step (the CRI's declared layer sets the same groups).
+SECURITY_FACTS = (
+    "seccomp.profile",
+    "seccomp.mode",
+    "seccomp.allows_all",
+    "no_new_privs",
+    "apparmor.profile",
+    "selinux.label",
+    "selinux.user",
+    "selinux.role",
+    "selinux.type",
+    "lsm.apparmor_enabled",
+    "lsm.selinux_enabled",
+)
+NAMESPACE_FACTS = (
+    "namespaces.pid",
+    "namespaces.net",
+    "namespaces.ipc",
+    "namespaces.uts",
+    "namespaces.mnt",
+    "namespaces.user",
+    "namespaces.cgroup",
+    "userns.mode",
+)
+RESOURCE_FACTS = (
+    "resources.memory",
+    "resources.cpu_millis",
+    "resources.cpu_shares",
+    "resources.pids",
+    "resources.cgroup_parent",
+    "resources.ulimits",
+)
 STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
     (("id", "name", "image", "labels", "runtime"), identity),
     (("user.name", "user.uid"), user),
     (("privileged", "caps.added", "caps.dropped", "caps.bounding", "caps.effective"), capabilities),
-    (
-        (
-            "seccomp.profile",
-            "seccomp.mode",
-            "seccomp.allows_all",
-            "no_new_privs",
-            "apparmor.profile",
-            "selinux.label",
-            "selinux.user",
-            "selinux.role",
-            "selinux.type",
-            "lsm.apparmor_enabled",
-            "lsm.selinux_enabled",
-        ),
-        security,
-    ),
-    (
-        (
-            "namespaces.pid",
-            "namespaces.net",
-            "namespaces.ipc",
-            "namespaces.uts",
-            "namespaces.mnt",
-            "namespaces.user",
-            "namespaces.cgroup",
-            "userns.mode",
-        ),
-        namespaces,
-    ),
-    (
-        (
-            "resources.memory",
-            "resources.cpu_millis",
-            "resources.cpu_shares",
-            "resources.pids",
-            "resources.cgroup_parent",
-            "resources.ulimits",
-        ),
-        resources,
-    ),
+    (SECURITY_FACTS, security),
+    (NAMESPACE_FACTS, namespaces),
+    (RESOURCE_FACTS, resources),
     (("rootfs.read_only", "mounts", "masked_paths", "readonly_paths"), filesystem),
     (("devices.passed", "devices.all_allowed"), devices),
     (
