@@ -165,6 +165,21 @@ def target_result(state: TargetState, findings: tuple[Finding, ...]) -> TargetRe
     )
 
 
+def rejudged(result: TargetResult, findings: tuple[Finding, ...]) -> TargetResult:
+    """``result`` with other findings (a policy waived some, left rules out): the counts,
+    worst failure and score follow them."""
+    counts, failed = tally(findings)
+    worst = max(failed, key=lambda s: s.rank) if failed else None
+    return dataclasses.replace(
+        result,
+        findings=findings,
+        counts=counts,
+        failed=failed,
+        worst=worst,
+        score=score(counts, failed),
+    )
+
+
 _KEPT_FACTS = ("labels", "image", "runtime")
 
 

@@ -11,8 +11,9 @@ import functools
 import json
 from typing import Any
 
-from harden.audit.report import Report
+from harden.audit.report import Report, TargetResult
 from harden.audit.rules.model import Severity, Status
+from harden.audit.state.model import TargetKind
 from harden.report.formats import RenderOptions
 from harden.report.summary import (
     finding_rows,
@@ -113,19 +114,8 @@ def context(report: Report) -> dict[str, Any]:
             for r in rule_rows(report)
         ],
         "static": static,
-        "targets": [
-            {
-                "score": "?" if t.score is None else t.score,
-                "name": shown((f"{t.host}: " if t.host else "") + t.name, 120),
-                "where": shown(
-                    (f"{t.file}:{t.line}" if t.line else t.file) if static else t.image, 120
-                ),
-                "failed": [t.failed.get(s, 0) for s in Severity],
-                "waived": t.counts.get(Status.WAIVED, 0),
-                "errors": t.counts.get(Status.ERROR, 0),
-            }
-            for t in report.targets
-        ],
+        "engines": [_target(t, static) for t in report.targets if t.kind is TargetKind.HOST],
+        "targets": [_target(t, static) for t in report.targets if t.kind is not TargetKind.HOST],
         "findings": [
             {
                 "severity": r.finding.rule.severity.value,
@@ -142,6 +132,17 @@ def context(report: Report) -> dict[str, Any]:
         ],
         "truncated": shown_count(report) - len(rows),
         "packs": ", ".join(f"{p.id} v{p.version}" for p in report.packs) or "no pack",
+    }
+
+
+def _target(t: TargetResult, static: bool) -> dict[str, Any]:
+    return {
+        "score": "?" if t.score is None else t.score,
+        "name": shown((f"{t.host}: " if t.host else "") + t.name, 120),
+        "where": shown((f"{t.file}:{t.line}" if t.line else t.file) if static else t.image, 120),
+        "failed": [t.failed.get(s, 0) for s in Severity],
+        "waived": t.counts.get(Status.WAIVED, 0),
+        "errors": t.counts.get(Status.ERROR, 0),
     }
 
 
