@@ -59,7 +59,6 @@ class KubernetesVersion(click.ParamType[tuple[int, int]]):
     help="Kubernetes version the manifest is for: before v1.30, AppArmor is set by "
     "annotation [newest].",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No summary on standard error.")
 def fix(
     path: Path,
     write: bool,
@@ -70,7 +69,6 @@ def fix(
     container: str | None,
     policy: Path | None,
     k8s_version: tuple[int, int] | None,
-    quiet: bool,
 ) -> None:
     """Rewrite a compose file or Kubernetes manifest (every workload kind) hardened,
     keeping its comments, order and formatting.
@@ -116,11 +114,10 @@ def fix(
         from harden.cli.output import emit  # noqa: PLC0415
 
         emit(result.patch if patch else unified_diff(result), output)
-    if not quiet:
-        from harden.cli.console import info  # noqa: PLC0415
+    from harden.cli.console import info  # noqa: PLC0415
 
-        for line in summary(result, written=write):
-            info(line)
+    for line in summary(result, written=write):
+        info(line)
     click.get_current_context().exit(int(exit_code(result.report)))
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from harden.cli.output import render_to, report_options
+from harden.audit.rules.model import Severity
+from harden.cli.output import Output, render_to, report_options
 
 _FAIL_ON = ("critical", "high", "medium", "low", "info", "never")
 
@@ -46,12 +47,13 @@ def gate(
     policy: Path | None,
     fail_on: str | None,
     fmt: str,
-    output: Path | None,
+    outputs: tuple[Output, ...],
     baseline: Path | None,
     write_baseline: Path | None,
     allow_empty: bool,
     details: bool,
     color: bool | None,
+    severities: frozenset[Severity] | None,
 ) -> None:
     """Check Kubernetes manifests, compose files, `docker inspect` output and harden
     bundles against a policy, with the same rules as the host audit.
@@ -88,5 +90,5 @@ def gate(
         from harden.system.files import write_file  # noqa: PLC0415
 
         write_file(write_baseline, baseline_text)
-    render_to(report, fmt, output, details, color)
+    render_to(report, fmt, outputs, details, color, severities)
     click.get_current_context().exit(int(exit_code(report)))
