@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,38 +11,6 @@ from harden.audit.rules.model import Severity
 from harden.cli.output import Output, render_to, report_options
 
 _FAIL_ON = ("critical", "high", "medium", "low", "info", "never")
-_PROGRESS_FROM = 10  # show a progress bar from this many containers on
-
-
-@contextmanager
-def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int, str], None]]:
-    """The library's progress callback, drawn as a rich bar on a terminal's stderr."""
-    from harden.cli import console  # noqa: PLC0415
-
-    if not enabled or console.QUIET or not sys.stderr.isatty():
-        yield lambda _done, _total, _what: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn  # noqa: PLC0415
-
-    from harden.cli.console import stderr_console  # noqa: PLC0415
-    from harden.report.text import shown  # noqa: PLC0415
-
-    columns = (
-        TextColumn("scanning"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}", markup=False),  # container names are untrusted
-    )
-    with Progress(*columns, console=stderr_console(), transient=True) as bar:
-        task = bar.add_task("", total=None, visible=False)
-
-        def update(done: int, total: int, what: str) -> None:
-            visible = total >= _PROGRESS_FROM
-            bar.update(
-                task, completed=done, total=total, description=shown(what, 40), visible=visible
-            )
-
-        yield update
 
 
 @click.command()
@@ -156,7 +121,9 @@ def audit(
     request = AuditRequest(
         now, kind, names, inputs, packs, cri_socket=cri_socket, namespaces=namespaces
     )
-    with _progress_bar(True) as progress:
+    from harden.cli.console import progress_bar  # noqa: PLC0415
+
+    with progress_bar("scanning") as progress:
         report = run_audit(request, progress)
     from harden.gate.policy import fail_on as parse_fail_on  # noqa: PLC0415
     from harden.gate.run import apply_policy, policy_for  # noqa: PLC0415

@@ -100,3 +100,33 @@ def info(message: str) -> None:
     """A note for a person on stderr (silenced by --quiet; warnings and errors are not)."""
     if not QUIET:
         click.echo(literal(message), err=True)
+
+
+PROGRESS_FROM = 10  # a bar from this many items on (fewer finish before it would help)
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int, str], None]]:
+    """The library's progress callback (done, total, what), drawn as a rich bar on a
+    terminal's stderr; nothing when quiet or not a terminal."""
+    if QUIET or not sys.stderr.isatty():
+        yield lambda _done, _total, _what: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn  # noqa: PLC0415
+
+    columns = (
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}", markup=False),  # names and paths are untrusted
+    )
+    with Progress(*columns, console=stderr_console(), transient=True) as bar:
+        task = bar.add_task("", total=None, visible=False)
+
+        def update(done: int, total: int, what: str) -> None:
+            visible = total >= PROGRESS_FROM
+            bar.update(
+                task, completed=done, total=total, description=shown(what, 40), visible=visible
+            )
+
+        yield update

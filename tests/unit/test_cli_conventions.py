@@ -156,3 +156,35 @@ def test_completion_scripts_complete_commands_and_options() -> None:
     done = subprocess.run([harden], check=False, env=env, capture_output=True, text=True)
     assert "plain,--fail-on" in done.stdout
     assert run_harden("completion", "tcsh").code == 2
+
+
+def _on_a_terminal(*args: str) -> str:
+    """What harden prints on a terminal (a pseudo-terminal for stdout and stderr)."""
+    import pty
+
+    harden = str(Path(sys.executable).parent / "harden")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: harden on the terminal
+        os.execv(harden, [harden, *args])
+    chunks = []
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.waitpid(pid, 0)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_a_long_gate_run_shows_progress_on_a_terminal(tmp_path: Path) -> None:
+    for index in range(12):
+        (tmp_path / f"pod{index:02}.yaml").write_text(
+            f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p{index}}}\n"
+            "spec:\n  containers: [{name: c, image: c}]\n"
+        )
+    out = str(tmp_path / "out.json")
+    assert "judging" in _on_a_terminal("gate", str(tmp_path), "-o", f"json={out}")
+    assert "judging" not in _on_a_terminal("gate", str(tmp_path), "-o", f"json={out}", "-q")
