@@ -75,7 +75,10 @@ def gate(request: GateRequest, progress: Progress = no_progress) -> tuple[Report
         raise FileProblems(where, wrong, hint="harden rules list shows the packs and rules")
     packs = select_packs(catalog, policy.packs)
     rules = [r for p in packs for r in p.rules if policy.selects(r.id, r.since)]
-    accepted = baseline_file.load(policy.baseline) if policy.baseline is not None else {}
+    accepted = {}
+    if policy.baseline is not None and (request.baseline is not None or policy.baseline.exists()):
+        # a baseline the policy names may not exist yet: --write-baseline makes it
+        accepted = baseline_file.load(policy.baseline)
     evaluators = {kind: Evaluator(rules, kind) for kind in TargetKind}
     parallel = Parallel(
         jobs=request.jobs or workers(),
