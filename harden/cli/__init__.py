@@ -191,7 +191,7 @@ def _main(argv: list[str] | None) -> Any:
         click.echo(exc.diagnostics(), err=True)
         sys.exit(int(exc.exit_code))
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        code = exc.exit_code
     except click.ClickException as exc:
         exc.show()
         sys.exit(ExitCode.INPUT)
@@ -202,9 +202,7 @@ def _main(argv: list[str] | None) -> Any:
         click.echo("interrupted", err=True)
         sys.exit(ExitCode.INTERRUPTED)
     except BrokenPipeError:  # e.g. `harden explain ... | head`: the reader went away
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(1)
+        _reader_gone()
     except Exception as exc:
         if os.environ.get("HARDEN_DEBUG"):
             raise
@@ -215,4 +213,16 @@ def _main(argv: list[str] | None) -> Any:
             err=True,
         )
         sys.exit(ExitCode.INTERNAL)
+    try:  # what is still buffered: a reader that went away is no error either
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _reader_gone()
     sys.exit(int(code) if isinstance(code, int) else 0)
+
+
+def _reader_gone() -> None:
+    """The reader of stdout stopped reading (``| head``): that is what it wanted, so
+    exit 0, silently, every time (no error at exit from the unflushed rest either)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)

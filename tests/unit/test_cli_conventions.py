@@ -188,3 +188,46 @@ def test_a_long_gate_run_shows_progress_on_a_terminal(tmp_path: Path) -> None:
     out = str(tmp_path / "out.json")
     assert "judging" in _on_a_terminal("gate", str(tmp_path), "-o", f"json={out}")
     assert "judging" not in _on_a_terminal("gate", str(tmp_path), "-o", f"json={out}", "-q")
+
+
+@pytest.mark.root
+def test_an_engine_that_denies_access_gets_a_hint(tmp_path: Path) -> None:
+    """A socket harden may not open (root without DAC_OVERRIDE stands in for a user
+    outside the docker group)."""
+    import socket
+
+    path = tmp_path / "docker.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen()
+    path.chmod(0)
+    harden = str(Path(sys.executable).parent / "harden")
+    drop = "-dac_override,-dac_read_search"
+    env = {**os.environ, "DOCKER_HOST": f"unix://{path}"}
+    try:
+        done = subprocess.run(
+            ["setpriv", "--bounding-set", drop, "--inh-caps", drop, harden, "audit",
+             "--source", "engine"],
+            env=env, check=False, capture_output=True, text=True,
+        )  # fmt: skip
+    finally:
+        server.close()
+    assert done.returncode == 4
+    assert "permission denied; hint: run as root, join the docker group, or use --source proc" in (
+        " ".join(done.stdout.split())
+    )
+
+
+def test_a_reader_that_stops_early_is_no_error(tmp_path: Path) -> None:
+    """`harden explain BUNDLE | head -1`: exit 0 and nothing on stderr, every time."""
+    bundle = tmp_path / "web"
+    spec = Path(__file__).resolve().parents[2] / "profiles" / "workloads" / "web.yaml"
+    assert run_harden("generate", str(spec), "-o", str(bundle)).code == 0
+    harden = str(Path(sys.executable).parent / "harden")
+    for _ in range(5):
+        done = subprocess.run(
+            ["bash", "-c", f'"{harden}" explain "{bundle}" | head -1 >/dev/null; '
+             'echo "${PIPESTATUS[0]}"'],
+            check=False, capture_output=True, text=True,
+        )  # fmt: skip
+        assert (done.stdout.strip(), done.stderr) == ("0", "")
