@@ -16,7 +16,9 @@ def rules() -> None:
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
 def list_rules(packs: tuple[str, ...], fmt: str) -> None:
-    """Every rule: id, severity, mode and what it checks, with its CIS / PSS references."""
+    """Every rule: id, severity (and "manual" for rules a person judges), pack, CIS
+    Docker Benchmark items, Pod Security Standards controls (on terminals of 120 columns
+    or more) and title. `harden rules show ID` has everything about one."""
     import json  # noqa: PLC0415
 
     from harden.audit.rules.catalog import load_catalog  # noqa: PLC0415
@@ -32,21 +34,23 @@ def list_rules(packs: tuple[str, ...], fmt: str) -> None:
 
     from harden.cli.console import stdout_console  # noqa: PLC0415
 
-    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
-    for column in ("ID", "SEVERITY", "PACK", "CIS", "PSS", "TITLE"):
-        table.add_column(column, overflow="fold")
+    console = stdout_console()
+    wide = console.width >= 120
+    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold", padding=(0, 1))
+    for column in ("ID", "SEVERITY", "PACK", "CIS"):
+        table.add_column(column, no_wrap=True)
+    if wide:
+        table.add_column("PSS", no_wrap=True)
+    table.add_column("TITLE", ratio=1)
     for rule in chosen:
-        manual = " (manual)" if rule.mode.value == "manual" else ""
-        pss = ", ".join(rule.references.pss)
-        table.add_row(
-            rule.id,
-            rule.severity.value + manual,
-            rule.pack,
-            ", ".join(rule.references.cis),
-            pss,
-            rule.title,
-        )
-    stdout_console().print(table)
+        manual = " manual" if rule.mode.value == "manual" else ""
+        cis = rule.references.cis
+        refs = ",".join(cis[:2]) + ("+" if len(cis) > 2 else "")
+        cells = [rule.id, rule.severity.value + manual, rule.pack, refs]
+        if wide:
+            cells.append(", ".join(rule.references.pss))
+        table.add_row(*cells, rule.title)
+    console.print(table)
 
 
 @rules.command("show")
