@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harden.kernel import syscalls as sc
+from harden.runtime.container import unique_name
 from harden.runtime.record.kmsg import KernelLog, SeccompRecord, unlimited_printk
 
 VARIANTS: Mapping[str, Mapping[str, Any]] = {
@@ -75,8 +76,11 @@ def measure(
     runtime: str,
     rounds: int = 3,
     progress: Callable[[str], None] = lambda _msg: None,
+    *,
+    prefix: str = "harden-",
 ) -> RuntimeMeasurement:
-    """Run the variants ``rounds`` times each and collect the runtime's calls."""
+    """Run the variants ``rounds`` times each and collect the runtime's calls (each
+    container named ``<prefix>measure-<random>``)."""
     native = sc.Arch.X86_64 if platform.machine() == "x86_64" else sc.Arch.AARCH64
     seen: dict[str, set[str]] = {}
     profile = json.dumps(_LOG_EVERYTHING)
@@ -91,6 +95,7 @@ def measure(
                         image,
                         [_ENTRYPOINT],
                         remove=True,
+                        name=unique_name(prefix, "measure"),
                         network_mode="none",
                         runtime=runtime,
                         **opts,
