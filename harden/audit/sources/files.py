@@ -53,6 +53,7 @@ _HELM = re.compile(
     r"\{\{-?\s*(?:\.|\$|include\b|template\b|toYaml\b|if\b|range\b|with\b|end\b|define\b|tpl\b|required\b|default\b)"
 )
 # A file that says it is an input (a top-level apiVersion/kind or services key).
+HIDDEN = "hidden directory, not walked (name it to gate it)"
 _LOOKS_LIKE_INPUT = re.compile(r"^(?:apiVersion|kind|services)\s*:", re.MULTILINE)
 
 
@@ -274,7 +275,7 @@ class FilesSource:
         for root, dirs, files in os.walk(top):
             here = Path(root)
             hidden = sorted(d for d in dirs if d.startswith("."))
-            self._skipped += [(shown_path(here / d, self.root), "hidden directory") for d in hidden]
+            self._skipped += [(shown_path(here / d, self.root), HIDDEN) for d in hidden]
             bundles = [d for d in dirs if d not in hidden and is_bundle(here / d)]
             dirs[:] = sorted(d for d in dirs if d not in hidden and d not in bundles)
             for name in sorted([*files, *bundles]):
