@@ -144,6 +144,7 @@ def render_to(
     """Render ``report`` in each requested format to its file (or stdout); when every
     report went to a file and a FORMAT=PATH was asked for, the table summary to stdout."""
     from harden.cli import console  # noqa: PLC0415
+    from harden.cli.rules import docs_template  # noqa: PLC0415
     from harden.report.formats import RenderOptions, render  # noqa: PLC0415
 
     for _fmt, path in outputs:
@@ -164,6 +165,7 @@ def render_to(
             width=max(width, 80),
             color=console.colour_wanted(terminal, color),
             details=details,
+            docs_url=docs_template(),
         )
         emit(render(shown, kind, options), path)
 

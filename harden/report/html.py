@@ -15,6 +15,7 @@ from harden.audit.report import Report, TargetResult
 from harden.audit.rules.model import Severity, Status
 from harden.audit.state.model import TargetKind
 from harden.report.formats import RenderOptions
+from harden.report.ruledoc import DEFAULT_DOCS_URL, docs_url, references_text
 from harden.report.summary import (
     finding_rows,
     host_rows,
@@ -64,7 +65,7 @@ def _found(row: Any) -> str:
     return shown(json.dumps(finding.detail, ensure_ascii=False, default=str), 400)
 
 
-def context(report: Report) -> dict[str, Any]:
+def context(report: Report, docs: str = DEFAULT_DOCS_URL) -> dict[str, Any]:
     severities = severity_counts(report)
     statuses = status_counts(report)
     cards = [{"css": s.value, "label": s.value, "count": severities[s]} for s in Severity]
@@ -110,6 +111,9 @@ def context(report: Report) -> dict[str, Any]:
                 "waived": r.waived,
                 "errors": r.errors,
                 "title": r.rule.title,
+                "rationale": " ".join(r.rule.rationale.split()),
+                "refs": "; ".join(references_text(r.rule, report.documents)),
+                "url": docs_url(r.rule.id, docs),
             }
             for r in rule_rows(report)
         ],
@@ -147,6 +151,5 @@ def _target(t: TargetResult, static: bool) -> dict[str, Any]:
 
 
 def render_html(report: Report, options: RenderOptions) -> str:
-    del options
-    text: str = _template().render(**context(report))
+    text: str = _template().render(**context(report, options.docs_url))
     return text
