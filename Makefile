@@ -12,11 +12,11 @@ OUT       := out
 # Debian packages: build deps of python-prctl, the engine, the real checkers and tracers.
 DEMO_PACKAGES := libcap-dev libseccomp2 golang-github-containers-common \
                  apparmor secilc selinux-policy-default policycoreutils
-TEST_PACKAGES := $(DEMO_PACKAGES) docker.io runc crun strace busybox-static gcc libc6-dev \
+TEST_PACKAGES := $(DEMO_PACKAGES) docker.io runc crun strace bpftrace busybox-static gcc libc6-dev \
                  apparmor secilc selinux-policy-default policycoreutils uidmap seccomp \
                  setools mmdebstrap chromium containerd containernetworking-plugins
 
-.PHONY: help demo test unit lint bench engine system-packages clean cri-stubs image
+.PHONY: help demo test unit lint bench bench-compare engine system-packages clean cri-stubs image
 
 help:
 	@echo "make demo   - generate and check the bundle of the built-in web spec"
@@ -74,8 +74,11 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check harden tests bench
 	$(VENV)/bin/mypy
 
+# Unit tests on every core, then the integration tests (real engine, containerd, root)
+# one at a time: they start containers and measure the kernel, and must not race.
 test: $(VENV)/.installed engine lint
-	HARDEN_REQUIRE_DOCKER=1 $(PY) -m pytest
+	HARDEN_REQUIRE_DOCKER=1 $(PY) -m pytest -n auto tests/unit
+	HARDEN_REQUIRE_DOCKER=1 $(PY) -m pytest tests/integration
 
 # The fast loop: unit tests in parallel, no engine started, nothing needing root.
 unit: $(VENV)/.installed
@@ -83,6 +86,10 @@ unit: $(VENV)/.installed
 
 bench: $(VENV)/.installed engine
 	$(PY) bench/run.py
+
+# This checkout against another commit, in turns in one run: make bench-compare REF=0a7e89d
+bench-compare: $(VENV)/.installed engine
+	$(PY) bench/compare.py $(REF)
 
 # A reproducible image of harden (deploy/image/build.sh): the DaemonSet's and the action's.
 IMAGE := harden:$(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' harden/__init__.py)

@@ -238,20 +238,24 @@ def run_harden(*args: str) -> CliResult:
 
 
 @pytest.fixture(scope="session")
-def service_image(docker: Any) -> Iterator[Callable[[tuple[str, ...]], str]]:
+def service_image(docker: Any) -> Iterator[Callable[..., str]]:
     """Images built from Debian packages with mmdebstrap (the tarball is cached between
-    runs under HARDEN_IMAGE_CACHE), imported once per session and removed afterwards."""
-    from tests.images import import_image, rootfs_tar
+    runs under HARDEN_IMAGE_CACHE), imported once per session and removed afterwards.
+    ``setup`` is a shell command run once as root in the image and committed."""
+    from tests.images import import_image, rootfs_tar, with_setup
 
-    made: dict[tuple[str, ...], str] = {}
+    made: dict[tuple[tuple[str, ...], str], str] = {}
 
-    def get(packages: tuple[str, ...]) -> str:
-        if packages not in made:
+    def get(packages: tuple[str, ...], setup: str = "") -> str:
+        if (packages, "") not in made:
             tar, _ = rootfs_tar(packages)
             repo = f"{PREFIX}{'-'.join(p.split('-')[0] for p in packages)}-{uuid.uuid4().hex[:8]}"
-            made[packages] = import_image(docker, tar, repo)
-        return made[packages]
+            made[(packages, "")] = import_image(docker, tar, repo)
+        if setup and (packages, setup) not in made:
+            base = made[(packages, "")]
+            made[(packages, setup)] = with_setup(docker, base, setup, f"{base.split(':')[0]}-set")
+        return made[(packages, setup)]
 
     yield get
-    for name in made.values():
+    for name in reversed(list(made.values())):
         docker.images.remove(name, force=True)

@@ -11,6 +11,7 @@ then renamed).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -24,7 +25,7 @@ from harden.layers.caps.model import CapabilityPlan
 from harden.layers.interface import Checked, Verdict
 from harden.layers.registry import LAYERS, Host
 from harden.layers.seccomp.build import allowed_names
-from harden.layers.seccomp.model import Profile
+from harden.layers.seccomp.model import Action, Profile
 from harden.layers.seccomp.render import dumps
 from harden.layers.userns.model import Pool, default_pool
 from harden.profile.spec import WorkloadSpec
@@ -95,15 +96,19 @@ def build_bundle(
     all_layers: bool = False,
     selinux_base: SelinuxBase | None = None,
     userns_pool: Pool | None = None,
+    complain: bool = False,
 ) -> Bundle:
     """Build and check every artefact: capabilities + seccomp (+ forms), and with
     ``all_layers`` also AppArmor, SELinux, user namespace, SPO objects and README.txt.
 
     The SELinux base policy is loaded (converted and cached) when not given; the user
     namespace range comes from ``userns_pool`` (default: useradd's subordinate range).
+    With ``complain``, the seccomp profile logs what it would deny instead (harden learn).
     """
     host = _host(progress, all_layers, selinux_base, userns_pool)
     built = build_layers(spec, host, all_layers=all_layers)
+    if complain:
+        built = _complain(built)
     files = bundle_files(built)
     checked = check_files(built, files, host, progress)
     for c in checked:
@@ -132,6 +137,14 @@ def manifest(
         "seccomp": {"allowed_syscalls": allowed, "simulated_calls": simulated},
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
     }
+    if profile.default_action is Action.LOG:
+        doc["seccomp"]["mode"] = "complain"  # logs what it would deny (harden learn)
     if built.all_layers:
         doc["layers"] = manifest_layers(built)
     return doc
+
+
+def _complain(built: Built) -> Built:
+    """The seccomp layer logs (SCMP_ACT_LOG) what it would deny instead: for harden learn."""
+    profile = dataclasses.replace(built.seccomp, default_action=Action.LOG)
+    return dataclasses.replace(built, models={**built.models, "seccomp": profile})

@@ -77,6 +77,19 @@ def socketcall_bypass(layers: BundleLayers) -> list[str]:
     return out
 
 
+def seccomp_allows_io_uring(layers: BundleLayers) -> list[str]:
+    out = []
+    for native, sem in _semantics(layers):
+        for arch in (native, *sem.group.subs):
+            if sem.decide(arch, "io_uring_setup", [1, 0, 0]) == ALLOW:
+                out.append(
+                    f"io_uring_setup is allowed on {arch}: its ring operations (socket, openat, "
+                    "unlinkat, symlinkat, ...) run without reaching the seccomp filter"
+                )
+                break
+    return out
+
+
 def capability_unusable(layers: BundleLayers) -> list[str]:
     if layers.seccomp is None or layers.caps is None:
         return []
@@ -334,6 +347,13 @@ CHECKS: dict[str, Check] = {
             "socket filters bypassed through socketcall",
             "32-bit x86 reaches socket() through socketcall, whose arguments no filter sees",
             socketcall_bypass,
+        ),
+        Check(
+            "seccomp-allows-io-uring",
+            "seccomp allows io_uring",
+            "io_uring operations bypass seccomp: the allow-list no longer bounds the syscalls "
+            "the workload can make (set syscalls.io_uring only when that is accepted)",
+            seccomp_allows_io_uring,
         ),
         Check(
             "capability-unusable",

@@ -168,11 +168,11 @@ def test_attaching_to_a_container_follows_new_processes(
     out = tmp_path / "box.yaml"
 
     def later() -> None:
-        time.sleep(1.5)  # attached by then; the new process is not a child of a traced one
+        time.sleep(10)  # attached by then (bpftrace compiles for 3-5 s); not a traced child
         box.exec_run(["sh", "-c", "sleep 1; cat /etc/passwd >/dev/null"])
 
     threading.Thread(target=later, daemon=True).start()
-    result = harden("record", "-o", out, "--container", box.name, "--duration", "5s")
+    result = harden("record", "-o", out, "--container", box.name, "--duration", "15s")
     assert result.exit_code == 0, result.output
     text = out.read_text()
     assert "/etc/passwd  # recorded: busybox" in text or "/etc/passwd  # recorded: cat" in text
@@ -184,7 +184,7 @@ def test_attaching_to_a_container_follows_new_processes(
 def test_a_container_dying_mid_recording_keeps_the_recording(
     running: Callable[[str], Any], tmp_path: Path
 ) -> None:
-    box = running("sleep 2; cat /etc/group >/dev/null; exit 3")
+    box = running("sleep 10; cat /etc/group >/dev/null; exit 3")
     out = tmp_path / "dying.yaml"
     result = harden("record", "-o", out, "--container", box.name, "--duration", "30s")
     assert result.exit_code == ExitCode.INCOMPLETE, result.output

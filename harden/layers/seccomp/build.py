@@ -28,6 +28,9 @@ from harden.profile.spec import WorkloadSpec
 from harden.profile.triggers import triggers
 
 ORIGIN_PREFIX = "harden: "
+# io_uring submits socket, openat, unlinkat, symlinkat, ... as ring operations that never
+# reach the seccomp filter: allowing these three allows all of that.
+IO_URING = ("io_uring_setup", "io_uring_enter", "io_uring_register")
 _GO_ARCH = {Arch.X86_64: "amd64", Arch.AARCH64: "arm64"}
 
 
@@ -74,7 +77,18 @@ def _plan(
                 plan.only_on[name] = arch
     for name in spec.syscalls.deny:
         plan.allowed.pop(name, None)
+    _io_uring(spec, plan)
     return plan
+
+
+def _io_uring(spec: WorkloadSpec, plan: _Plan) -> None:
+    """io_uring only with ``syscalls.io_uring``: a set, a capability or syscalls.allow naming
+    one of its calls does not allow it (it would bypass the rest of the filter)."""
+    for name in IO_URING:
+        if spec.syscalls.io_uring:
+            plan.add(name, Origin("spec", "syscalls.io_uring"))
+        else:
+            plan.allowed.pop(name, None)
 
 
 def _families(spec: WorkloadSpec) -> list[str]:

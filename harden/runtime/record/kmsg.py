@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harden.errors import PermissionProblem
+from harden.kernel.syscalls import X32_SYSCALL_BIT, Arch, table
 
 _RECORD = re.compile(
     r"type=1326 .*?\bpid=(?P<pid>\d+) comm=(?P<comm>\"[^\"]*\"|\S+) .*?"
     r"\barch=(?P<arch>[0-9a-f]+) syscall=(?P<nr>\d+)"
 )
 _RATELIMIT = Path("/proc/sys/kernel/printk_ratelimit")
+# What the kernel prints when it drops records: audit's own count, or printk's.
+_LOST = re.compile(r"audit_lost=(?P<lost>\d+)|audit: (?P<suppressed>\d+) callbacks suppressed")
 
 
 @dataclass(frozen=True)
@@ -32,14 +35,17 @@ class SeccompRecord:
 
 
 class KernelLog:
-    """A reader positioned at the end of /dev/kmsg when opened."""
+    """A reader of /dev/kmsg, positioned at its end when opened (or at the oldest record
+    the ring buffer still holds, with ``from_start``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, from_start: bool = False) -> None:
         try:
             self._fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
         except PermissionError:
             raise PermissionProblem("reading the kernel log (/dev/kmsg) needs root") from None
-        os.lseek(self._fd, 0, os.SEEK_END)
+        if not from_start:
+            os.lseek(self._fd, 0, os.SEEK_END)
+        self.dropped = 0  # records the kernel said it dropped (rate limits, backlog)
 
     def close(self) -> None:
         os.close(self._fd)
@@ -61,7 +67,11 @@ class KernelLog:
                 continue
             if not raw:
                 return
-            match = _RECORD.search(raw.decode("utf-8", "replace"))
+            text = raw.decode("utf-8", "replace")
+            lost = _LOST.search(text)
+            if lost:
+                self.dropped += int(lost["suppressed"] or 0) or 1
+            match = _RECORD.search(text)
             if match:
                 yield SeccompRecord(
                     int(match["pid"]),
@@ -83,3 +93,16 @@ def unlimited_printk() -> Iterator[None]:
         yield
     finally:
         _RATELIMIT.write_text(before)
+
+
+def syscall_of(record: SeccompRecord) -> tuple[Arch, str] | None:
+    """The ABI and syscall name of a record (None for an architecture harden does not know)."""
+    by_token = {a.audit_arch: a for a in Arch if a is not Arch.X32}
+    found = by_token.get(record.arch)
+    if found is None:
+        return None
+    arch: Arch = found
+    nr = record.nr
+    if arch is Arch.X86_64 and nr & X32_SYSCALL_BIT:
+        arch, nr = Arch.X32, nr & ~X32_SYSCALL_BIT
+    return arch, table(arch).get(nr, f"syscall {nr} ({arch})")

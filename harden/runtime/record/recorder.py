@@ -22,6 +22,7 @@ from typing import Any
 from harden.errors import InputError
 from harden.kernel.syscalls import Arch
 from harden.runtime.container import DEFAULT_PREFIX, ClientResult, Where
+from harden.runtime.record.backend import Backend
 from harden.runtime.record.observe import Observations, Observer
 from harden.runtime.record.strace import Tracer, terminate_command
 from harden.runtime.record.trace import TraceParser
@@ -42,6 +43,8 @@ class RecordOptions:
     ready_timeout: float = 30.0
     prefix: str = DEFAULT_PREFIX
     user: str | None = None
+    backend: Backend = Backend.AUTO
+    ready: str | None = None  # a command that succeeds once the workload is ready
     progress: Progress = field(default=lambda _m: None)
 
 
@@ -59,6 +62,8 @@ class Recording:
     problems: tuple[str, ...]  # non-empty: the recording may miss something
     exercise: ClientResult | None
     unparsed_lines: int
+    backend: str = "strace"
+    details: tuple[str, ...] = ()  # what the recorder saw beyond the spec's fields
 
     @property
     def complete(self) -> bool:
@@ -79,6 +84,7 @@ class Session:
     skip_until_exec: set[int] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    notes: list[str] = field(default_factory=list)
 
     def trace_file(self) -> Path:
         return self.opts.work / f"trace.{len(self.tracers)}"
@@ -122,20 +128,24 @@ class Session:
         obs = observer.finish()
         if not obs.calls:
             self.problems.append("no system call was traced")
-        exercise = facts.get("exercise")
-        if isinstance(exercise, ClientResult) and not exercise.ok:
-            status = "timed out" if exercise.exit_code is None else f"exit {exercise.exit_code}"
-            self.problems.append(
-                f"the exercise failed ({status}): {exercise.output.strip()[-300:] or 'no output'}"
-            )
+        self.problems += exercise_problems(facts.get("exercise"))
         return Recording(
             observations=obs,
             arch=native,
             seconds=time.monotonic() - self.started,
             problems=tuple(self.problems),
             unparsed_lines=unparsed,
+            details=tuple(self.notes),
             **facts,
         )
+
+
+def exercise_problems(exercise: object) -> list[str]:
+    """Why a recording is incomplete because of its exercise (none when it passed)."""
+    if not isinstance(exercise, ClientResult) or exercise.ok:
+        return []
+    status = "timed out" if exercise.exit_code is None else f"exit {exercise.exit_code}"
+    return [f"the exercise failed ({status}): {exercise.output.strip()[-300:] or 'no output'}"]
 
 
 def _check_command(command: Sequence[str]) -> tuple[str, ...]:
