@@ -36,10 +36,10 @@ def summary(result: FixResult, *, written: bool) -> list[str]:
     if not result.changed:
         head = f"{result.path}: nothing to fix mechanically"
     else:
-        verb = "" if written else "would "
-        done = [f"{verb}fix {_n(len(fixes), 'finding')} on {_n(targets, 'target')}"]
+        fix, apply = ("fixed", "applied") if written else ("would fix", "would apply")
+        done = [f"{fix} {_n(len(fixes), 'finding')} on {_n(targets, 'target')}"]
         if bundled:
-            done.insert(0, f"{verb}apply the bundle to {_n(len(bundled), 'target')}")
+            done.insert(0, f"{apply} the bundle to {_n(len(bundled), 'target')}")
         head = f"{result.path}: " + " and ".join(done)
     lines = [head]
     if result.reformatted:
