@@ -112,7 +112,7 @@ def context(report: Report, docs: str = DEFAULT_DOCS_URL) -> dict[str, Any]:
                 "errors": r.errors,
                 "title": r.rule.title,
                 "rationale": " ".join(r.rule.rationale.split()),
-                "refs": "; ".join(references_text(r.rule, report.documents)),
+                "refs": " · ".join(references_text(r.rule)),
                 "url": docs_url(r.rule.id, docs),
             }
             for r in rule_rows(report)

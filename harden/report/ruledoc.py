@@ -24,10 +24,14 @@ def docs_url(rule_id: str, template: str = DEFAULT_DOCS_URL) -> str:
     return template.replace("{id}", rule_id)
 
 
-def references_text(rule: Rule, documents: Mapping[str, str]) -> list[str]:
-    """``CIS Docker Benchmark v1.6.0 5.3``, ... for each reference of the rule."""
+SHORT = {"cis": "CIS", "nist": "NIST 800-190", "pss": "PSS"}
+
+
+def references_text(rule: Rule) -> list[str]:
+    """``CIS 5.3``, ``NIST 800-190 4.4.3``, ``PSS baseline/capabilities``: each reference
+    of the rule, short (its page has the documents' full names and the items' titles)."""
     return [
-        f"{documents.get(kind, kind)} {item}"
+        f"{SHORT[kind]} {item}"
         for kind in ("cis", "nist", "pss")
         for item in getattr(rule.references, kind)
     ]

@@ -45,7 +45,7 @@ def test_reports_link_every_rule_to_its_page(monkeypatch: pytest.MonkeyPatch) ->
     html = run_harden("gate", BAD, "--format", "html").stdout
     assert '<a href="https://harden.invalid/audit/docs/PRIV-001.md">PRIV-001</a>' in html
     assert '<div class="why">--privileged grants every capability' in html
-    assert "CIS Docker Benchmark v1.6.0 5.4" in html
+    assert "CIS 5.4 · NIST 800-190 4.4.3 · PSS baseline/privileged-containers" in html
     markdown = run_harden("gate", BAD, "--format", "markdown").stdout
     assert "| [PRIV-001](https://harden.invalid/audit/docs/PRIV-001.md) | critical |" in markdown
     assert "securityContext\\.privileged: false |" in markdown  # the fix, in the file's form
