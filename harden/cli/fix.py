@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-_VERSION = re.compile(r"^v?1\.(\d{1,2})$")
+_VERSION = re.compile(r"^v?1\.\d{1,2}$")  # as a policy's kubernetes_version
 
 
 class KubernetesVersion(click.ParamType[tuple[int, int]]):
@@ -18,10 +18,12 @@ class KubernetesVersion(click.ParamType[tuple[int, int]]):
                 ) -> tuple[int, int]:  # fmt: skip
         if isinstance(value, tuple):
             return value
-        match = _VERSION.match(str(value).strip())
-        if not match:
+        from harden.gate.policy import version  # noqa: PLC0415 - the policy file's reading
+
+        text = str(value).strip()
+        if not _VERSION.match(text):
             self.fail(f"{value!r} is not a Kubernetes version; use e.g. v1.29", param, ctx)
-        return 1, int(match[1])
+        return version(text)
 
 
 @click.command()

@@ -23,6 +23,13 @@ _INDENTS = ((2, 2), (2, 0), (4, 2), (4, 0), (4, 4), (3, 0), (3, 2))  # (mapping,
 WIDTH = 4096  # never fold a long line the author wrote on one
 
 
+def node_at(data: Any, path: PathKey) -> Any:
+    """The value at ``path`` (keys and list indexes) in a document's data."""
+    for key in path:
+        data = data[key]
+    return data
+
+
 def _yaml() -> Any:
     from ruamel.yaml import YAML  # noqa: PLC0415 - only harden fix needs it
 
@@ -49,10 +56,7 @@ class Document:
             self.edited = True
 
     def node(self, path: PathKey) -> Any:
-        value = self.data
-        for key in path:
-            value = value[key]
-        return value
+        return node_at(self.data, path)
 
     def render(self) -> str:
         return _best(self) if self.edited else self.text

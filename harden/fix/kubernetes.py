@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from harden.fix.document import node_at
 from harden.fix.places import Place
 from harden.fix.steps import Change, plain, set_value, unset
 from harden.system.yaml import PathKey
@@ -36,10 +37,10 @@ def apparmor_form(
     field = (*place.path, *_APPARMOR)
     if not any(c.path[: len(field)] == field for c in changes):
         return []
-    container = _node(doc, place.path)
+    container = node_at(doc, place.path)
     profile = container.get(SC, {}).get("appArmorProfile")
     value = _annotation_value(profile)
-    meta = _node(doc, place.template_meta)
+    meta = node_at(doc, place.template_meta)
     key = APPARMOR_ANNOTATION + place.name
     at = (place.document, place.template_meta)
     out: list[Change] = []
@@ -52,12 +53,6 @@ def apparmor_form(
     elif isinstance(meta.get("annotations"), dict) and key in meta["annotations"] and value:
         out += set_value(meta, ("annotations", key), value, at)
     return out
-
-
-def _node(doc: Any, path: PathKey) -> Any:
-    for key in path:
-        doc = doc[key]
-    return doc
 
 
 def apply_bundle(container: dict[Any, Any], form: dict[str, Any], at: tuple[int, PathKey]

@@ -23,7 +23,7 @@ from harden.audit.state.model import SourceKind
 from harden.errors import InputError
 from harden.fix import compose, kubernetes
 from harden.fix.bundle import BundleFix, read_bundle_fix
-from harden.fix.document import YamlFile, load
+from harden.fix.document import YamlFile, load, node_at
 from harden.fix.places import Place, compose_places, kubernetes_places
 from harden.fix.steps import Change, NotApplicable, apply_step, plain
 from harden.gate.run import GateRequest, gate
@@ -306,8 +306,8 @@ def _patch(run: _Run, kind: SourceKind) -> str:
     objects = sorted({(p.document, p.workload) for p in run.places.values()})
     patches: list[Any] = []
     for document, path in objects:
-        before = _at(run.before[document].data, path)
-        after = _at(run.yaml.documents[document].data, path)
+        before = node_at(run.before[document].data, path)
+        after = node_at(run.yaml.documents[document].data, path)
         patch = kubernetes.patch_object(before, after)
         if patch is not None:
             patches.append(plain(patch))
@@ -320,9 +320,3 @@ def _patch(run: _Run, kind: SourceKind) -> str:
 
 def _null(representer: Any, _data: None) -> Any:
     return representer.represent_scalar("tag:yaml.org,2002:null", "null")
-
-
-def _at(data: Any, path: tuple[str | int, ...]) -> Any:
-    for key in path:
-        data = data[key]
-    return data
