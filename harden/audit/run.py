@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from harden import __version__
-from harden.audit.sources.interface import Progress, Read, Scan, Source, no_progress
+from harden.audit.sources.interface import Read, Scan, Source
 from harden.audit.state.model import SourceKind, TargetKind, TargetState
 from harden.errors import ExitCode, InputError, Reported
+from harden.progress import Progress, no_progress
 
 if TYPE_CHECKING:
     from harden.audit.report import Report

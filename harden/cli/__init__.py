@@ -120,8 +120,11 @@ def long_name(option: click.Option) -> str:
 def conventions(command: click.Command, prefix: str) -> None:
     """Every command (and subcommand) takes --quiet, and every option reads
     HARDEN_<COMMAND>_<OPTION> (named after its long flag: HARDEN_GATE_FAIL_ON)."""
-    if not any(p.name == "quiet" for p in command.params):
+    own = next((p for p in command.params if p.name == "quiet"), None)
+    if own is None:
         command.params.append(QUIET_OPTION)
+    elif isinstance(own, click.Option) and own.callback is None:
+        own.callback = _quiet  # a command's own --quiet silences the shared notes too
     for param in command.params:
         if isinstance(param, click.Option) and param.envvar is None:
             param.envvar = f"{prefix}_{long_name(param)}".upper().replace("-", "_")

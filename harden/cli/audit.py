@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from harden.audit.rules.model import Severity
+from harden.cli.console import progress_reporter
 from harden.cli.output import Output, render_to, report_options
 
 _FAIL_ON = ("critical", "high", "medium", "low", "info", "never")
@@ -121,9 +122,7 @@ def audit(
     request = AuditRequest(
         now, kind, names, inputs, packs, cri_socket=cri_socket, namespaces=namespaces
     )
-    from harden.cli.console import progress_bar  # noqa: PLC0415
-
-    with progress_bar("scanning") as progress:
+    with progress_reporter() as progress:
         report = run_audit(request, progress)
     from harden.gate.policy import fail_on as parse_fail_on  # noqa: PLC0415
     from harden.gate.run import apply_policy, policy_for  # noqa: PLC0415

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
 
+from harden.progress import Progress, no_progress
 from harden.report.text import shown
 
 if TYPE_CHECKING:
@@ -78,16 +79,32 @@ def stdout_console() -> Console:
 
 
 @contextmanager
-def progress_reporter(enabled: bool = True) -> Iterator[Callable[[str], None]]:
-    """A progress callback: a spinner with the current step on a terminal, silence otherwise."""
+def progress_reporter(enabled: bool = True, *, bar_from: int = 10) -> Iterator[Progress]:
+    """The library's progress callback, on a terminal's stderr (silent elsewhere): a bar
+    for counted work from ``bar_from`` items on, the current step for the rest."""
     if not enabled or QUIET or not sys.stderr.isatty():
-        yield lambda _msg: None
+        yield no_progress
         return
-    console = stderr_console()
-    with console.status("working") as status:
+    from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn  # noqa: PLC0415
+    from rich.progress import Progress as Bar  # noqa: PLC0415
 
-        def update(msg: str) -> None:
-            status.update(literal(msg))
+    from harden.report.text import shown  # noqa: PLC0415
+
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}", markup=False),  # names and paths are untrusted
+        BarColumn(),
+        MofNCompleteColumn(),
+    )
+    with Bar(*columns, console=stderr_console(), transient=True) as bar:
+        task = bar.add_task("working", total=None)
+
+        def update(done: int, total: int, what: str) -> None:
+            if total:
+                bar.update(task, completed=done, total=total, description=shown(what, 40))
+                bar.update(task, visible=total >= bar_from)
+            else:
+                bar.update(task, completed=0, total=None, description=shown(what, 70), visible=True)
 
         yield update
 
@@ -100,33 +117,3 @@ def info(message: str) -> None:
     """A note for a person on stderr (silenced by --quiet; warnings and errors are not)."""
     if not QUIET:
         click.echo(literal(message), err=True)
-
-
-PROGRESS_FROM = 10  # a bar from this many items on (fewer finish before it would help)
-
-
-@contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int, str], None]]:
-    """The library's progress callback (done, total, what), drawn as a rich bar on a
-    terminal's stderr; nothing when quiet or not a terminal."""
-    if QUIET or not sys.stderr.isatty():
-        yield lambda _done, _total, _what: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn  # noqa: PLC0415
-
-    columns = (
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}", markup=False),  # names and paths are untrusted
-    )
-    with Progress(*columns, console=stderr_console(), transient=True) as bar:
-        task = bar.add_task("", total=None, visible=False)
-
-        def update(done: int, total: int, what: str) -> None:
-            visible = total >= PROGRESS_FROM
-            bar.update(
-                task, completed=done, total=total, description=shown(what, 40), visible=visible
-            )
-
-        yield update

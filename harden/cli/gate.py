@@ -85,9 +85,9 @@ def gate(
         write_baseline=write_baseline,
         allow_empty=allow_empty,
     )
-    from harden.cli.console import progress_bar  # noqa: PLC0415
+    from harden.cli.console import progress_reporter  # noqa: PLC0415
 
-    with progress_bar("judging") as progress:
+    with progress_reporter() as progress:
         report, baseline_text = run_gate(request, progress)
     from harden.cli.console import info  # noqa: PLC0415
 

@@ -22,12 +22,13 @@ from harden.audit.rules.catalog import load_catalog
 from harden.audit.rules.evaluator import Evaluator
 from harden.audit.rules.model import Severity, Status
 from harden.audit.run import Parallel, collect, select_packs
-from harden.audit.sources.interface import Progress, Scan, no_progress
+from harden.audit.sources.interface import Scan
 from harden.audit.state.model import TargetKind
 from harden.errors import ExitCode, FileProblems
 from harden.gate import baseline as baseline_file
 from harden.gate.policy import Policy, load_policy
 from harden.gate.waivers import Accepting, accept, judge, label_waivers
+from harden.progress import Progress, no_progress
 from harden.report.locate import fingerprint
 
 _UNSET = "policy"

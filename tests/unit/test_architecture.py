@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "harden"
-BASE = frozenset({"errors", "resources", "system", "kernel"})
+BASE = frozenset({"errors", "progress", "resources", "system", "kernel"})
 
 # package -> the packages it may import (besides itself and the root `harden`)
 ALLOWED: dict[str, frozenset[str]] = {
     "errors": frozenset(),
+    "progress": frozenset(),
     "resources": frozenset({"errors"}),
     "system": frozenset({"errors"}),
     "kernel": frozenset({"errors", "resources", "system"}),

@@ -186,8 +186,8 @@ def test_a_long_gate_run_shows_progress_on_a_terminal(tmp_path: Path) -> None:
             "spec:\n  containers: [{name: c, image: c}]\n"
         )
     out = str(tmp_path / "out.json")
-    assert "judging" in _on_a_terminal("gate", str(tmp_path), "-o", f"json={out}")
-    assert "judging" not in _on_a_terminal("gate", str(tmp_path), "-o", f"json={out}", "-q")
+    assert "12/12" in _on_a_terminal("gate", str(tmp_path), "-o", f"json={out}")  # the bar
+    assert "12/12" not in _on_a_terminal("gate", str(tmp_path), "-o", f"json={out}", "-q")
 
 
 @pytest.mark.root

@@ -37,11 +37,12 @@ from typing import Any
 
 from harden.audit.sources.compose import project as compose
 from harden.audit.sources.docker import inspect as inspect_input
-from harden.audit.sources.interface import Progress, Read, Scan, no_progress
+from harden.audit.sources.interface import Read, Scan
 from harden.audit.sources.kubernetes import manifests
 from harden.audit.sources.kubernetes import objects as k8s
 from harden.audit.state.model import SourceKind, TargetState
 from harden.errors import FileProblems, HardenError, InputError, Problem
+from harden.progress import Progress, no_progress
 from harden.system.yaml import Located, parse_documents, read_text
 
 MAX_FILE_BYTES = 8 << 20

@@ -21,6 +21,7 @@ from typing import Any
 
 from harden.errors import InputError
 from harden.kernel.syscalls import Arch
+from harden.progress import Progress, no_progress, step
 from harden.runtime.container import DEFAULT_PREFIX, ClientResult, Where
 from harden.runtime.record.backend import Backend
 from harden.runtime.record.observe import Observations, Observer
@@ -28,7 +29,6 @@ from harden.runtime.record.strace import Tracer, terminate_command
 from harden.runtime.record.trace import TraceParser
 from harden.system import proc, tools
 
-Progress = Callable[[str], None]
 POLL_SECONDS = 0.1
 
 
@@ -45,7 +45,7 @@ class RecordOptions:
     user: str | None = None
     backend: Backend = Backend.AUTO
     ready: str | None = None  # a command that succeeds once the workload is ready
-    progress: Progress = field(default=lambda _m: None)
+    progress: Progress = no_progress
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class Session:
         fresh = [p for p in proc.members(init_pid) if proc.tracer_of(p) == 0]
         fresh = [p for p in fresh if p not in self.programs]
         if fresh:
-            self.opts.progress(f"attaching to {len(fresh)} new process(es)")
+            step(self.opts.progress, f"attaching to {len(fresh)} new process(es)")
             self.attach(fresh)
 
     def stop(self) -> None:
@@ -227,7 +227,7 @@ def record_pid(pid: int, opts: RecordOptions) -> Recording:
     try:
         _wait(lambda: proc.alive(pid), opts.duration)
     except KeyboardInterrupt:
-        opts.progress("interrupted: finishing the recording")
+        step(opts.progress, "interrupted: finishing the recording")
     return session.finish(
         source=f"process {pid} ({program})",
         runtime="runc",

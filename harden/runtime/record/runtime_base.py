@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import platform
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from harden.kernel import syscalls as sc
+from harden.progress import Progress, no_progress, step
 from harden.runtime.container import unique_name
-from harden.runtime.record.kmsg import KernelLog, SeccompRecord, unlimited_printk
+from harden.system.kmsg import KernelLog, SeccompRecord, unlimited_printk
 
 VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "root": {},
@@ -75,7 +76,7 @@ def measure(
     image: str,
     runtime: str,
     rounds: int = 3,
-    progress: Callable[[str], None] = lambda _msg: None,
+    progress: Progress = no_progress,
     *,
     prefix: str = "harden-",
 ) -> RuntimeMeasurement:
@@ -87,7 +88,7 @@ def measure(
     with unlimited_printk():
         for variant, options in VARIANTS.items():
             for round_ in range(rounds):
-                progress(f"{runtime}: {variant} ({round_ + 1}/{rounds})")
+                step(progress, f"{runtime}: {variant} ({round_ + 1}/{rounds})")
                 opts = dict(options)
                 opts["security_opt"] = [*opts.get("security_opt", []), f"seccomp={profile}"]
                 with KernelLog() as log:

@@ -23,11 +23,11 @@ from typing import Any
 
 from harden.errors import CheckFailed
 from harden.kernel import syscalls as sc
-from harden.runtime.record.kmsg import KernelLog, unlimited_printk
+from harden.progress import Progress, no_progress, step
 from harden.runtime.record.runtime_base import RuntimeMeasurement, _names
 from harden.system import tools
+from harden.system.kmsg import KernelLog, unlimited_printk
 
-Progress = Callable[[str], None]
 _HIDE_V2 = 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"'
 
 
@@ -102,7 +102,7 @@ def measure_direct(
     image: str,
     runtime: str,
     rounds: int = 3,
-    progress: Progress = lambda _m: None,
+    progress: Progress = no_progress,
     *,
     prefix: str = "harden-",
 ) -> RuntimeMeasurement:
@@ -118,7 +118,7 @@ def measure_direct(
         with unlimited_printk():
             for variant, change in VARIANTS.items():
                 for round_ in range(rounds):
-                    progress(f"{runtime} (direct): {variant} ({round_ + 1}/{rounds})")
+                    step(progress, f"{runtime} (direct): {variant} ({round_ + 1}/{rounds})")
                     config = json.loads(json.dumps(template))
                     change(config)
                     (bundle / "config.json").write_text(json.dumps(config))
