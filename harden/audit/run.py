@@ -228,7 +228,10 @@ def exit_code(report: Report, fail_on: Severity | None) -> ExitCode:
 
     if report.engine_unavailable:
         return ExitCode.ENVIRONMENT
-    if fail_on is not None and any(
+    if report.gate is not None:  # judged by a policy (waivers, expired ones): its verdict
+        if not report.gate.passed:
+            return ExitCode.FAILED
+    elif fail_on is not None and any(
         f.status is Status.FAIL and f.rule.severity.rank >= fail_on.rank
         for t in report.targets
         for f in t.findings

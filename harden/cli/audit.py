@@ -7,10 +7,11 @@ from pathlib import Path
 
 import click
 
+from harden.audit.rules.model import Severity
 from harden.cli.console import progress_reporter
-from harden.cli.output import render_to, report_options
+from harden.cli.output import Output, render_to, report_options
 
-_FAIL_ON = ("critical", "high", "medium", "low", "never")
+_FAIL_ON = ("critical", "high", "medium", "low", "info", "never")
 
 
 @click.command()
@@ -54,9 +55,14 @@ _FAIL_ON = ("critical", "high", "medium", "low", "never")
 @click.option(
     "--fail-on",
     type=click.Choice(_FAIL_ON),
-    default="high",
-    show_default=True,
-    help="Exit 1 when a rule of this severity or worse fails.",
+    default=None,
+    help="Exit 1 when a rule of this severity or worse fails [policy's, else high].",
+)
+@click.option(
+    "--policy",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Gate policy file: rules, threshold and waivers (also harden.dev/waive.RULE "
+    "container labels).",
 )
 @report_options("Table: list every failing rule with its evidence.")
 def audit(
@@ -66,11 +72,13 @@ def audit(
     namespaces: tuple[str, ...],
     inputs: tuple[Path, ...],
     fmt: str,
-    output: Path | None,
+    outputs: tuple[Output, ...],
     packs: tuple[str, ...],
-    fail_on: str,
+    fail_on: str | None,
+    policy: Path | None,
     details: bool,
     color: bool | None,
+    severities: frozenset[Severity] | None,
 ) -> None:
     """Audit containers for risk: what the engine declares, what the kernel applied, and
     the drift between them. Never changes, restarts or enters a container.
@@ -83,6 +91,7 @@ def audit(
     harden audit --namespace payments  pods of one Kubernetes namespace
     harden audit --source proc         no engine API: any runtime, through /proc
     harden audit --input inspect.json  offline: saved docker/podman inspect output
+    harden audit --policy policy.yaml  the gate's rules, threshold and waivers
 
     Exit codes: 0 nothing at or above --fail-on failed and everything was read; 1 a rule at
     or above --fail-on failed; 3 some facts could not be read (findings "unknown"); 4 the
@@ -104,8 +113,6 @@ def audit(
         raise InputError(f"--cri-socket names a CRI runtime; --source {source} does not use one")
     if namespaces and source not in ("auto", "cri"):
         raise InputError(f"--namespace selects Kubernetes pods; --source {source} has none")
-    if output is not None and output.is_dir():
-        raise InputError(f"{output}: is a directory, expected a file name")
     from harden.audit.run import AuditRequest, exit_code  # noqa: PLC0415
     from harden.audit.run import audit as run_audit  # noqa: PLC0415
     from harden.audit.state.model import SourceKind  # noqa: PLC0415
@@ -117,8 +124,10 @@ def audit(
     )
     with progress_reporter() as progress:
         report = run_audit(request, progress)
-    from harden.audit.rules.model import Severity  # noqa: PLC0415
+    from harden.gate.policy import fail_on as parse_fail_on  # noqa: PLC0415
+    from harden.gate.run import apply_policy, policy_for  # noqa: PLC0415
 
-    render_to(report, fmt, output, details, color)
-    threshold = None if fail_on == "never" else Severity(fail_on)
-    click.get_current_context().exit(int(exit_code(report, threshold)))
+    chosen = policy_for(policy, parse_fail_on(fail_on) if fail_on is not None else "policy")
+    report = apply_policy(report, chosen, datetime.now(UTC).date())
+    render_to(report, fmt, outputs, details, color, severities)
+    click.get_current_context().exit(int(exit_code(report, chosen.fail_on)))

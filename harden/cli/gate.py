@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from harden.cli.output import render_to, report_options
+from harden.audit.rules.model import Severity
+from harden.cli.output import Output, render_to, report_options
 
 _FAIL_ON = ("critical", "high", "medium", "low", "info", "never")
 
@@ -46,12 +47,13 @@ def gate(
     policy: Path | None,
     fail_on: str | None,
     fmt: str,
-    output: Path | None,
+    outputs: tuple[Output, ...],
     baseline: Path | None,
     write_baseline: Path | None,
     allow_empty: bool,
     details: bool,
     color: bool | None,
+    severities: frozenset[Severity] | None,
 ) -> None:
     """Check Kubernetes manifests, compose files, `docker inspect` output and harden
     bundles against a policy, with the same rules as the host audit.
@@ -83,10 +85,26 @@ def gate(
         write_baseline=write_baseline,
         allow_empty=allow_empty,
     )
-    report, baseline_text = run_gate(request)
+    from harden.cli.console import progress_reporter  # noqa: PLC0415
+
+    with progress_reporter() as progress:
+        report, baseline_text = run_gate(request, progress)
+    from harden.cli.console import info  # noqa: PLC0415
+
     if write_baseline is not None and baseline_text is not None:
         from harden.system.files import write_file  # noqa: PLC0415
 
         write_file(write_baseline, baseline_text)
-    render_to(report, fmt, output, details, color)
+        accepted = baseline_text.count('"fingerprint"')
+        info(f"wrote {write_baseline}: {accepted} failing finding(s) accepted from now on")
+    elif baseline is None and policy is not None:
+        from harden.gate.run import policy_for  # noqa: PLC0415
+
+        named = policy_for(policy).baseline
+        if named is not None and not named.exists():
+            info(
+                f"note: the policy's baseline {named} does not exist yet, so it accepts "
+                f"nothing; harden gate ... --write-baseline {named} writes it"
+            )
+    render_to(report, fmt, outputs, details, color, severities)
     click.get_current_context().exit(int(exit_code(report)))

@@ -78,12 +78,16 @@ def write_tree(target: Path, files: Mapping[str, bytes], *, marker: str) -> None
 _PIECE = 1 << 20  # characters
 
 
-def write_file(target: Path, data: bytes | str) -> None:
-    """Write one file atomically (temporary sibling + rename)."""
+def write_file(target: Path, data: bytes | str, *, keep_mode: bool = False) -> None:
+    """Write one file atomically (temporary sibling + rename); ``keep_mode``: an existing
+    file keeps its permission bits (a file rewritten in place, e.g. by harden fix)."""
     if target.is_symlink():
         raise OutputError(f"{target}: is a symbolic link; refusing to write through it")
     if target.is_dir():
         raise OutputError(f"{target}: is a directory, expected a file name")
+    mode = 0o644
+    if keep_mode and target.is_file():
+        mode = target.stat().st_mode & 0o7777
     parent = _check_parent(target)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=parent)
     tmp = Path(tmp_name)
@@ -94,9 +98,25 @@ def write_file(target: Path, data: bytes | str) -> None:
                     handle.write(data[start : start + _PIECE].encode())
             else:
                 handle.write(data)
-        tmp.chmod(0o644)
+        tmp.chmod(mode)
         tmp.replace(target)
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise OutputError(f"{target}: writing failed: {exc.strerror or exc}") from None
+
+
+def write_new(target: Path, data: bytes) -> None:
+    """Write a file harden adds beside a user's (a copied profile): nothing to do when the
+    same bytes are there already; a different file there is never overwritten."""
+    try:
+        if target.is_file() and not target.is_symlink() and target.read_bytes() == data:
+            return
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot read: {exc.strerror}") from None
+    if target.exists() or target.is_symlink():
+        raise OutputError(
+            f"{target}: exists and differs from what harden would write there",
+            hint="harden does not overwrite files it did not create: move it, or compare them",
+        )
+    write_file(target, data)

@@ -31,7 +31,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "audit": BASE | {"generate", "layers", "profile"},  # bundles as targets; capability data
     "report": BASE | {"audit", "verify", "layers", "profile"},
     "gate": BASE | {"audit", "report"},
-    "cli": BASE | {"profile", "layers", "generate", "verify", "runtime", "audit", "report", "gate"},
+    "fix": BASE | {"audit", "generate", "report", "gate"},
+    "cli": BASE
+    | {"profile", "layers", "generate", "verify", "runtime", "audit", "report", "gate", "fix"},
     "__main__": frozenset({"cli"}),
 }
 SPLIT = ("layers", "audit", "runtime")  # packages whose subpackages are units of their own

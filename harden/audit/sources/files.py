@@ -54,6 +54,7 @@ _HELM = re.compile(
     r"\{\{-?\s*(?:\.|\$|include\b|template\b|toYaml\b|if\b|range\b|with\b|end\b|define\b|tpl\b|required\b|default\b)"
 )
 # A file that says it is an input (a top-level apiVersion/kind or services key).
+HIDDEN = "hidden directory, not walked (name it to gate it)"
 _LOOKS_LIKE_INPUT = re.compile(r"^(?:apiVersion|kind|services)\s*:", re.MULTILINE)
 
 
@@ -234,9 +235,17 @@ class FilesSource:
 
     kind = SourceKind.FILES
 
-    def __init__(self, paths: tuple[Path, ...], ignore_kinds: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        paths: tuple[Path, ...],
+        ignore_kinds: frozenset[str] = frozenset(),
+        contents: tuple[tuple[Path, str], ...] = (),
+    ) -> None:
         self.paths = paths
         self.ignore_kinds = ignore_kinds
+        # files judged with this text instead of what is on disk (harden fix judges its
+        # result before writing it)
+        self.contents = {p.resolve(): text for p, text in contents}
         self.root = root_of(paths)
         self._skipped: list[tuple[str, str]] = []
 
@@ -258,7 +267,7 @@ class FilesSource:
                 else:
                     yield from self._directory(path)
             elif path.is_file():
-                yield Input(path, shown, named=True)
+                yield Input(path, shown, named=True, text=self.contents.get(path.resolve()))
             else:  # a pipe or a device: readable once, so read now
                 text = read_text(path, max_bytes=MAX_FILE_BYTES, what="input")
                 yield Input(path, shown, named=True, text=text)
@@ -267,7 +276,7 @@ class FilesSource:
         for root, dirs, files in os.walk(top):
             here = Path(root)
             hidden = sorted(d for d in dirs if d.startswith("."))
-            self._skipped += [(shown_path(here / d, self.root), "hidden directory") for d in hidden]
+            self._skipped += [(shown_path(here / d, self.root), HIDDEN) for d in hidden]
             bundles = [d for d in dirs if d not in hidden and is_bundle(here / d)]
             dirs[:] = sorted(d for d in dirs if d not in hidden and d not in bundles)
             for name in sorted([*files, *bundles]):

@@ -148,7 +148,8 @@ def exercise_problems(exercise: object) -> list[str]:
     return [f"the exercise failed ({status}): {exercise.output.strip()[-300:] or 'no output'}"]
 
 
-def _check_command(command: Sequence[str]) -> None:
+def _check_command(command: Sequence[str]) -> tuple[str, ...]:
+    """The command with its program as an absolute path (the spec's files are absolute)."""
     if not command:
         raise InputError("no command to record", hint="give it after --: harden record -- CMD")
     program = command[0]
@@ -158,11 +159,12 @@ def _check_command(command: Sequence[str]) -> None:
             f"command not found or not executable: {program!r}",
             hint="give a program on PATH or a path to an executable",
         )
+    return (str(Path(found).absolute()), *command[1:])
 
 
 def record_command(command: Sequence[str], opts: RecordOptions) -> Recording:
     """Run ``command`` under strace until it exits, the duration passes, or Ctrl-C."""
-    _check_command(command)
+    command = _check_command(command)
     tools.require("strace")
     session = Session(opts)
     tracer = Tracer.command(session.trace_file(), command)

@@ -18,6 +18,7 @@ from typing import Any
 
 from harden.kernel import syscalls as sc
 from harden.progress import Progress, no_progress, step
+from harden.runtime.container import unique_name
 from harden.system.kmsg import KernelLog, SeccompRecord, unlimited_printk
 
 VARIANTS: Mapping[str, Mapping[str, Any]] = {
@@ -76,8 +77,11 @@ def measure(
     runtime: str,
     rounds: int = 3,
     progress: Progress = no_progress,
+    *,
+    prefix: str = "harden-",
 ) -> RuntimeMeasurement:
-    """Run the variants ``rounds`` times each and collect the runtime's calls."""
+    """Run the variants ``rounds`` times each and collect the runtime's calls (each
+    container named ``<prefix>measure-<random>``)."""
     native = sc.Arch.X86_64 if platform.machine() == "x86_64" else sc.Arch.AARCH64
     seen: dict[str, set[str]] = {}
     profile = json.dumps(_LOG_EVERYTHING)
@@ -92,6 +96,7 @@ def measure(
                         image,
                         [_ENTRYPOINT],
                         remove=True,
+                        name=unique_name(prefix, "measure"),
                         network_mode="none",
                         runtime=runtime,
                         **opts,
