@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from harden import __version__
-from harden.audit.sources.interface import Progress, Read, Scan, Source, no_progress
+from harden.audit.sources.interface import Read, Scan, Source
 from harden.audit.state.model import SourceKind, TargetKind, TargetState
 from harden.errors import ExitCode, InputError, Reported
+from harden.progress import Progress, no_progress
 from harden.system.engine import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
@@ -229,7 +230,10 @@ def exit_code(report: Report, fail_on: Severity | None) -> ExitCode:
 
     if report.engine_unavailable:
         return ExitCode.ENVIRONMENT
-    if fail_on is not None and any(
+    if report.gate is not None:  # judged by a policy (waivers, expired ones): its verdict
+        if not report.gate.passed:
+            return ExitCode.FAILED
+    elif fail_on is not None and any(
         f.status is Status.FAIL and f.rule.severity.rank >= fail_on.rank
         for t in report.targets
         for f in t.findings

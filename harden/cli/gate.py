@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from harden.cli.output import render_to, report_options
+from harden.audit.rules.model import Severity
+from harden.cli.output import Output, render_to, report_options
 
 _FAIL_ON = ("critical", "high", "medium", "low", "info", "never")
 
@@ -46,12 +47,13 @@ def gate(
     policy: Path | None,
     fail_on: str | None,
     fmt: str,
-    output: Path | None,
+    outputs: tuple[Output, ...],
     baseline: Path | None,
     write_baseline: Path | None,
     allow_empty: bool,
     details: bool,
     color: bool | None,
+    severities: frozenset[Severity] | None,
 ) -> None:
     """Check Kubernetes manifests, compose files, `docker inspect` output and harden
     bundles against a policy, with the same rules as the host audit.
@@ -84,11 +86,29 @@ def gate(
         write_baseline=write_baseline,
         allow_empty=allow_empty,
     )
-    if write_baseline is not None and output is not None and _same(write_baseline, output):
-        raise InputError(f"{output}: is both the report (-o) and --write-baseline")
-    report, baseline_text = run_gate(request)
+    reports = [path for _fmt, path in outputs]
+    if write_baseline is not None and any(_same(write_baseline, p) for p in reports):
+        raise InputError(f"{write_baseline}: is both a report (-o) and --write-baseline")
+    from harden.cli.console import progress_reporter  # noqa: PLC0415
+
+    with progress_reporter() as progress:
+        report, baseline_text = run_gate(request, progress)
+    from harden.cli.console import info  # noqa: PLC0415
+
     also = {write_baseline: baseline_text} if write_baseline and baseline_text else {}
-    render_to(report, fmt, output, details, color, also=also)  # the baseline only with it
+    if not also and baseline is None and policy is not None:
+        from harden.gate.run import policy_for  # noqa: PLC0415
+
+        named = policy_for(policy).baseline
+        if named is not None and not named.exists():
+            info(
+                f"note: the policy's baseline {named} does not exist yet, so it accepts "
+                f"nothing; harden gate ... --write-baseline {named} writes it"
+            )
+    render_to(report, fmt, outputs, details, color, severities, also=also)  # all or none
+    if write_baseline is not None and baseline_text is not None:
+        accepted = baseline_text.count('"fingerprint"')
+        info(f"wrote {write_baseline}: {accepted} failing finding(s) accepted from now on")
     click.get_current_context().exit(int(exit_code(report)))
 
 

@@ -220,7 +220,8 @@ def _write(recording: Recording, output: Path, name: str, *, strict: bool) -> No
     from harden.system.files import write_file  # noqa: PLC0415
 
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    text = render(draft_from_recording(recording, name=name, when=when, strict=strict))
+    draft = draft_from_recording(recording, name=name, when=when, strict=strict)
+    text = render(draft)
     write_file(output, text)
     obs = recording.observations
     seen = len(set().union(*obs.syscalls.values())) if obs.syscalls else 0
@@ -233,6 +234,8 @@ def _write(recording: Recording, output: Path, name: str, *, strict: bool) -> No
         f"{len(obs.listen)} listening ports, {len(obs.capability_hints)} capability hints"
         + ("; syscalls.deny trims the implied sets (--strict)" if strict else "")
     )
+    for advice in draft.advice:
+        info(f"to decide: {advice}")
 
 
 def merge_specs(files: tuple[Path, ...], output: Path) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from harden.layers.seccomp.model import Action, Profile
 from harden.layers.seccomp.render import dumps
 from harden.layers.userns.model import Pool, default_pool
 from harden.profile.spec import WorkloadSpec
+from harden.progress import Progress, no_progress, step
 
 if TYPE_CHECKING:
     from harden.layers.selinux.base import SelinuxBase
@@ -36,8 +37,6 @@ if TYPE_CHECKING:
 MANIFEST = "manifest.json"
 BUNDLE_KIND = "harden.bundle"
 BUNDLE_VERSION = 1
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -56,13 +55,13 @@ class Bundle:
 
 
 def check_files(
-    built: Built, files: Mapping[str, bytes], host: Host, progress: Progress = lambda _m: None
+    built: Built, files: Mapping[str, bytes], host: Host, progress: Progress = no_progress
 ) -> tuple[Checked, ...]:
     """Every built layer's checker on its files; the first refusal is CheckFailed and a
     missing checker ToolMissing (nothing is written)."""
     out = []
     for name in built.models:
-        progress(f"checking the {name} layer")
+        step(progress, f"checking the {name} layer")
         for checked in LAYERS[name].check(files, host):
             if checked.verdict is Verdict.ERROR:
                 raise ToolMissing(checked.detail, hint=checked.hint)
@@ -84,14 +83,14 @@ def _host(
         return Host(pool=pool)
     from harden.layers.selinux.base import load_base  # noqa: PLC0415 - only --all needs it
 
-    progress("loading the SELinux base policy")
+    step(progress, "loading the SELinux base policy")
     loaded = base or load_base()
     return Host(lambda: loaded, pool)
 
 
 def build_bundle(
     spec: WorkloadSpec,
-    progress: Progress = lambda _m: None,
+    progress: Progress = no_progress,
     *,
     all_layers: bool = False,
     selinux_base: SelinuxBase | None = None,

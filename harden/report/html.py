@@ -11,9 +11,11 @@ import functools
 import json
 from typing import Any
 
-from harden.audit.report import Report
+from harden.audit.report import Report, TargetResult
 from harden.audit.rules.model import Severity, Status
+from harden.audit.state.model import TargetKind
 from harden.report.formats import RenderOptions
+from harden.report.ruledoc import DEFAULT_DOCS_URL, docs_url, references_text
 from harden.report.summary import (
     finding_rows,
     host_rows,
@@ -62,7 +64,7 @@ def _found(row: Any) -> str:
     return shown(json.dumps(finding.detail, ensure_ascii=False, default=str), 400)
 
 
-def context(report: Report) -> dict[str, Any]:
+def context(report: Report, docs: str = DEFAULT_DOCS_URL) -> dict[str, Any]:
     severities = severity_counts(report)
     statuses = status_counts(report)
     cards = [{"css": s.value, "label": s.value, "count": severities[s]} for s in Severity]
@@ -108,23 +110,15 @@ def context(report: Report) -> dict[str, Any]:
                 "waived": r.waived,
                 "errors": r.errors,
                 "title": shown(r.rule.title, 200),
+                "rationale": shown(" ".join(r.rule.rationale.split()), 2000),
+                "refs": shown(" · ".join(references_text(r.rule)), 400),
+                "url": docs_url(r.rule.id, docs),
             }
             for r in rule_rows(report)
         ],
         "static": static,
-        "targets": [
-            {
-                "score": "?" if t.score is None else t.score,
-                "name": shown((f"{t.host}: " if t.host else "") + t.name, 120),
-                "where": shown(
-                    (f"{t.file}:{t.line}" if t.line else t.file) if static else t.image, 120
-                ),
-                "failed": [t.failed.get(s, 0) for s in Severity],
-                "waived": t.counts.get(Status.WAIVED, 0),
-                "errors": t.counts.get(Status.ERROR, 0),
-            }
-            for t in report.targets
-        ],
+        "engines": [_target(t, static) for t in report.targets if t.kind is TargetKind.HOST],
+        "targets": [_target(t, static) for t in report.targets if t.kind is not TargetKind.HOST],
         "findings": [
             {
                 "severity": r.finding.rule.severity.value,
@@ -144,7 +138,17 @@ def context(report: Report) -> dict[str, Any]:
     }
 
 
+def _target(t: TargetResult, static: bool) -> dict[str, Any]:
+    return {
+        "score": "?" if t.score is None else t.score,
+        "name": shown((f"{t.host}: " if t.host else "") + t.name, 120),
+        "where": shown((f"{t.file}:{t.line}" if t.line else t.file) if static else t.image, 120),
+        "failed": [t.failed.get(s, 0) for s in Severity],
+        "waived": t.counts.get(Status.WAIVED, 0),
+        "errors": t.counts.get(Status.ERROR, 0),
+    }
+
+
 def render_html(report: Report, options: RenderOptions) -> str:
-    del options
-    text: str = _template().render(**context(report))
+    text: str = _template().render(**context(report, options.docs_url))
     return text

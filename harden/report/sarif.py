@@ -23,6 +23,7 @@ from harden.audit.report import Report
 from harden.audit.rules.model import Rule, Severity, Status
 from harden.report.formats import RenderOptions
 from harden.report.locate import fingerprint
+from harden.report.ruledoc import DEFAULT_DOCS_URL, docs_url
 from harden.report.summary import Row, finding_rows, remediation, skipped_notes
 from harden.report.text import shown
 
@@ -46,7 +47,7 @@ FINGERPRINT_KEY = "harden/v1"
 MAX_RESULTS = 25_000  # GitHub code scanning refuses a run with more results
 
 
-def _rule(rule: Rule, documents: dict[str, str]) -> dict[str, Any]:
+def _rule(rule: Rule, documents: dict[str, str], docs: str) -> dict[str, Any]:
     refs = [
         shown(f"{documents.get(k, k)} {i}")
         for k in ("cis", "nist", "pss")
@@ -76,6 +77,7 @@ def _rule(rule: Rule, documents: dict[str, str]) -> dict[str, Any]:
         "name": rule.id.replace("-", ""),
         "shortDescription": {"text": shown(rule.title)},
         "fullDescription": {"text": rationale},
+        "helpUri": docs_url(rule.id, docs),
         "help": {"text": text, "markdown": markdown},
         "defaultConfiguration": {"level": LEVEL[rule.severity]},
         "properties": {
@@ -137,13 +139,15 @@ def _result(row: Row, index: dict[str, int]) -> dict[str, Any]:
 _RESULTS = "\x00results\x00"  # where the results go in the serialised skeleton
 
 
-def document(report: Report) -> dict[str, Any]:
-    skeleton, results = _document(report)
+def document(report: Report, docs: str = DEFAULT_DOCS_URL) -> dict[str, Any]:
+    skeleton, results = _document(report, docs)
     skeleton["runs"][0]["results"] = list(results)
     return skeleton
 
 
-def _document(report: Report) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+def _document(
+    report: Report, docs: str = DEFAULT_DOCS_URL
+) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
     rules = sorted({r.id: r for p in report.packs for r in p.rules}.values(), key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(rules)}
     rows = finding_rows(report, (Status.FAIL, Status.WAIVED))
@@ -190,7 +194,7 @@ def _document(report: Report) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]
                         "version": report.tool_version,
                         "semanticVersion": report.tool_version,
                         "informationUri": INFORMATION_URI,
-                        "rules": [_rule(r, dict(report.documents)) for r in rules],
+                        "rules": [_rule(r, dict(report.documents), docs) for r in rules],
                     }
                 },
                 "automationDetails": {"id": f"harden/{report.kind.value}/"},
@@ -209,11 +213,14 @@ def _document(report: Report) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]
 
 def render_sarif(report: Report, options: RenderOptions) -> str:
     if options.pretty:
-        return json.dumps(document(report), indent=2, ensure_ascii=True, default=str) + "\n"
+        return (
+            json.dumps(document(report, options.docs_url), indent=2, ensure_ascii=True, default=str)
+            + "\n"
+        )
     # Serialised result by result into the skeleton: the same text as one json.dumps of the
     # whole document, without holding every result as a dict at once (25,000 of them).
     # One join at the end: the parts and the text are the only copies held at once.
-    skeleton, results = _document(report)
+    skeleton, results = _document(report, options.docs_url)
     head, tail = json.dumps(skeleton, ensure_ascii=True, default=str).split(json.dumps(_RESULTS), 1)
     parts = [head, "["]
     for n, result in enumerate(results):

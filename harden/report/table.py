@@ -124,7 +124,7 @@ def _gate_lines(report: Report) -> list[Text]:
     for unused in gate.unused:
         out.append(Text(f"  unused waiver: {shown(unused, 300)}", style="dim"))
     style = "bold green" if gate.passed else "bold red"
-    out.append(Text(f"gate: {verdict(report)}", style=style))
+    out.append(Text(f"{report.kind.value}: {verdict(report)}", style=style))
     return out
 
 

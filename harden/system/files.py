@@ -18,6 +18,7 @@ import stat
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 
 from harden.errors import OutputError
@@ -44,11 +45,23 @@ def _check_parent(target: Path) -> Path:
     return parent
 
 
-def marked(marker: str) -> Replaceable:
-    """A directory is replaceable when it holds ``marker`` (a cache harden wrote)."""
+def marked(marker: str, *, only: str = "") -> Replaceable:
+    """A directory is replaceable when it holds ``marker`` (harden wrote it) and, with
+    ``only`` (a glob), nothing but the marker and regular files matching ``only``."""
 
     def check(path: Path) -> str:
-        return "" if (path / marker).is_file() else "it is not a harden output"
+        if not (path / marker).is_file():
+            return "it is not a harden output"
+        if only:
+            extra = sorted(
+                e.name
+                for e in path.iterdir()
+                if e.name != marker
+                and (e.is_symlink() or not e.is_file() or not fnmatch(e.name, only))
+            )
+            if extra:
+                return f"it holds what harden did not write: {', '.join(extra[:5])}"
+        return ""
 
     return check
 
@@ -120,7 +133,7 @@ class _Output:
     staged: Path | None = None
 
 
-def _plan(target: Path, data: bytes | str) -> _Output:
+def _plan(target: Path, data: bytes | str, *, keep_mode: bool = False) -> _Output:
     """How ``target`` is written; what must not be written to is refused here."""
     try:
         info = target.stat()  # follows links: /dev/stdout is one to a pipe or a terminal
@@ -139,7 +152,7 @@ def _plan(target: Path, data: bytes | str) -> _Output:
     if not stat.S_ISREG(info.st_mode):
         kind = "a block device" if stat.S_ISBLK(info.st_mode) else "not a regular file"
         raise OutputError(f"{target}: is {kind}; harden writes only files, FIFOs and devices")
-    return _Output(target, data, mode=stat.S_IMODE(info.st_mode))
+    return _Output(target, data, mode=info.st_mode & 0o7777 if keep_mode else 0o644)
 
 
 def _stage(output: _Output) -> None:
@@ -165,11 +178,12 @@ def _write_special(output: _Output) -> None:
         raise OutputError(f"{output.target}: writing failed: {_reason(exc)}") from None
 
 
-def write_files(outputs: Mapping[Path, bytes | str]) -> None:
+def write_files(outputs: Mapping[Path, bytes | str], *, keep_mode: bool = False) -> None:
     """Write every output, or none of the regular files: each is staged beside its
     target first, then the devices and FIFOs are written, then every staged file is
-    renamed over its target."""
-    plans = [_plan(target, data) for target, data in outputs.items()]
+    renamed over its target. ``keep_mode``: an existing file keeps its permission bits
+    (a file rewritten in place, e.g. by harden fix); else outputs are 0644."""
+    plans = [_plan(target, data, keep_mode=keep_mode) for target, data in outputs.items()]
     try:
         for output in plans:
             if not output.special:
@@ -191,6 +205,22 @@ def write_files(outputs: Mapping[Path, bytes | str]) -> None:
                     output.staged.unlink()
 
 
-def write_file(target: Path, data: bytes | str) -> None:
+def write_file(target: Path, data: bytes | str, *, keep_mode: bool = False) -> None:
     """Write one file atomically (temporary sibling + rename), or into a device or FIFO."""
-    write_files({target: data})
+    write_files({target: data}, keep_mode=keep_mode)
+
+
+def write_new(target: Path, data: bytes) -> None:
+    """Write a file harden adds beside a user's (a copied profile): nothing to do when the
+    same bytes are there already; a different file there is never overwritten."""
+    try:
+        if target.is_file() and not target.is_symlink() and target.read_bytes() == data:
+            return
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot read: {exc.strerror}") from None
+    if target.exists() or target.is_symlink():
+        raise OutputError(
+            f"{target}: exists and differs from what harden would write there",
+            hint="harden does not overwrite files it did not create: move it, or compare them",
+        )
+    write_file(target, data)

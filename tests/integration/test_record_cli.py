@@ -112,6 +112,22 @@ def test_a_local_server_is_recorded_while_a_client_exercises_it(tmp_path: Path) 
 
 
 @pytest.mark.root
+def test_a_relative_command_path_is_recorded_as_an_absolute_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copy("/bin/true", tmp_path / "server")
+    monkeypatch.chdir(tmp_path)
+    result = harden("record", "-o", "x.yaml", "--", "./server")
+    assert result.exit_code == 0, result.output
+    spec = load_spec(tmp_path / "x.yaml").spec
+    assert str(tmp_path / "server") in spec.files.exec
+    # it ran as root with no limits: the spec and the command say what to decide
+    assert "to decide: the workload ran as root" in result.output
+    assert "set resources:" in result.output
+    assert "# TO DECIDE: the workload ran as root" in (tmp_path / "x.yaml").read_text()
+
+
+@pytest.mark.root
 def test_a_failing_command_keeps_its_partial_recording(tmp_path: Path) -> None:
     out = tmp_path / "x.yaml"
     result = harden("record", "-o", out, "--", "sh", "-c", "cat /etc/hostname; exit 3")

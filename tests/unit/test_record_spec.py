@@ -141,3 +141,13 @@ def test_spec_merge_cli(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["spec", "merge", str(a), str(bad), "-o", str(out)])
     assert result.exit_code == ExitCode.INPUT
     assert "bad.yaml:2" in result.output
+
+
+def test_a_root_workload_without_limits_is_told_to_decide_user_and_resources() -> None:
+    text = recorded_text()
+    assert "# TO DECIDE: the workload ran as root: if it can run as another user, set user:" in text
+    assert "# TO DECIDE: no resource limits were recorded" in text
+    assert parse_spec(text).spec.user.uid == 0  # a note, not a change
+    non_root = recorded_text(user=(101, 101))
+    assert "ran as root" not in non_root
+    assert "TO DECIDE: no resource limits" in non_root

@@ -22,8 +22,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harden.audit.sources.interface import Progress, Read, Scan, Source
+from harden.audit.sources.interface import Read, Scan, Source
 from harden.audit.state.model import SourceKind, TargetKind, TargetState
+from harden.progress import Progress
 from harden.system.engine import DEFAULT_SOCKET, DEFAULT_TIMEOUT
 
 PODMAN_SOCKETS = ("/run/podman/podman.sock",)

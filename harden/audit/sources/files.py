@@ -37,11 +37,12 @@ from typing import Any
 
 from harden.audit.sources.compose import project as compose
 from harden.audit.sources.docker import inspect as inspect_input
-from harden.audit.sources.interface import Progress, Read, Scan, no_progress
+from harden.audit.sources.interface import Read, Scan
 from harden.audit.sources.kubernetes import manifests
 from harden.audit.sources.kubernetes import objects as k8s
 from harden.audit.state.model import SourceKind, TargetState
 from harden.errors import FileProblems, HardenError, InputError, Problem
+from harden.progress import Progress, no_progress
 from harden.system.yaml import Located, parse_documents, parse_json, read_text
 
 MAX_FILE_BYTES = 8 << 20
@@ -53,6 +54,7 @@ _HELM = re.compile(
     r"\{\{-?\s*(?:\.|\$|include\b|template\b|toYaml\b|if\b|range\b|with\b|end\b|define\b|tpl\b|required\b|default\b)"
 )
 # A file that says it is an input (a top-level apiVersion/kind or services key).
+HIDDEN = "hidden directory, not walked (name it to gate it)"
 _LOOKS_LIKE_INPUT = re.compile(r"^(?:apiVersion|kind|services)\s*:", re.MULTILINE)
 
 
@@ -240,9 +242,17 @@ class FilesSource:
 
     kind = SourceKind.FILES
 
-    def __init__(self, paths: tuple[Path, ...], ignore_kinds: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        paths: tuple[Path, ...],
+        ignore_kinds: frozenset[str] = frozenset(),
+        contents: tuple[tuple[Path, str], ...] = (),
+    ) -> None:
         self.paths = paths
         self.ignore_kinds = ignore_kinds
+        # files judged with this text instead of what is on disk (harden fix judges its
+        # result before writing it)
+        self.contents = {p.resolve(): text for p, text in contents}
         self.root = root_of(paths)
         self._skipped: list[tuple[str, str]] = []
 
@@ -264,7 +274,7 @@ class FilesSource:
                 else:
                     yield from self._directory(path)
             elif path.is_file():
-                yield Input(path, shown, named=True)
+                yield Input(path, shown, named=True, text=self.contents.get(path.resolve()))
             else:  # a pipe or a device: readable once, so read now
                 text = read_text(path, max_bytes=MAX_FILE_BYTES, what="input")
                 yield Input(path, shown, named=True, text=text)
@@ -273,7 +283,7 @@ class FilesSource:
         for root, dirs, files in os.walk(top):
             here = Path(root)
             hidden = sorted(d for d in dirs if d.startswith("."))
-            self._skipped += [(shown_path(here / d, self.root), "hidden directory") for d in hidden]
+            self._skipped += [(shown_path(here / d, self.root), HIDDEN) for d in hidden]
             bundles = [d for d in dirs if d not in hidden and is_bundle(here / d)]
             dirs[:] = sorted(d for d in dirs if d not in hidden and d not in bundles)
             for name in sorted([*files, *bundles]):

@@ -16,8 +16,8 @@ import contextlib
 import time
 
 from harden.runtime.learn.propose import Proposal
-from harden.runtime.record.kmsg import KernelLog, unlimited_printk
 from harden.system import proc
+from harden.system.kmsg import KernelLog, unlimited_printk
 
 POLL_SECONDS = 0.2
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from harden.kernel.syscalls import Arch
+from harden.kernel.syscalls import Arch, audited_syscall
 from harden.runtime.record.draft import Draft, Origin
-from harden.runtime.record.kmsg import SeccompRecord, syscall_of
+from harden.system.kmsg import SeccompRecord
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Proposal:
         if record.pid not in pids:
             self.foreign += 1
             return
-        found = syscall_of(record)
+        found = audited_syscall(record.arch, record.nr)
         if found is None:
             return
         arch, name = found

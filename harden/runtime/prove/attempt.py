@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from harden.generate import forms
 from harden.generate.reader import BundleOnDisk
 from harden.layers.seccomp import render as seccomp_json
 from harden.layers.seccomp.model import Action, Profile
+from harden.progress import Progress, step
 from harden.runtime.container import (
     DEFAULT_PREFIX,
     ClientResult,
@@ -35,8 +36,6 @@ from harden.runtime.container import (
     wait_ready_command,
 )
 from harden.system import proc
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -151,7 +150,7 @@ def attempt(client: Any, target: ProveTarget, variant: Variant, progress: Progre
     """Run the workload under ``variant`` and the check beside it."""
     import docker.errors  # noqa: PLC0415
 
-    progress(f"running {target.image} under {variant.label}")
+    step(progress, f"running {target.image} under {variant.label}")
     command: Sequence[str] | None = list(target.command) or None
     name = unique_name(target.prefix, "prove")
     try:

@@ -16,18 +16,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harden.kernel import capabilities as capmod
+from harden.kernel.syscalls import audited_syscall
 from harden.layers.seccomp.model import Action
+from harden.progress import Progress
 from harden.runtime.prove.attempt import (
     BUNDLE,
     Attempt,
     AttemptLog,
-    Progress,
     ProveTarget,
     Variant,
     attempt,
     with_changes,
 )
-from harden.runtime.record.kmsg import KernelLog, SeccompRecord, syscall_of, unlimited_printk
+from harden.system.kmsg import KernelLog, SeccompRecord, unlimited_printk
 
 # Docker's default capability set (what a container has without --cap-drop), kernel order.
 ENGINE_DEFAULT_CAPS: tuple[str, ...] = tuple(
@@ -65,7 +66,7 @@ def _names(records: list[SeccompRecord], pids: frozenset[int], diag: Diagnosis,
     for rec in records:
         if rec.pid not in pids:
             continue  # another container's process: not ours to report
-        found = syscall_of(rec)
+        found = audited_syscall(rec.arch, rec.nr)
         if found is None:
             continue
         name = found[1]

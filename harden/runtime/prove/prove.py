@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from harden.errors import CheckFailed
+from harden.progress import Progress
 from harden.runtime.prove.attempt import (
     BUNDLE,
     Attempt,
     AttemptLog,
-    Progress,
     ProveTarget,
     attempt,
     with_changes,

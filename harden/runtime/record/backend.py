@@ -29,7 +29,7 @@ def choose(wanted: Backend, cgroup: int | None, *, target: str) -> Choice:
     """The backend for a target whose cgroup v2 id is ``cgroup`` (None: it has none)."""
     if wanted is Backend.STRACE:
         return Choice(Backend.STRACE, "")
-    from harden.runtime.record.ebpf import unavailable  # noqa: PLC0415
+    from harden.system.bpf import unavailable  # noqa: PLC0415
 
     problem = unavailable()
     if problem is None and cgroup is None:

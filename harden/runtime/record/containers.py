@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harden.errors import InputError, PermissionProblem
+from harden.progress import step
 from harden.runtime.container import (
     ClientResult,
     command_of,
@@ -38,14 +39,14 @@ if TYPE_CHECKING:
 
 def _session(opts: RecordOptions, init: int, what: str) -> Session | EbpfSession:
     """The eBPF session when it can run on this container, else strace (saying why)."""
-    from harden.runtime.record.ebpf import cgroup_id  # noqa: PLC0415
+    from harden.system.bpf import cgroup_id  # noqa: PLC0415
 
     choice = choose(opts.backend, cgroup_id(init), target=what)
     reason = choice.reason
     if choice.backend is Backend.EBPF:
         from harden.runtime.record.ebpf_session import EbpfSession  # noqa: PLC0415
 
-        opts.progress(f"recording {what} with eBPF (bpftrace, in-kernel aggregation)")
+        step(opts.progress, f"recording {what} with eBPF (bpftrace, in-kernel aggregation)")
         try:
             return EbpfSession(opts, cgroup_id(init) or 0)
         except PermissionProblem as exc:  # bpftrace would not start: auto falls back
@@ -53,7 +54,7 @@ def _session(opts: RecordOptions, init: int, what: str) -> Session | EbpfSession
                 raise
             reason = f"eBPF recorder unavailable ({exc}): recorded with strace"
     if reason:
-        opts.progress(reason)
+        step(opts.progress, reason)
     tools.require("strace")
     session = Session(opts)
     if reason:
@@ -136,7 +137,7 @@ def _run_loop(
             session.follow(init)
             time.sleep(POLL_SECONDS * 2)
     except KeyboardInterrupt:
-        opts.progress("interrupted: finishing the recording")
+        step(opts.progress, "interrupted: finishing the recording")
     return exercise
 
 
@@ -183,7 +184,7 @@ def _record_started(
     else:
         session.follow(init)
     barrier.release(folder)
-    opts.progress(f"recording {image}: {' '.join(argv)}")
+    step(opts.progress, f"recording {image}: {' '.join(argv)}")
     exercise = _run_loop(client, container, init, session, opts)
     running, code = exit_status(container)
     if running:

@@ -16,11 +16,7 @@ id in the kernel, so other containers cost one comparison per call.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
 import signal
-import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,84 +26,10 @@ from harden.kernel.syscalls import Arch
 from harden.runtime.record.ebpf_observe import Extras, Maps, observations
 from harden.runtime.record.ebpf_program import MAX_KEYS, READY, STRLEN, Program, build
 from harden.runtime.record.observe import Observations
-from harden.system import proc, tools
-from harden.system.proc import ProcUnreadable, read_text
+from harden.system import bpf, proc, tools
 
-TRACEFS = Path("/sys/kernel/tracing")
-BTF = Path("/sys/kernel/btf/vmlinux")
-CAP_TRACEPOINT = TRACEFS / "events" / "capability" / "cap_capable"
 _NOISE = ("couldn't set RLIMIT_MEMLOCK",)  # harmless: the kernel accounts BPF memory by cgroup
 _ATTACH_TIMEOUT = 60.0  # compiling takes 3-5 s here, far more on a loaded host
-
-
-def unavailable() -> str | None:
-    """Why the eBPF backend cannot run here (None: it can)."""
-    if shutil.which("bpftrace") is None:
-        return "bpftrace is not installed (apt-get install bpftrace)"
-    if os.geteuid() != 0:
-        return "loading BPF programs needs root"
-    if not BTF.is_file():
-        return "the kernel has no BTF (/sys/kernel/btf/vmlinux)"
-    problem = mount_tracefs()
-    if problem:
-        return problem
-    return None
-
-
-def mount_tracefs() -> str | None:
-    """Mount tracefs at /sys/kernel/tracing if it is not (bpftrace finds tracepoints there)."""
-    if (TRACEFS / "events").is_dir():
-        return None
-    done = tools.run(["mount", "-t", "tracefs", "tracefs", str(TRACEFS)], timeout=30)
-    if not done.ok or not (TRACEFS / "events").is_dir():
-        return f"tracefs is not mounted at {TRACEFS} and mounting it failed"
-    return None
-
-
-def cgroup_v2_mount() -> Path | None:
-    """Where the cgroup v2 (unified) hierarchy is mounted, also on hybrid hosts."""
-    try:
-        text = read_text("/proc/self/mountinfo")
-    except ProcUnreadable:
-        return None
-    for line in text.splitlines():
-        left, _, right = line.partition(" - ")
-        if right.split(" ", 1)[0] == "cgroup2":
-            return Path(left.split()[4])
-    return None
-
-
-def cgroup_id(pid: int) -> int | None:
-    """The cgroup v2 id (the inode of its directory) of a process, unless it is the root."""
-    mount = cgroup_v2_mount()
-    if mount is None:
-        return None
-    try:
-        own = read_text(proc.ProcFS().path(pid, "cgroup"))
-    except ProcUnreadable:
-        return None
-    for line in own.splitlines():
-        if line.startswith("0::"):
-            path = line[3:].strip()
-            if path in ("", "/"):
-                return None
-            try:
-                return (mount / path.lstrip("/")).stat().st_ino
-            except OSError:
-                return None
-    return None
-
-
-def _exit_points() -> frozenset[str]:
-    """Syscalls whose exit tracepoint this kernel has."""
-    folder = TRACEFS / "events" / "syscalls"
-    try:
-        return frozenset(
-            e.name.removeprefix("sys_exit_") for e in os.scandir(folder)
-            if e.name.startswith("sys_exit_")
-        )  # fmt: skip
-    except OSError:
-        return frozenset()
 
 
 @dataclass
@@ -119,18 +41,8 @@ class DirMap:
 
     def learn(self, pids: set[int]) -> None:
         for pid in pids:
-            self._add(Path(f"/proc/{pid}/cwd"))
-            with contextlib.suppress(OSError):
-                for entry in os.scandir(f"/proc/{pid}/fd"):
-                    self._add(Path(entry.path))
-
-    def _add(self, link: Path) -> None:
-        try:
-            info = link.stat()
-            if stat.S_ISDIR(info.st_mode):
-                self.dirs.setdefault(info.st_ino, str(link.readlink()))
-        except OSError:
-            pass
+            for inode, path in proc.directories(pid):
+                self.dirs.setdefault(inode, path)
 
 
 @dataclass(frozen=True)
@@ -145,7 +57,7 @@ class EbpfTracer:
 
     def __init__(self, work: Path, cgroup: int, arch: Arch) -> None:
         self.program: Program = build(
-            arch, capabilities=CAP_TRACEPOINT.is_dir(), exit_points=_exit_points()
+            arch, capabilities=bpf.CAP_TRACEPOINT.is_dir(), exit_points=bpf.exit_points()
         )
         self.dirs = DirMap()
         source = work / "record.bt"

@@ -21,6 +21,7 @@ from typing import Any
 
 from harden.errors import InputError
 from harden.kernel.syscalls import Arch
+from harden.progress import Progress, no_progress, step
 from harden.runtime.container import DEFAULT_PREFIX, ClientResult, Where
 from harden.runtime.record.backend import Backend
 from harden.runtime.record.observe import Observations, Observer
@@ -28,7 +29,6 @@ from harden.runtime.record.strace import Tracer, terminate_command
 from harden.runtime.record.trace import TraceParser
 from harden.system import proc, tools
 
-Progress = Callable[[str], None]
 POLL_SECONDS = 0.1
 
 
@@ -45,7 +45,7 @@ class RecordOptions:
     user: str | None = None
     backend: Backend = Backend.AUTO
     ready: str | None = None  # a command that succeeds once the workload is ready
-    progress: Progress = field(default=lambda _m: None)
+    progress: Progress = no_progress
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class Session:
         fresh = [p for p in proc.members(init_pid) if proc.tracer_of(p) == 0]
         fresh = [p for p in fresh if p not in self.programs]
         if fresh:
-            self.opts.progress(f"attaching to {len(fresh)} new process(es)")
+            step(self.opts.progress, f"attaching to {len(fresh)} new process(es)")
             self.attach(fresh)
 
     def stop(self) -> None:
@@ -148,7 +148,8 @@ def exercise_problems(exercise: object) -> list[str]:
     return [f"the exercise failed ({status}): {exercise.output.strip()[-300:] or 'no output'}"]
 
 
-def _check_command(command: Sequence[str]) -> None:
+def _check_command(command: Sequence[str]) -> tuple[str, ...]:
+    """The command with its program as an absolute path (the spec's files are absolute)."""
     if not command:
         raise InputError("no command to record", hint="give it after --: harden record -- CMD")
     program = command[0]
@@ -158,11 +159,12 @@ def _check_command(command: Sequence[str]) -> None:
             f"command not found or not executable: {program!r}",
             hint="give a program on PATH or a path to an executable",
         )
+    return (str(Path(found).absolute()), *command[1:])
 
 
 def record_command(command: Sequence[str], opts: RecordOptions) -> Recording:
     """Run ``command`` under strace until it exits, the duration passes, or Ctrl-C."""
-    _check_command(command)
+    command = _check_command(command)
     tools.require("strace")
     session = Session(opts)
     tracer = Tracer.command(session.trace_file(), command)
@@ -225,7 +227,7 @@ def record_pid(pid: int, opts: RecordOptions) -> Recording:
     try:
         _wait(lambda: proc.alive(pid), opts.duration)
     except KeyboardInterrupt:
-        opts.progress("interrupted: finishing the recording")
+        step(opts.progress, "interrupted: finishing the recording")
     return session.finish(
         source=f"process {pid} ({program})",
         runtime="runc",

@@ -10,6 +10,7 @@ calls that need one (``setuid``, ``chown``, a bind below 1024): prove them with
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from typing import Any
 
@@ -61,7 +62,26 @@ def draft_from_recording(
         ("no_new_privileges",), Origin.RECORDED, "harden record's default; prove runs with it"
     )
     _syscalls(draft, rec, strict=strict)
+    _undecided(draft, rec)
     return draft
+
+
+def _undecided(draft: Draft, rec: Recording) -> None:
+    """What a recording cannot decide, said in the spec and by the command: a workload
+    that ran as root (or as an unknown user) and with no limits (a trace sees none)."""
+    if rec.user is None or rec.user[0] == 0:
+        who_ran = "as root" if rec.user is not None else "as a user it could not see"
+        draft.advice.append(
+            f"the workload ran {who_ran}: if it can run as another user, set user: "
+            "{uid: N, gid: N} (root in a container is root on the host's files it reaches)"
+        )
+    if "resources" not in draft.data:
+        draft.advice.append(
+            "no resource limits were recorded (a trace cannot measure them): set resources: "
+            "{memory: 256Mi, cpus: 0.5, pids: 128} to what the workload needs"
+        )
+    lines = [ln for text in draft.advice for ln in textwrap.wrap(f"TO DECIDE: {text}", 92)]
+    draft.header[-4:-4] = lines  # before the how-to-read lines
 
 
 def _header(draft: Draft, rec: Recording, when: str) -> None:
@@ -151,6 +171,10 @@ def _files(draft: Draft, rec: Recording) -> None:
     files: dict[str, Any] = {}
     for key, facts in (("read", obs.reads), ("write", obs.writes), ("exec", obs.execs)):
         grouped = paths.collapse(facts)
+        relative = sorted(p for p in grouped if not p.startswith("/"))
+        if relative:  # a path relative to a working directory the trace did not keep
+            draft.comment(("files",), f"seen as relative paths ({key}): {', '.join(relative)}")
+            grouped = {p: who_ran for p, who_ran in grouped.items() if p.startswith("/")}
         if grouped:
             files[key] = sorted(grouped)
             for path, programs in grouped.items():

@@ -21,7 +21,7 @@ from harden.audit.sources.docker.daemon import (
 )
 from harden.audit.sources.docker.fields import EngineDefaults
 from harden.audit.sources.docker.resolve import resolve_shared_namespaces
-from harden.audit.sources.interface import Progress, Read, Scan, unreadable
+from harden.audit.sources.interface import Read, Scan, unreadable
 from harden.audit.sources.proc import kernel
 from harden.audit.sources.proc.host import HostContext, host_context
 from harden.audit.state.model import (
@@ -35,6 +35,7 @@ from harden.audit.state.model import (
     build_state,
 )
 from harden.errors import InputError
+from harden.progress import Progress
 from harden.system.engine import (
     DEFAULT_TIMEOUT,
     Early,

@@ -14,7 +14,7 @@ from typing import Any
 from harden.audit.sources.docker import declared as declared_layer
 from harden.audit.sources.docker.fields import EngineDefaults
 from harden.audit.sources.docker.resolve import resolve_shared_namespaces
-from harden.audit.sources.interface import Progress, Read, Scan
+from harden.audit.sources.interface import Read, Scan
 from harden.audit.state.model import (
     Gap,
     GapKind,
@@ -26,6 +26,7 @@ from harden.audit.state.model import (
     build_state,
 )
 from harden.errors import FileProblems, Problem
+from harden.progress import Progress
 from harden.system.yaml import parse_json, read_text
 
 MAX_INPUT_BYTES = 256 << 20

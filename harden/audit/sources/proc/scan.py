@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harden.audit.sources.docker.daemon import host_target, local_daemon
-from harden.audit.sources.interface import Progress, Read, Scan
+from harden.audit.sources.interface import Read, Scan
 from harden.audit.sources.proc import kernel
 from harden.audit.sources.proc.host import HostContext, host_context
 from harden.audit.state.model import (
@@ -26,6 +26,7 @@ from harden.audit.state.model import (
     TargetState,
     build_state,
 )
+from harden.progress import Progress
 from harden.system.proc import ProcFS, ProcUnreadable, parse_cgroup, parse_status
 
 _HEX = r"([0-9a-f]{64})"

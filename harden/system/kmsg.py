@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harden.errors import PermissionProblem
-from harden.kernel.syscalls import X32_SYSCALL_BIT, Arch, table
 
 _RECORD = re.compile(
     r"type=1326 .*?\bpid=(?P<pid>\d+) comm=(?P<comm>\"[^\"]*\"|\S+) .*?"
@@ -93,16 +92,3 @@ def unlimited_printk() -> Iterator[None]:
         yield
     finally:
         _RATELIMIT.write_text(before)
-
-
-def syscall_of(record: SeccompRecord) -> tuple[Arch, str] | None:
-    """The ABI and syscall name of a record (None for an architecture harden does not know)."""
-    by_token = {a.audit_arch: a for a in Arch if a is not Arch.X32}
-    found = by_token.get(record.arch)
-    if found is None:
-        return None
-    arch: Arch = found
-    nr = record.nr
-    if arch is Arch.X86_64 and nr & X32_SYSCALL_BIT:
-        arch, nr = Arch.X32, nr & ~X32_SYSCALL_BIT
-    return arch, table(arch).get(nr, f"syscall {nr} ({arch})")
