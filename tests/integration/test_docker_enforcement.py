@@ -20,6 +20,12 @@ from harden.profile.spec import WorkloadSpec
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
+X86 = pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86 syscall numbers, 32-bit")
+
+
+def _shell_probe(extra: str) -> WorkloadSpec:
+    """A spec for probes run from a shell, plus ``extra`` (YAML lines)."""
+    return parse_spec(f"name: probe\nfiles: {{exec: [/bin/sh]}}\n{extra}\n").spec
 
 
 def _options(spec: WorkloadSpec) -> dict[str, Any]:
@@ -73,7 +79,7 @@ def test_web_example_serves_under_its_bundle(
     assert status["Processes"]
 
 
-@pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86_64 syscall numbers")
+@X86
 def test_denied_syscalls_and_dropped_capabilities_fail_in_the_container(
     docker: Any, test_image: str, container_name: Callable[[], str]
 ) -> None:
@@ -130,16 +136,14 @@ def test_the_same_probe_succeeds_with_the_capability_granted(
     assert out == "ok 0\n"
 
 
-@pytest.mark.skipif(os.uname().machine != "x86_64", reason="32-bit x86 programs")
+@X86
 def test_32_bit_programs_use_exactly_the_socket_operations_granted(
     docker: Any, test_image: str, container_name: Callable[[], str]
 ) -> None:
     """Debian's i386 glibc makes socket calls through socketcall: filtered on its call
     number, the granted operations pass (families cannot be checked there) and no other."""
     socketcall = number(Arch.X86, "socketcall")
-    spec = parse_spec(
-        "name: probe\nfiles: {exec: [/bin/sh]}\nnetwork: {outbound: [{port: 443}]}\n"
-    ).spec
+    spec = _shell_probe("network: {outbound: [{port: 443}]}")
     script = "; ".join(
         [
             "sysprobe32 socket 2 1",  # glibc: socketcall(SYS_SOCKET, ...)
@@ -153,29 +157,29 @@ def test_32_bit_programs_use_exactly_the_socket_operations_granted(
     assert out[1] == "errno 14"  # passed the filter, then the kernel read NULL
     assert out[2] == "errno 1"
     assert out[3] == "errno 1"
-    none = parse_spec("name: probe\nfiles: {exec: [/bin/sh]}\n").spec
+    none = _shell_probe("")
     alone = _run(docker, test_image, container_name(), none, "sysprobe32", "socket", "2", "1")
     assert alone.strip() == "errno 38"  # no network asked: ENOSYS, as before
 
 
-@pytest.mark.skipif(os.uname().machine != "x86_64", reason="32-bit x86 programs")
+@X86
 def test_32_bit_ipc_gives_shared_memory_and_not_semaphores(
     docker: Any, test_image: str, container_name: Callable[[], str]
 ) -> None:
     ipc = number(Arch.X86, "ipc")
-    spec = parse_spec("name: probe\nfiles: {exec: [/bin/sh]}\nsyscalls: {sets: [ipc-shm]}\n").spec
+    spec = _shell_probe("syscalls: {sets: [ipc-shm]}")
     script = f"sysprobe32 {ipc} 23 0 4096 0x380; sysprobe32 {ipc} 2 0 1 0x380"
     out = _run(docker, test_image, container_name(), spec, "sh", "-c", script).splitlines()
     assert out[0].startswith("ok "), out  # shmget(IPC_PRIVATE, 4096, 0600)
     assert out[1] == "errno 1"  # semget: not asked for
 
 
-@pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86_64 syscall numbers")
+@X86
 def test_in_a_container_no_program_types_into_its_terminal_and_netlink_is_route_only(
     docker: Any, test_image: str, container_name: Callable[[], str]
 ) -> None:
     socket_nr = number(Arch.X86_64, "socket")
-    spec = parse_spec("name: probe\nfiles: {exec: [/bin/sh]}\nnetwork: {netlink: true}\n").spec
+    spec = _shell_probe("network: {netlink: true}")
     script = "; ".join(
         [
             "sysprobe tiocsti 0",  # its own terminal (docker run -t)
