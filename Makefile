@@ -34,8 +34,9 @@ $(VENV)/.installed: pyproject.toml | $(CACHE)/demo-packages.stamp
 	  | { grep -v "^WARNING: Location 'file:" || true; }
 	touch $@
 
-# Install only the Debian packages that are missing; nothing is reinstalled.
-$(CACHE)/%-packages.stamp:
+# Install only the Debian packages that are missing; nothing is reinstalled. The lists are
+# in this file: when it changes, the check runs again (gcc-multilib came in that way).
+$(CACHE)/%-packages.stamp: Makefile
 	@mkdir -p $(CACHE)
 	@pkgs="$(if $(filter demo,$*),$(DEMO_PACKAGES),$(TEST_PACKAGES))"; missing=""; \
 	for p in $$pkgs; do \
