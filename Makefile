@@ -14,15 +14,16 @@ DEMO_PACKAGES := libcap-dev libseccomp2 golang-github-containers-common \
                  apparmor secilc selinux-policy-default policycoreutils docker.io busybox-static
 TEST_PACKAGES := $(DEMO_PACKAGES) docker.io runc crun strace bpftrace busybox-static gcc libc6-dev \
                  apparmor secilc selinux-policy-default policycoreutils uidmap seccomp \
-                 setools mmdebstrap chromium containerd containernetworking-plugins
+                 setools mmdebstrap chromium containerd containernetworking-plugins gcc-multilib
 
-.PHONY: help demo test unit lint bench bench-compare engine demo-engine system-packages clean \
-        cri-stubs image
+.PHONY: help demo test unit fuzz lint bench bench-compare engine demo-engine system-packages \
+        clean cri-stubs image
 
 help:
 	@echo "make demo   - the three jobs: generate a bundle, audit containers, gate and fix files"
 	@echo "make test   - install what the tests need, start Docker, run lint and all tests"
 	@echo "make unit   - the unit tests only: no engine, no root, a minute on two cores"
+	@echo "make fuzz   - the long mutation fuzzing run (make test runs a short one)"
 	@echo "make bench  - print the benchmark figures"
 	@echo "make lint   - ruff and mypy"
 	@echo "make image  - build the harden image (reproducible; docker load)"
@@ -33,8 +34,9 @@ $(VENV)/.installed: pyproject.toml | $(CACHE)/demo-packages.stamp
 	  | { grep -v "^WARNING: Location 'file:" || true; }
 	touch $@
 
-# Install only the Debian packages that are missing; nothing is reinstalled.
-$(CACHE)/%-packages.stamp:
+# Install only the Debian packages that are missing; nothing is reinstalled. The lists are
+# in this file: when it changes, the check runs again (gcc-multilib came in that way).
+$(CACHE)/%-packages.stamp: Makefile
 	@mkdir -p $(CACHE)
 	@pkgs="$(if $(filter demo,$*),$(DEMO_PACKAGES),$(TEST_PACKAGES))"; missing=""; \
 	for p in $$pkgs; do \
@@ -114,11 +116,17 @@ lint: $(VENV)/.installed
 # one at a time: they start containers and measure the kernel, and must not race.
 test: $(VENV)/.installed system-packages engine lint
 	HARDEN_REQUIRE_DOCKER=1 $(PY) -m pytest -n auto tests/unit
+	$(PY) -m pytest -n auto tests/fuzz
 	HARDEN_REQUIRE_DOCKER=1 $(PY) -m pytest tests/integration
 
 # The fast loop: unit tests in parallel, no engine started, nothing needing root.
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit -q -n auto -m "not docker and not root"
+
+# The long fuzzing run: 5,000 new cases per input kind (HARDEN_FUZZ_EXAMPLES=N for more);
+# `make test` runs the same tests with 100 fixed cases each.
+fuzz: $(VENV)/.installed
+	HARDEN_FUZZ=long $(PY) -m pytest tests/fuzz -q -n auto --hypothesis-show-statistics
 
 bench: $(VENV)/.installed engine
 	$(PY) bench/run.py

@@ -22,6 +22,7 @@ from harden.audit.sources.interface import Read, Scan, Source
 from harden.audit.state.model import SourceKind, TargetKind, TargetState
 from harden.errors import ExitCode, InputError, Reported
 from harden.progress import Progress, no_progress
+from harden.system.engine import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from harden.audit.report import Report
@@ -57,6 +58,7 @@ class AuditRequest:
     packs: tuple[str, ...] = ()  # pack ids; empty: every pack
     rules_dir: Path | None = None  # another audit/ folder (tests, custom packs)
     parallel_from: int = 0  # containers from which two processes judge them; 0: the default
+    timeout: float = DEFAULT_TIMEOUT  # engine source: seconds to connect, and per whole answer
     cri_socket: str = ""  # cri source: the runtime's CRI socket ('': the one found here)
     namespaces: tuple[str, ...] = ()  # cri and auto sources: only pods of these namespaces
 
@@ -166,7 +168,7 @@ def _source(request: AuditRequest) -> Source[Any]:
         case SourceKind.ENGINE:
             from harden.audit.sources.docker.engine import EngineScan, EngineSource  # noqa: PLC0415
 
-            return EngineSource(EngineScan(request.names, not request.names))
+            return EngineSource(EngineScan(request.names, not request.names, request.timeout))
         case SourceKind.CRI:
             from harden.audit.sources.cri.scan import CRIScan, CRISource, default_socket  # noqa: PLC0415
 
@@ -174,7 +176,7 @@ def _source(request: AuditRequest) -> Source[Any]:
         case SourceKind.AUTO:
             from harden.audit.sources.detect import DetectedSource  # noqa: PLC0415
 
-            return DetectedSource(request.names, request.namespaces)
+            return DetectedSource(request.names, request.namespaces, timeout=request.timeout)
         case SourceKind.PROC:
             from harden.audit.sources.proc.scan import ProcSource  # noqa: PLC0415
 

@@ -10,6 +10,7 @@ import click
 from harden.audit.rules.model import Severity
 from harden.cli.console import progress_reporter
 from harden.cli.output import Output, render_to, report_options
+from harden.system.engine import DEFAULT_TIMEOUT
 
 _FAIL_ON = ("critical", "high", "medium", "low", "info", "never")
 
@@ -64,6 +65,15 @@ _FAIL_ON = ("critical", "high", "medium", "low", "info", "never")
     help="Gate policy file: rules, threshold and waivers (also harden.dev/waive.RULE "
     "container labels).",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Deadline to connect to the engine, and for each of its answers; an engine that "
+    "misses it (or answers malformed HTTP) is not used: exit 4, with the report.",
+)
 @report_options("Table: list every failing rule with its evidence.")
 def audit(
     names: tuple[str, ...],
@@ -76,6 +86,7 @@ def audit(
     packs: tuple[str, ...],
     fail_on: str | None,
     policy: Path | None,
+    timeout: float,
     details: bool,
     color: bool | None,
     severities: frozenset[Severity] | None,
@@ -120,7 +131,14 @@ def audit(
     kind = SourceKind.INSPECT if inputs else SourceKind(source)
     now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     request = AuditRequest(
-        now, kind, names, inputs, packs, cri_socket=cri_socket, namespaces=namespaces
+        now,
+        kind,
+        names,
+        inputs,
+        packs,
+        cri_socket=cri_socket,
+        namespaces=namespaces,
+        timeout=timeout,
     )
     with progress_reporter() as progress:
         report = run_audit(request, progress)

@@ -70,6 +70,7 @@ def gate(
     3 nothing violated but some rule could not be decided, some object not read, or
     nothing to judge at all (unless --allow-empty).
     """
+    from harden.errors import InputError  # noqa: PLC0415
     from harden.gate.policy import fail_on as parse_fail_on  # noqa: PLC0415
     from harden.gate.run import GateRequest, exit_code  # noqa: PLC0415
     from harden.gate.run import gate as run_gate  # noqa: PLC0415
@@ -85,19 +86,17 @@ def gate(
         write_baseline=write_baseline,
         allow_empty=allow_empty,
     )
+    reports = [path for _fmt, path in outputs]
+    if write_baseline is not None and any(_same(write_baseline, p) for p in reports):
+        raise InputError(f"{write_baseline}: is both a report (-o) and --write-baseline")
     from harden.cli.console import progress_reporter  # noqa: PLC0415
 
     with progress_reporter() as progress:
         report, baseline_text = run_gate(request, progress)
     from harden.cli.console import info  # noqa: PLC0415
 
-    if write_baseline is not None and baseline_text is not None:
-        from harden.system.files import write_file  # noqa: PLC0415
-
-        write_file(write_baseline, baseline_text)
-        accepted = baseline_text.count('"fingerprint"')
-        info(f"wrote {write_baseline}: {accepted} failing finding(s) accepted from now on")
-    elif baseline is None and policy is not None:
+    also = {write_baseline: baseline_text} if write_baseline and baseline_text else {}
+    if not also and baseline is None and policy is not None:
         from harden.gate.run import policy_for  # noqa: PLC0415
 
         named = policy_for(policy).baseline
@@ -106,5 +105,12 @@ def gate(
                 f"note: the policy's baseline {named} does not exist yet, so it accepts "
                 f"nothing; harden gate ... --write-baseline {named} writes it"
             )
-    render_to(report, fmt, outputs, details, color, severities)
+    render_to(report, fmt, outputs, details, color, severities, also=also)  # all or none
+    if write_baseline is not None and baseline_text is not None:
+        accepted = baseline_text.count('"fingerprint"')
+        info(f"wrote {write_baseline}: {accepted} failing finding(s) accepted from now on")
     click.get_current_context().exit(int(exit_code(report)))
+
+
+def _same(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()

@@ -59,11 +59,11 @@ def generate(
 
     Nothing is written unless every artefact passes its check.
     """
-    from harden.generate.bundle import MANIFEST, build_bundle  # noqa: PLC0415
+    from harden.generate.bundle import build_bundle  # noqa: PLC0415
+    from harden.generate.output import write_bundle  # noqa: PLC0415
     from harden.layers.interface import Unexpressible  # noqa: PLC0415
     from harden.layers.userns.parse import load_pool  # noqa: PLC0415
     from harden.profile.loader import load_spec  # noqa: PLC0415
-    from harden.system.files import write_tree  # noqa: PLC0415
 
     if userns_pool is not None and not all_layers:
         raise click.UsageError("--userns-pool needs --all")
@@ -82,7 +82,7 @@ def generate(
             )
         except Unexpressible as exc:
             raise located(exc, spec_file) from None
-        write_tree(output, bundle.files, marker=MANIFEST)
+        write_bundle(output, bundle.files)
     if complain:
         warn("complain mode: seccomp logs the calls it does not allow and denies none of "
              "them; learn with harden learn, then generate without --complain")  # fmt: skip

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -140,9 +140,13 @@ def render_to(
     details: bool,
     color: bool | None,
     severities: frozenset[Severity] | None = None,
+    *,
+    also: Mapping[Path, str] | None = None,
 ) -> None:
     """Render ``report`` in each requested format to its file (or stdout); when every
-    report went to a file and a FORMAT=PATH was asked for, the table summary to stdout."""
+    report went to a file and a FORMAT=PATH was asked for, the table summary to stdout.
+    The files, and those of ``also`` (a baseline), are written together or not at all,
+    before anything goes to stdout."""
     from harden.cli import console  # noqa: PLC0415
     from harden.cli.rules import docs_template  # noqa: PLC0415
     from harden.report.formats import RenderOptions, render  # noqa: PLC0415
@@ -158,6 +162,8 @@ def render_to(
     if not to_stdout and any(f is not None for f, _ in outputs) and not console.QUIET:
         wanted.append((Format.TABLE, STDOUT))
     tty = sys.stdout.isatty()
+    files: dict[Path, str] = dict(also or {})
+    printed: list[str] = []
     for kind, path in wanted:
         terminal = path == STDOUT and tty
         width = shutil.get_terminal_size().columns if terminal else 120
@@ -167,7 +173,17 @@ def render_to(
             details=details,
             docs_url=docs_template(),
         )
-        emit(render(shown, kind, options), path)
+        text = render(shown, kind, options)
+        if path == STDOUT:
+            printed.append(text)
+        else:
+            files[path] = text
+    if files:
+        from harden.system.files import write_files  # noqa: PLC0415
+
+        write_files(files)
+    for text in printed:
+        emit(text, STDOUT)
 
 
 def _only(report: Report, severities: frozenset[Severity]) -> Report:

@@ -122,7 +122,7 @@ def docs(output: Path) -> None:
     from harden.audit.rules.catalog import load_catalog  # noqa: PLC0415
     from harden.cli.console import info  # noqa: PLC0415
     from harden.report.ruledoc import page  # noqa: PLC0415
-    from harden.system.files import write_tree  # noqa: PLC0415
+    from harden.system.files import marked, write_tree  # noqa: PLC0415
 
     catalog = load_catalog()
     pages = {
@@ -130,7 +130,7 @@ def docs(output: Path) -> None:
         for r in catalog.rules()
     }
     pages[MARKER] = b"harden rules docs wrote this directory; it rewrites it whole.\n"
-    write_tree(output, pages, marker=MARKER)
+    write_tree(output, pages, replaceable=marked(MARKER, only="*.md"))
     info(f"wrote {len(pages) - 1} rule pages into {output}")
 
 

@@ -55,11 +55,10 @@ def _found(row: Any) -> str:
     if finding.accepted is not None:
         a = finding.accepted
         text = f"waived ({a.how.value}): {a.reason}"
-        return (
-            text
-            + (f"; owner {a.owner}" if a.owner else "")
-            + (f"; until {a.expires}" if a.expires else "")
+        text += (f"; owner {a.owner}" if a.owner else "") + (
+            f"; until {a.expires}" if a.expires else ""
         )
+        return shown(text, 400)
     if finding.status is Status.ERROR or finding.detail is None:
         return shown(finding.message, 400)
     return shown(json.dumps(finding.detail, ensure_ascii=False, default=str), 400)
@@ -84,8 +83,8 @@ def context(report: Report, docs: str = DEFAULT_DOCS_URL) -> dict[str, Any]:
     static = any(t.file for t in report.targets)
     return {
         "title": title(report),
-        "generated_at": report.generated_at,
-        "tool_version": report.tool_version,
+        "generated_at": shown(report.generated_at, 40),
+        "tool_version": shown(report.tool_version, 40),
         "endpoint": shown(f"{report.source.value} {report.endpoint}".strip(), 300),
         "verdict": verdict(report),
         "verdict_class": "info" if gate is None else ("pass" if gate.passed else "fail"),
@@ -110,9 +109,9 @@ def context(report: Report, docs: str = DEFAULT_DOCS_URL) -> dict[str, Any]:
                 "failed": r.failed,
                 "waived": r.waived,
                 "errors": r.errors,
-                "title": r.rule.title,
-                "rationale": " ".join(r.rule.rationale.split()),
-                "refs": " · ".join(references_text(r.rule)),
+                "title": shown(r.rule.title, 200),
+                "rationale": shown(" ".join(r.rule.rationale.split()), 2000),
+                "refs": shown(" · ".join(references_text(r.rule)), 400),
                 "url": docs_url(r.rule.id, docs),
             }
             for r in rule_rows(report)
@@ -126,11 +125,11 @@ def context(report: Report, docs: str = DEFAULT_DOCS_URL) -> dict[str, Any]:
                 "status": r.finding.status.value,
                 "status_label": _STATUS_LABEL.get(r.finding.status, r.finding.status.value),
                 "rule": r.finding.rule.id,
-                "title": r.finding.rule.title,
+                "title": shown(r.finding.rule.title, 200),
                 "target": shown(r.target.name, 120),
                 "where": shown(where(r), 160),
                 "found": _found(r),
-                "fix": remediation(r.finding.rule, r.target.source),
+                "fix": shown(remediation(r.finding.rule, r.target.source), 400),
             }
             for r in rows
         ],

@@ -43,7 +43,7 @@ from harden.audit.sources.kubernetes import objects as k8s
 from harden.audit.state.model import SourceKind, TargetState
 from harden.errors import FileProblems, HardenError, InputError, Problem
 from harden.progress import Progress, no_progress
-from harden.system.yaml import Located, parse_documents, read_text
+from harden.system.yaml import Located, parse_documents, parse_json, read_text
 
 MAX_FILE_BYTES = 8 << 20
 MAX_NODES = 1_000_000
@@ -103,8 +103,8 @@ def is_bundle(path: Path) -> bool:
     try:
         if not manifest.is_file() or manifest.stat().st_size > 1 << 20:
             return False
-        data = json.loads(manifest.read_bytes())
-    except (OSError, ValueError):
+        data = parse_json(manifest.read_bytes(), str(manifest))
+    except (OSError, HardenError):
         return False
     return isinstance(data, dict) and data.get("kind") == BUNDLE_KIND
 
@@ -132,11 +132,12 @@ def _classify(text: str, source: str, named: bool) -> tuple[str, Any]:
     """(kind, parsed) where kind is inspect, compose or kubernetes; raises Skip for what
     is not an input, FileProblems for YAML that cannot be read."""
     stripped = text.lstrip()
+    refused: FileProblems | None = None
     if stripped.startswith(("{", "[")):
         try:
-            data = json.loads(text)
-        except ValueError:
-            data = None  # YAML flow style, or broken: the YAML reader says which
+            data = parse_json(text, source)
+        except FileProblems as exc:
+            refused = exc  # YAML flow style, or broken: the YAML reader says which
         else:
             return _json_kind(data, text, stripped, source, named)
     match = _HELM.search(text)
@@ -147,7 +148,13 @@ def _classify(text: str, source: str, named: bool) -> tuple[str, Any]:
             hint="render it first: helm template RELEASE CHART > manifests.yaml",
             plain=True,
         )
-    docs = [d for d in parse_documents(text, source, max_nodes=MAX_NODES) if d.data is not None]
+    try:
+        parsed = parse_documents(text, source, max_nodes=MAX_NODES)
+    except FileProblems:
+        if refused is not None:
+            raise refused from None  # meant as JSON: its own error says more
+        raise
+    docs = [d for d in parsed if d.data is not None]
     if not docs:
         return "empty", None  # e.g. a chart that renders nothing: nothing to judge here
     if len(docs) == 1 and compose.is_compose(docs[0].data):

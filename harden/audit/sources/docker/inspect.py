@@ -7,7 +7,6 @@ built from it failed (see :mod:`harden.audit.sources.docker.declared`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from harden.audit.state.model import (
 )
 from harden.errors import FileProblems, Problem
 from harden.progress import Progress
-from harden.system.yaml import read_text
+from harden.system.yaml import parse_json, read_text
 
 MAX_INPUT_BYTES = 256 << 20
 
@@ -36,14 +35,7 @@ MAX_INPUT_BYTES = 256 << 20
 def load_objects(path: Path) -> list[dict[str, Any]]:
     source = str(path)
     text = read_text(path, max_bytes=MAX_INPUT_BYTES, what="inspect file")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FileProblems(
-            source,
-            [Problem(f"not valid JSON: {exc.msg}", line=exc.lineno)],
-            hint="save it with `docker inspect NAME... > FILE`",
-        ) from None
+    data = parse_json(text, source, hint="save it with `docker inspect NAME... > FILE`")
     return checked_objects(data, source)
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harden.audit.sources.docker.daemon import host_target
+from harden.audit.sources.docker.daemon import host_target, local_daemon
 from harden.audit.sources.interface import Read, Scan
 from harden.audit.sources.proc import kernel
 from harden.audit.sources.proc.host import HostContext, host_context
@@ -121,7 +121,8 @@ class ProcSource:
     def finish(self, reads: Sequence[Read]) -> Scan:
         assert self._host is not None
         no_api = Gap(GapKind.UNAVAILABLE, "--source proc does not ask the engine API")
-        host = host_target(SourceKind.PROC, None, local=True, info_gap=no_api, proc=self.proc)
+        audited = local_daemon(self.proc)
+        host = host_target(SourceKind.PROC, None, audited, info_gap=no_api, proc=self.proc)
         targets = [*(t for r in reads for t in r.targets), host]
         problem = self._host.namespace_problem
         problems = (f"host namespaces: {problem}",) if problem else ()
