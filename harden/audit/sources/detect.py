@@ -154,7 +154,6 @@ class DetectedSource:
         *,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        from harden.audit.sources.cri.scan import CRIScan, CRISource  # noqa: PLC0415
         from harden.audit.sources.docker.engine import EngineScan, EngineSource  # noqa: PLC0415
 
         found = find() if engines is None else engines
@@ -166,6 +165,9 @@ class DetectedSource:
         self.parts: list[tuple[Engine, Source[Any]]] = []
         for engine in found:
             if engine.kind is SourceKind.CRI:
+                # gRPC costs ~0.2 s to import: only when a CRI socket is there
+                from harden.audit.sources.cri.scan import CRIScan, CRISource  # noqa: PLC0415
+
                 request = CRIScan(engine.socket, namespaces)
                 self.parts.append((engine, CRISource(request, quiet_if_not_cri=True)))
             else:
