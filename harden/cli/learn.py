@@ -84,7 +84,7 @@ def _write(path: Path, proposal: Proposal, natives: Iterable[Arch]) -> None:
     from harden.runtime.record.draft import read_draft  # noqa: PLC0415
     from harden.runtime.record.render import render  # noqa: PLC0415
     from harden.system.files import write_file  # noqa: PLC0415
-    from harden.system.yaml import read_text  # noqa: PLC0415
+    from harden.system.reading import read_text  # noqa: PLC0415
 
     load_spec(path)  # a bad spec is an input error with file and line, before anything is written
     draft = read_draft(read_text(path, what="workload spec"), str(path))

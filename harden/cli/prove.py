@@ -188,7 +188,7 @@ def _write_annotated(source: Path, kept: tuple[str, ...], evidence: dict[str, st
     from harden.runtime.record.draft import Origin, read_draft  # noqa: PLC0415
     from harden.runtime.record.render import render  # noqa: PLC0415
     from harden.system.files import write_file  # noqa: PLC0415
-    from harden.system.yaml import read_text  # noqa: PLC0415
+    from harden.system.reading import read_text  # noqa: PLC0415
 
     load_spec(source)
     draft = read_draft(read_text(source, what="workload spec"), str(source))

@@ -245,7 +245,7 @@ def merge_specs(files: tuple[Path, ...], output: Path) -> None:
     from harden.runtime.record.merge import merge_drafts  # noqa: PLC0415
     from harden.runtime.record.render import render  # noqa: PLC0415
     from harden.system.files import write_file  # noqa: PLC0415
-    from harden.system.yaml import read_text  # noqa: PLC0415
+    from harden.system.reading import read_text  # noqa: PLC0415
 
     inputs = []
     for path in files:

@@ -16,7 +16,8 @@ from typing import Any
 from harden.audit.state.model import SourceKind
 from harden.errors import InputError
 from harden.generate.reader import read_bundle
-from harden.system.yaml import load_single, read_text
+from harden.system.reading import read_text
+from harden.system.yaml import load_single
 
 KUBELET_SECCOMP = "/var/lib/kubelet/seccomp"
 

@@ -27,7 +27,8 @@ from harden.fix.document import YamlFile, load, node_at
 from harden.fix.places import Place, compose_places, kubernetes_places
 from harden.fix.steps import Change, NotApplicable, apply_step, plain
 from harden.gate.run import GateRequest, gate
-from harden.system.yaml import parse_documents, read_text
+from harden.system.reading import read_text
+from harden.system.yaml import parse_documents
 
 MAX_ROUNDS = 5
 NEWEST = (1, 99)  # no --k8s-version: the newest Kubernetes forms

@@ -17,7 +17,7 @@ from pathlib import Path
 from harden import __version__
 from harden.errors import FileProblems, InputError, Problem
 from harden.report.locate import FINGERPRINT_VERSION
-from harden.system.yaml import load_json
+from harden.system.reading import load_json
 
 KIND = "harden-baseline"
 MAX_BYTES = 64 << 20

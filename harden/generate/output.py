@@ -16,7 +16,7 @@ from typing import Any
 from harden.errors import HardenError
 from harden.generate.bundle import BUNDLE_KIND, BUNDLE_VERSION, MANIFEST
 from harden.system.files import write_tree
-from harden.system.yaml import load_json
+from harden.system.reading import load_json
 
 _SHOWN = 5  # extra entries named in the refusal
 

@@ -37,7 +37,8 @@ from harden.layers.selinux.cil import BlockFact, CilSyntaxError, blocks
 from harden.layers.selinux.render import BLOCKS_FILE
 from harden.profile.loader import load_spec
 from harden.profile.spec import WorkloadSpec
-from harden.system.yaml import load_json, load_single, read_text
+from harden.system.reading import load_json, read_text
+from harden.system.yaml import load_single
 
 FORM_FILES = ("compose.yaml", "k8s-container.yaml", "k8s-pod.yaml", "oci-config.json")
 DOCKER_RUN_FILE = "docker-run.txt"

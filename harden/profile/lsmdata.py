@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from harden.errors import FileProblems, Problem
 from harden.profile.triggers import TRIGGERS
 from harden.resources import data_dir
+from harden.system.reading import read_text
 from harden.system.validation import problems_from_validation
-from harden.system.yaml import load_single, read_text
+from harden.system.yaml import load_single
 
 _PERMS = r"^[rwaklmix]+$"
 SELINUX_BLOCKS_MODULE = "harden-blocks"

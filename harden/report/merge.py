@@ -37,7 +37,7 @@ from harden.errors import FileProblems, HardenError, Problem, Reported
 from harden.report.text import shown
 from harden.resources import data_dir
 from harden.system import parallel
-from harden.system.yaml import load_json
+from harden.system.reading import load_json
 
 MAX_REPORT_BYTES = 256 << 20
 PARALLEL_FROM = 16  # reports; below this a second process costs more than it saves

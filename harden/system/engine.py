@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from harden.errors import ExitCode, HardenError
-from harden.system.yaml import parse_json
+from harden.system.reading import parse_json
 
 if TYPE_CHECKING:
     import docker

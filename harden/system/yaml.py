@@ -7,8 +7,6 @@ bombs, oversized files and undecodable bytes are located errors, never crashes.
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from harden.errors import FileProblems, InputError, Problem
+from harden.errors import FileProblems, Problem
+from harden.system.reading import DEFAULT_MAX_BYTES, MAX_DEPTH, read_text
 
 try:  # the C composer is much faster; fall back to pure Python when absent
     _Base: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -45,10 +44,8 @@ class _Loader(_Base):  # type: ignore[valid-type,misc]
 
 PathKey = tuple[str | int, ...]
 
-DEFAULT_MAX_BYTES = 1 << 20
 DEFAULT_MAX_NODES = 200_000
-_MAX_DEPTH = 64
-_TOO_DEEP = f"nested deeper than {_MAX_DEPTH} levels"
+_TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
 _BOOL = "tag:yaml.org,2002:bool"
@@ -105,7 +102,7 @@ class _Walker:
                 [Problem(f"more than {self.max_nodes} values (an alias bomb?)", line=line)],
                 hint="split the file or remove recursive anchors/aliases",
             )
-        if len(path) > _MAX_DEPTH:
+        if len(path) > MAX_DEPTH:
             raise FileProblems(self.source, [Problem(_TOO_DEEP, line=line)])
         self.lines.setdefault(path, line)
         if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
@@ -191,80 +188,6 @@ def _merged_pairs(node: yaml.MappingNode) -> Iterator[tuple[yaml.Node, yaml.Node
                         merged.append((k, v))
     yield from explicit
     yield from merged
-
-
-def read_text(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str = "file") -> str:
-    """Read a UTF-8 text file with a size limit, as a located input error on failure."""
-    source = str(path)
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise InputError(
-                f"{source}: {what} is {size} bytes; the limit is {max_bytes} bytes",
-                hint="is this the right file?",
-            )
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{source}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{source}: is a directory, expected a {what}") from None
-    except PermissionError:
-        raise InputError(f"{source}: permission denied") from None
-    except OSError as exc:
-        raise InputError(f"{source}: cannot read: {exc.strerror}") from None
-    if len(raw) > max_bytes:  # the file grew after stat (or is a special file)
-        raise InputError(f"{source}: {what} is larger than {max_bytes} bytes")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise FileProblems(source, [Problem("not valid UTF-8 text", line=line)]) from None
-
-
-def load_json(path: Path, *, what: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
-    """A JSON file's value; unreadable or invalid JSON is an input error with the line."""
-    return parse_json(read_text(path, max_bytes=max_bytes, what=what), str(path))
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"{text} is too large for a number")
-    return value
-
-
-def parse_json(text: str | bytes, source: str, *, hint: str = "") -> Any:
-    """The value of a JSON document, as strict as the standard: no NaN or Infinity, no
-    number too large for a float, nesting at most as deep as YAML's; anything else is a
-    located input error, never a crash in a reader that walks the value."""
-    try:
-        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
-    except json.JSONDecodeError as exc:
-        problem = Problem(f"not valid JSON: {exc.msg}", line=exc.lineno)
-        raise FileProblems(source, [problem], hint=hint) from None
-    except RecursionError:
-        raise FileProblems(source, [Problem(f"not valid JSON: {_TOO_DEEP}")], hint=hint) from None
-    except ValueError as exc:  # NaN, Infinity, 1e400
-        raise FileProblems(source, [Problem(f"not valid JSON: {exc}")], hint=hint) from None
-    if not _shallow(value):
-        raise FileProblems(source, [Problem(f"not valid JSON: {_TOO_DEEP}")], hint=hint)
-    return value
-
-
-def _shallow(value: Any) -> bool:
-    """Whether no array or object in ``value`` is more than _MAX_DEPTH levels down."""
-    stack = [(value, 0)] if type(value) is dict or type(value) is list else []
-    while stack:
-        node, depth = stack.pop()
-        if depth > _MAX_DEPTH:
-            return False
-        items = node.values() if type(node) is dict else node
-        stack.extend((x, depth + 1) for x in items if type(x) is dict or type(x) is list)
-    return True
 
 
 def parse_documents(text: str, source: str, *, max_nodes: int = DEFAULT_MAX_NODES) -> list[Located]:

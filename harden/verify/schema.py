@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator
 
 from harden.errors import HardenError
 from harden.layers.selinux.base import SelinuxFacts
-from harden.system.yaml import parse_json
+from harden.system.reading import parse_json
 
 SCHEMAS = Path(__file__).parent / "schemas"
 

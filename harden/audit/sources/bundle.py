@@ -31,7 +31,8 @@ from harden.audit.state.model import (
 )
 from harden.generate.reader import read_bundle
 from harden.layers.interface import layer_name
-from harden.system.yaml import load_single, read_text
+from harden.system.reading import read_text
+from harden.system.yaml import load_single
 
 SPEC_KEYS: dict[str, tuple[str, ...]] = {
     "user": ("user",),

@@ -43,7 +43,8 @@ from harden.audit.sources.kubernetes import objects as k8s
 from harden.audit.state.model import SourceKind, TargetState
 from harden.errors import FileProblems, HardenError, InputError, Problem
 from harden.progress import Progress, no_progress
-from harden.system.yaml import Located, parse_documents, parse_json, read_text
+from harden.system.reading import parse_json, read_text
+from harden.system.yaml import Located, parse_documents
 
 MAX_FILE_BYTES = 8 << 20
 MAX_NODES = 1_000_000

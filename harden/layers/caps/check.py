@@ -15,7 +15,7 @@ from harden.layers.caps.model import CapabilityPlan
 from harden.layers.caps.parse import parse_capabilities
 from harden.layers.caps.render import CAPS_FILE
 from harden.layers.interface import Checked, Verdict, judge
-from harden.system.yaml import parse_json
+from harden.system.reading import parse_json
 
 CHECKER = "capability table"
 

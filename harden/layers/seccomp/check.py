@@ -21,7 +21,7 @@ from harden.layers.seccomp.model import Profile
 from harden.layers.seccomp.parse import parse_profile
 from harden.layers.seccomp.render import SECCOMP_FILE
 from harden.layers.seccomp.simulate import SimulationReport, simulate
-from harden.system.yaml import parse_json
+from harden.system.reading import parse_json
 
 CHECKER = "libseccomp+simulation"
 

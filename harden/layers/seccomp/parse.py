@@ -22,8 +22,9 @@ from harden.layers.seccomp.model import (
     Profile,
     SyscallRule,
 )
+from harden.system.reading import parse_json, read_text
 from harden.system.validation import problems_from_validation
-from harden.system.yaml import parse_documents, parse_json, read_text
+from harden.system.yaml import parse_documents
 
 MAX_PROFILE_BYTES = 4 << 20
 

@@ -19,7 +19,7 @@ from harden.errors import FileProblems, HardenError, Problem
 from harden.layers.interface import Checked, Verdict, judge
 from harden.layers.userns.parse import parse_pool
 from harden.layers.userns.render import USERNS_FILE
-from harden.system.yaml import parse_json
+from harden.system.reading import parse_json
 
 CHECKER = "schema+ranges"
 SCHEMA = Path(__file__).with_name("userns.schema.json")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harden.errors import FileProblems, Problem
 from harden.layers.userns.model import MAX_ID, IdRange, Pool, PoolEntry
-from harden.system.yaml import read_text
+from harden.system.reading import read_text
 
 _LINE = re.compile(r"^([^:\s]+):(\d+):(\d+)$")
 

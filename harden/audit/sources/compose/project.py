@@ -34,7 +34,8 @@ from harden.audit.state.model import (
     build_state,
 )
 from harden.errors import HardenError
-from harden.system.yaml import Located, parse_json, read_text
+from harden.system.reading import parse_json, read_text
+from harden.system.yaml import Located
 
 _D = ("deploy", "resources", "limits")
 FACT_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {

@@ -33,7 +33,7 @@ from harden.audit.state.model import (
 from harden.errors import HardenError
 from harden.system.engine import DEFAULT_SOCKET
 from harden.system.proc import ProcFS, ProcUnreadable
-from harden.system.yaml import parse_json
+from harden.system.reading import parse_json
 
 DECLARED_PATHS = tuple(p for p, f in FACTS[TargetKind.HOST].items() if Layer.DECLARED in f.layers)
 DEFAULT_CONFIG = Path("/etc/docker/daemon.json")

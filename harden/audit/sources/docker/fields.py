@@ -15,7 +15,7 @@ from typing import Any
 
 from harden.errors import HardenError
 from harden.kernel.capabilities import CAPABILITIES, DOCKER_DEFAULT, normalise
-from harden.system.yaml import parse_json
+from harden.system.reading import parse_json
 
 _MISSING = object()
 ALLOWING = frozenset({"SCMP_ACT_ALLOW", "SCMP_ACT_LOG"})

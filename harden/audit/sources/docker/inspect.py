@@ -27,7 +27,7 @@ from harden.audit.state.model import (
 )
 from harden.errors import FileProblems, Problem
 from harden.progress import Progress
-from harden.system.yaml import parse_json, read_text
+from harden.system.reading import parse_json, read_text
 
 MAX_INPUT_BYTES = 256 << 20
 
