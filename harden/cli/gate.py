@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from harden.audit.rules.versions import KNOWN
 from harden.cli.output import render_to, report_options
 
 _FAIL_ON = ("critical", "high", "medium", "low", "info", "never")
@@ -26,6 +27,14 @@ _FAIL_ON = ("critical", "high", "medium", "low", "info", "never")
     help="Exit 1 when a rule of this severity or worse fails [policy's, else high].",
 )
 @click.option(
+    "--k8s-version",
+    "k8s_version",
+    metavar="VERSION",
+    default="",
+    help=f"Judge the Pod Security packs as of this Kubernetes version, {KNOWN} "
+    "[policy's, else the newest].",
+)
+@click.option(
     "--baseline",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Accept the findings recorded in this baseline file (only new ones fail).",
@@ -40,6 +49,7 @@ def gate(
     paths: tuple[Path, ...],
     policy: Path | None,
     fail_on: str | None,
+    k8s_version: str,
     fmt: str,
     output: Path | None,
     baseline: Path | None,
@@ -53,6 +63,7 @@ def gate(
     \b
     harden gate k8s/ compose.yaml --policy policy.yaml
     harden gate k8s/ --format sarif -o harden.sarif
+    harden gate k8s/ --k8s-version v1.29                  Pod Security as of v1.29
     harden gate k8s/ --baseline .harden-baseline.json      fail only on new findings
     harden gate k8s/ --write-baseline .harden-baseline.json
 
@@ -71,6 +82,7 @@ def gate(
         today=now.date(),
         policy=policy,
         fail_on=parse_fail_on(fail_on) if fail_on is not None else "policy",
+        kubernetes_version=k8s_version,
         baseline=baseline,
         write_baseline=write_baseline,
     )
