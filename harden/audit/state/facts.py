@@ -50,6 +50,20 @@ _CONTAINER: tuple[FactSpec, ...] = (
     FactSpec("privileged", B, _D, "started with --privileged"),
     FactSpec("caps.added", L, _D, "capabilities in CapAdd (names without CAP_, ALL kept)"),
     FactSpec("caps.dropped", L, _D, "capabilities in CapDrop (names without CAP_, ALL kept)"),
+    FactSpec(
+        "caps.added_as_written",
+        L,
+        _D,
+        "capabilities to add exactly as written (Kubernetes: `chown` and `CAP_CHOWN` are not "
+        "`CHOWN`); engines: as the engine normalised them, without CAP_",
+    ),
+    FactSpec(
+        "caps.dropped_as_written",
+        L,
+        _D,
+        "capabilities to drop exactly as written (Kubernetes: `all` is not `ALL`); engines: as "
+        "the engine normalised them, without CAP_",
+    ),
     FactSpec("caps.bounding", L, _DE, "bounding set: CapBnd, or engine defaults + added - dropped"),
     FactSpec("caps.effective", L, _DE, "effective set of the main process (CapEff)"),
     FactSpec("caps.permitted", L, _E, "permitted set of the main process (CapPrm)"),

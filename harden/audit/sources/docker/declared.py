@@ -62,6 +62,9 @@ def capabilities(layer: LayerBuilder, raw: Raw, origin: str, _d: EngineDefaults)
     layer.set("privileged", privileged, f"{origin}: HostConfig.Privileged")
     layer.set("caps.added", added, f"{origin}: HostConfig.CapAdd")
     layer.set("caps.dropped", dropped, f"{origin}: HostConfig.CapDrop")
+    # the engine accepts any spelling: what it stored is what it grants
+    layer.set("caps.added_as_written", added, f"{origin}: HostConfig.CapAdd")
+    layer.set("caps.dropped_as_written", dropped, f"{origin}: HostConfig.CapDrop")
     if isinstance(raw.get("BoundingCaps"), list):  # podman reports the sets it computed
         bounding = cap_names(raw["BoundingCaps"])
         where = f"{origin}: BoundingCaps"
@@ -255,7 +258,18 @@ def runtime(layer: LayerBuilder, raw: Raw, origin: str, _d: EngineDefaults) -> N
 STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
     (("id", "name", "image", "labels", "runtime"), identity),
     (("user.name", "user.uid"), user),
-    (("privileged", "caps.added", "caps.dropped", "caps.bounding", "caps.effective"), capabilities),
+    (
+        (
+            "privileged",
+            "caps.added",
+            "caps.dropped",
+            "caps.added_as_written",
+            "caps.dropped_as_written",
+            "caps.bounding",
+            "caps.effective",
+        ),
+        capabilities,
+    ),
     (
         (
             "seccomp.profile",

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Callable
 
 from harden.audit.sources.docker.fields import BadField
-from harden.audit.sources.kubernetes import pod, podhost
+from harden.audit.sources.kubernetes import pod, podhost, podsecurity
 from harden.audit.sources.kubernetes.objects import Found, Workload, containers
 from harden.audit.sources.kubernetes.pod import PodContainer
 from harden.audit.sources.located import (
@@ -33,6 +33,7 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
         ("privileged", "caps.added", "caps.dropped", "caps.bounding", "caps.effective"),
         pod.capabilities,
     ),
+    (("caps.added_as_written", "caps.dropped_as_written"), podsecurity.capabilities),
     (("seccomp.profile", "seccomp.mode", "seccomp.allows_all", "no_new_privs"), pod.seccomp),
     (
         (
