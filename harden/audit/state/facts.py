@@ -77,6 +77,21 @@ _CONTAINER: tuple[FactSpec, ...] = (
         "default, unconfined, custom, or unset (Kubernetes: no seccompProfile at all)",
     ),
     FactSpec("seccomp.allows_all", B, _D, "the declared profile filters no syscall at all"),
+    FactSpec(
+        "seccomp.requested",
+        L,
+        _D,
+        "the seccomp profiles the configuration sets, pod level first: default, custom or "
+        "unconfined (Kubernetes: seccompProfile.type of the pod and of the container; engines: "
+        "the seccomp security option, default when none)",
+    ),
+    FactSpec(
+        "seccomp.annotated",
+        L,
+        _D,
+        "Kubernetes: the profiles the pod's alpha seccomp annotations set for the container, "
+        "the pod's first, in the same words (engines: none)",
+    ),
     FactSpec("no_new_privs", B, _DE, "no_new_privs is set (--security-opt no-new-privileges)"),
     FactSpec(
         "apparmor.profile",

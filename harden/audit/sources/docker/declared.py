@@ -90,6 +90,9 @@ def security(layer: LayerBuilder, raw: Raw, origin: str, d: EngineDefaults) -> N
     layer.set("seccomp.profile", profile, where)
     layer.set("seccomp.mode", mode, where)
     layer.set("seccomp.allows_all", allows_all, where)
+    asked = seccomp_facts(opts, privileged=False)[0]  # what privileged implies is its own fact
+    layer.set("seccomp.requested", [asked], where + ("" if "seccomp" in opts else " (not set)"))
+    layer.set("seccomp.annotated", [], f"{origin}: an engine has no seccomp annotations")
     nnp = opts.get("no-new-privileges")
     if nnp is not None:
         layer.set("no_new_privs", nnp in ("true", ""), where)
@@ -275,6 +278,8 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
             "seccomp.profile",
             "seccomp.mode",
             "seccomp.allows_all",
+            "seccomp.requested",
+            "seccomp.annotated",
             "no_new_privs",
             "apparmor.profile",
             "selinux.label",

@@ -35,6 +35,8 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
     ),
     (("caps.added_as_written", "caps.dropped_as_written"), podsecurity.capabilities),
     (("seccomp.profile", "seccomp.mode", "seccomp.allows_all", "no_new_privs"), pod.seccomp),
+    (("seccomp.requested",), podsecurity.seccomp),
+    (("seccomp.annotated",), podsecurity.seccomp_annotations),
     (
         (
             "apparmor.profile",

@@ -55,19 +55,32 @@ class PodContainer:
                 return value, self.origin(reader, SC, key), reader.line(SC, key)
         return None, self.origin(self.c, SC, key) + " (not set)", self.c.line(SC) or self.c.line()
 
+    def pod_annotations(self) -> tuple[dict[str, str], dict[str, int | None]]:
+        """The pod's own annotations (a Pod's, or its template's), with lines: what
+        Pod Security reads."""
+        meta = Reader(
+            self.workload.doc, self.workload.template_meta or (*self.workload.path, "metadata")
+        )
+        return _annotations([meta])
+
     def annotations(self) -> tuple[dict[str, str], dict[str, int | None]]:
         """The workload's annotations overlaid with its pod template's, with lines."""
-        values: dict[str, str] = {}
-        lines: dict[str, int | None] = {}
         metas = [Reader(self.workload.doc, (*self.workload.path, "metadata"))]
         if self.workload.template_meta is not None:
             metas.append(Reader(self.workload.doc, self.workload.template_meta))
-        for meta in metas:
-            found = meta.get(("annotations",), dict, {})
-            for key, value in found.items():
-                values[str(key)] = str(value) if value is not None else ""
-                lines[str(key)] = meta.line("annotations", key)
-        return values, lines
+        return _annotations(metas)
+
+
+def _annotations(metas: list[Reader]) -> tuple[dict[str, str], dict[str, int | None]]:
+    """The annotations of ``metas``, later ones winning, with the line of each."""
+    values: dict[str, str] = {}
+    lines: dict[str, int | None] = {}
+    for meta in metas:
+        found = meta.get(("annotations",), dict, {})
+        for key, value in found.items():
+            values[str(key)] = str(value) if value is not None else ""
+            lines[str(key)] = meta.line("annotations", key)
+    return values, lines
 
 
 def identity(pc: PodContainer, layer: LayerBuilder, target: str) -> None:

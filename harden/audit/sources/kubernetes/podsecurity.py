@@ -10,6 +10,7 @@ pod level first, for the rules that judge a configuration as the standard does.
 
 from __future__ import annotations
 
+from harden.audit.sources.docker.fields import BadField
 from harden.audit.sources.kubernetes.pod import SC, PodContainer
 from harden.audit.state.model import LayerBuilder
 
@@ -21,3 +22,72 @@ def capabilities(pc: PodContainer, layer: LayerBuilder) -> None:
         names = [str(name) for name in c.get(where, list, [])]
         line = c.line(*where) if c.has(*where) else None
         layer.set(fact, names, pc.origin(c, *where), line)
+
+
+# seccompProfile.type and the alpha annotations' values, in the words of seccomp.profile
+_SECCOMP_TYPES = {"RuntimeDefault": "default", "Localhost": "custom", "Unconfined": "unconfined"}
+_SECCOMP_POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
+_SECCOMP_ANNOTATION = "container.seccomp.security.alpha.kubernetes.io/"
+
+
+def seccomp(pc: PodContainer, layer: LayerBuilder) -> None:
+    """seccompProfile.type of the pod, then of the container (Kubernetes 1.19 on)."""
+    found: list[tuple[str, int | None]] = []
+    for reader in (pc.pod, pc.c):
+        where = (SC, "seccompProfile")
+        if reader.get(where, dict, None) is None:
+            continue
+        kind = reader.get((*where, "type"), str, "")
+        if kind not in _SECCOMP_TYPES:
+            raise BadField(
+                f"{pc.workload.doc.source}:{reader.line(*where)}: {reader.dotted(*where, 'type')}",
+                f"unknown type {kind!r} (RuntimeDefault, Localhost or Unconfined)",
+            )
+        found.append((_SECCOMP_TYPES[kind], reader.line(*where)))
+    _set_list(
+        pc, layer, "seccomp.requested", found, worst="unconfined", where=(SC, "seccompProfile")
+    )
+
+
+def seccomp_annotations(pc: PodContainer, layer: LayerBuilder) -> None:
+    """The pod's alpha seccomp annotations for the container (what Kubernetes before 1.19
+    judges): the pod's, then the container's."""
+    annotations, lines = pc.pod_annotations()
+    found: list[tuple[str, int | None]] = []
+    for key in (_SECCOMP_POD_ANNOTATION, _SECCOMP_ANNOTATION + pc.name):
+        if key not in annotations:
+            continue
+        value = annotations[key]
+        if value in ("runtime/default", "docker/default"):
+            found.append(("default", lines[key]))
+        elif value.startswith("localhost/"):
+            found.append(("custom", lines[key]))
+        elif value == "unconfined":
+            found.append(("unconfined", lines[key]))
+        else:
+            where = f"{pc.workload.doc.source}:{lines[key]}: annotation {key}"
+            raise BadField(where, f"unknown seccomp profile {value!r}")
+    where = f"{pc.workload.doc.source}: {pc.workload.title()} seccomp annotations"
+    layer.set("seccomp.annotated", [v for v, _ in found], where, _line(found, "unconfined"))
+
+
+def _line(found: list[tuple[str, int | None]], worst: str) -> int | None:
+    """The line of the first ``worst`` value, else of the first value (where a finding
+    about the list points)."""
+    lines = [line for value, line in found if value == worst] + [line for _, line in found]
+    return lines[0] if lines else None
+
+
+def _set_list(
+    pc: PodContainer,
+    layer: LayerBuilder,
+    fact: str,
+    found: list[tuple[str, int | None]],
+    *,
+    worst: str,
+    where: tuple[str, ...],
+) -> None:
+    """A list of values written at the pod and container level, each with its line."""
+    origin = f"{pc.origin(pc.pod, *where)} and {pc.c.dotted(*where)}"
+    line = _line(found, worst) or pc.c.line(SC) or pc.c.line()
+    layer.set(fact, [value for value, _ in found], origin, line)
