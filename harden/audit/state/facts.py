@@ -99,6 +99,14 @@ _CONTAINER: tuple[FactSpec, ...] = (
         _D,
         "AppArmor profile name ('' or unconfined: none; Kubernetes RuntimeDefault: runtime/default)",  # noqa: E501
     ),
+    FactSpec(
+        "apparmor.requested",
+        L,
+        _D,
+        "the AppArmor profiles the configuration sets, pod level first: runtime/default, "
+        "localhost/<name> or unconfined (Kubernetes: appArmorProfile of the pod and of the "
+        "container, then the container's annotation; engines: the apparmor security option)",
+    ),
     FactSpec("selinux.label", S, _D, "SELinux process label ('disabled' for label=disable)"),
     FactSpec("selinux.user", S, _D, "user part of the SELinux label ('' when not set)"),
     FactSpec("selinux.role", S, _D, "role part of the SELinux label ('' when not set)"),

@@ -100,6 +100,12 @@ def security(layer: LayerBuilder, raw: Raw, origin: str, d: EngineDefaults) -> N
         layer.set("no_new_privs", d.no_new_privileges, f"{origin}: daemon no-new-privileges")
     else:
         layer.set("no_new_privs", False, where)
+    asked_apparmor = opts.get("apparmor")
+    if asked_apparmor is None:
+        layer.set("apparmor.requested", [], f"{where} (not set)")
+    else:
+        value = asked_apparmor if asked_apparmor == "unconfined" else f"localhost/{asked_apparmor}"
+        layer.set("apparmor.requested", [value], where)
     apparmor = opts.get("apparmor") or get(raw, "AppArmorProfile", str, "")
     layer.set(
         "apparmor.profile", "unconfined" if privileged else apparmor, f"{origin}: AppArmorProfile"
@@ -282,6 +288,7 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
             "seccomp.annotated",
             "no_new_privs",
             "apparmor.profile",
+            "apparmor.requested",
             "selinux.label",
             "selinux.user",
             "selinux.role",

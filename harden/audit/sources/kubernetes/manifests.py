@@ -37,6 +37,7 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
     (("seccomp.profile", "seccomp.mode", "seccomp.allows_all", "no_new_privs"), pod.seccomp),
     (("seccomp.requested",), podsecurity.seccomp),
     (("seccomp.annotated",), podsecurity.seccomp_annotations),
+    (("apparmor.requested",), podsecurity.apparmor),
     (
         (
             "apparmor.profile",

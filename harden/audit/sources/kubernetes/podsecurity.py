@@ -71,6 +71,42 @@ def seccomp_annotations(pc: PodContainer, layer: LayerBuilder) -> None:
     layer.set("seccomp.annotated", [v for v, _ in found], where, _line(found, "unconfined"))
 
 
+_APPARMOR_TYPES = {"RuntimeDefault": "runtime/default", "Unconfined": "unconfined"}
+_APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
+
+
+def apparmor(pc: PodContainer, layer: LayerBuilder) -> None:
+    """appArmorProfile of the pod, then of the container, then the container's beta
+    annotation, as annotation values (runtime/default, localhost/<name>, unconfined)."""
+    found: list[tuple[str, int | None]] = []
+    for reader in (pc.pod, pc.c):
+        where = (SC, "appArmorProfile")
+        if reader.get(where, dict, None) is None:
+            continue
+        kind = reader.get((*where, "type"), str, "")
+        if kind == "Localhost":
+            value = "localhost/" + reader.get((*where, "localhostProfile"), str, "")
+        elif kind in _APPARMOR_TYPES:
+            value = _APPARMOR_TYPES[kind]
+        else:
+            raise BadField(
+                f"{pc.workload.doc.source}:{reader.line(*where)}: {reader.dotted(*where, 'type')}",
+                f"unknown type {kind!r} (RuntimeDefault, Localhost or Unconfined)",
+            )
+        found.append((value, reader.line(*where)))
+    annotations, lines = pc.pod_annotations()
+    key = _APPARMOR_ANNOTATION + pc.name
+    value = annotations.get(key, "")
+    if value in ("runtime/default", "unconfined") or value.startswith("localhost/"):
+        found.append((value, lines[key]))
+    elif value:
+        at = f"{pc.workload.doc.source}:{lines[key]}: annotation {key}"
+        raise BadField(at, f"unknown AppArmor profile {value!r}")
+    _set_list(
+        pc, layer, "apparmor.requested", found, worst="unconfined", where=(SC, "appArmorProfile")
+    )
+
+
 def _line(found: list[tuple[str, int | None]], worst: str) -> int | None:
     """The line of the first ``worst`` value, else of the first value (where a finding
     about the list points)."""
