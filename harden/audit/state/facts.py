@@ -111,6 +111,14 @@ _CONTAINER: tuple[FactSpec, ...] = (
     FactSpec("selinux.user", S, _D, "user part of the SELinux label ('' when not set)"),
     FactSpec("selinux.role", S, _D, "role part of the SELinux label ('' when not set)"),
     FactSpec("selinux.type", S, _D, "type part of the SELinux label ('' when not set)"),
+    FactSpec(
+        "selinux.requested",
+        L,
+        _D,
+        "the SELinux options the configuration sets, pod level first: {user, role, type} "
+        "(Kubernetes: seLinuxOptions of the pod and of the container, each as written; engines: "
+        "the label options, when any)",
+    ),
     FactSpec("lsm.label", S, _E, "/proc/PID/attr/current of the main process"),
     FactSpec("lsm.apparmor_enabled", B, _DE, "the host enforces AppArmor"),
     FactSpec("lsm.selinux_enabled", B, _DE, "the host enforces SELinux"),

@@ -117,6 +117,8 @@ def security(layer: LayerBuilder, raw: Raw, origin: str, d: EngineDefaults) -> N
     parts = selinux_parts(selinux, labels)
     for part in ("user", "role", "type"):
         layer.set(f"selinux.{part}", parts[part], f"{origin}: ProcessLabel / label options")
+    label_options = selinux_parts("", labels)  # the options alone, not the engine's label
+    layer.set("selinux.requested", [label_options] if any(label_options.values()) else [], where)
     for fact, known in (("lsm.apparmor_enabled", d.apparmor), ("lsm.selinux_enabled", d.selinux)):
         if known is None:
             layer.unavailable(fact, "the engine's security options are not known to this source")
@@ -293,6 +295,7 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
             "selinux.user",
             "selinux.role",
             "selinux.type",
+            "selinux.requested",
             "lsm.apparmor_enabled",
             "lsm.selinux_enabled",
         ),

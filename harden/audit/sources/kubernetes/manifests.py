@@ -38,6 +38,7 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
     (("seccomp.requested",), podsecurity.seccomp),
     (("seccomp.annotated",), podsecurity.seccomp_annotations),
     (("apparmor.requested",), podsecurity.apparmor),
+    (("selinux.requested",), podsecurity.selinux),
     (
         (
             "apparmor.profile",

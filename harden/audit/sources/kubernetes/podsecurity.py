@@ -10,6 +10,9 @@ pod level first, for the rules that judge a configuration as the standard does.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 from harden.audit.sources.docker.fields import BadField
 from harden.audit.sources.kubernetes.pod import SC, PodContainer
 from harden.audit.state.model import LayerBuilder
@@ -22,6 +25,14 @@ def capabilities(pc: PodContainer, layer: LayerBuilder) -> None:
         names = [str(name) for name in c.get(where, list, [])]
         line = c.line(*where) if c.has(*where) else None
         layer.set(fact, names, pc.origin(c, *where), line)
+
+
+def _unconfined(value: Any) -> bool:
+    return bool(value == "unconfined")
+
+
+def _set_options(options: dict[str, str]) -> bool:
+    return any(options.values())
 
 
 # seccompProfile.type and the alpha annotations' values, in the words of seccomp.profile
@@ -45,7 +56,7 @@ def seccomp(pc: PodContainer, layer: LayerBuilder) -> None:
             )
         found.append((_SECCOMP_TYPES[kind], reader.line(*where)))
     _set_list(
-        pc, layer, "seccomp.requested", found, worst="unconfined", where=(SC, "seccompProfile")
+        pc, layer, "seccomp.requested", found, worst=_unconfined, where=(SC, "seccompProfile")
     )
 
 
@@ -68,7 +79,7 @@ def seccomp_annotations(pc: PodContainer, layer: LayerBuilder) -> None:
             where = f"{pc.workload.doc.source}:{lines[key]}: annotation {key}"
             raise BadField(where, f"unknown seccomp profile {value!r}")
     where = f"{pc.workload.doc.source}: {pc.workload.title()} seccomp annotations"
-    layer.set("seccomp.annotated", [v for v, _ in found], where, _line(found, "unconfined"))
+    layer.set("seccomp.annotated", [v for v, _ in found], where, _line(found, _unconfined))
 
 
 _APPARMOR_TYPES = {"RuntimeDefault": "runtime/default", "Unconfined": "unconfined"}
@@ -103,14 +114,14 @@ def apparmor(pc: PodContainer, layer: LayerBuilder) -> None:
         at = f"{pc.workload.doc.source}:{lines[key]}: annotation {key}"
         raise BadField(at, f"unknown AppArmor profile {value!r}")
     _set_list(
-        pc, layer, "apparmor.requested", found, worst="unconfined", where=(SC, "appArmorProfile")
+        pc, layer, "apparmor.requested", found, worst=_unconfined, where=(SC, "appArmorProfile")
     )
 
 
-def _line(found: list[tuple[str, int | None]], worst: str) -> int | None:
-    """The line of the first ``worst`` value, else of the first value (where a finding
-    about the list points)."""
-    lines = [line for value, line in found if value == worst] + [line for _, line in found]
+def _line(found: Sequence[tuple[Any, int | None]], worst: Callable[[Any], bool]) -> int | None:
+    """The line of the first value that is ``worst``, else of the first value (where a
+    finding about the list points)."""
+    lines = [line for value, line in found if worst(value)] + [line for _, line in found]
     return lines[0] if lines else None
 
 
@@ -118,12 +129,27 @@ def _set_list(
     pc: PodContainer,
     layer: LayerBuilder,
     fact: str,
-    found: list[tuple[str, int | None]],
+    found: Sequence[tuple[Any, int | None]],
     *,
-    worst: str,
+    worst: Callable[[Any], bool],
     where: tuple[str, ...],
 ) -> None:
     """A list of values written at the pod and container level, each with its line."""
     origin = f"{pc.origin(pc.pod, *where)} and {pc.c.dotted(*where)}"
     line = _line(found, worst) or pc.c.line(SC) or pc.c.line()
     layer.set(fact, [value for value, _ in found], origin, line)
+
+
+def selinux(pc: PodContainer, layer: LayerBuilder) -> None:
+    """seLinuxOptions of the pod, then of the container, each as written: a container's
+    ``{}`` replaces the pod's options for the kubelet, but Pod Security judges both."""
+    found: list[tuple[dict[str, str], int | None]] = []
+    for reader in (pc.pod, pc.c):
+        where = (SC, "seLinuxOptions")
+        options = reader.get(where, dict, None)
+        if options is not None:
+            parts = {k: str(options.get(k) or "") for k in ("user", "role", "type")}
+            found.append((parts, reader.line(*where)))
+    _set_list(
+        pc, layer, "selinux.requested", found, worst=_set_options, where=(SC, "seLinuxOptions")
+    )
