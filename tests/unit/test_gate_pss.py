@@ -36,6 +36,7 @@ FIELD = {
     "PSSR-004": "runAsUser",
     "PSSR-005": "securityContext",
     "PSSR-006": "drop",
+    "PSSR-007": "procMount",
 }
 
 

@@ -147,6 +147,13 @@ _CONTAINER: tuple[FactSpec, ...] = (
         "private, slave or shared",
     ),
     FactSpec("masked_paths", L, _DE, "kernel paths hidden from the container (/proc/kcore, ...)"),
+    FactSpec(
+        "proc_mount",
+        S,
+        _D,
+        "the /proc mount type the configuration asks for: Default, Unmasked or '' when not set "
+        "(Kubernetes: the container's procMount; engines: Unmasked for systempaths=unconfined)",
+    ),
     FactSpec("readonly_paths", L, _DE, "kernel paths made read-only (/proc/sys, ...)"),
     FactSpec(
         "devices.passed", L, _DE, "host devices given: {host_path, container_path, permissions}"

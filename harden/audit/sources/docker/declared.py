@@ -117,6 +117,10 @@ def security(layer: LayerBuilder, raw: Raw, origin: str, d: EngineDefaults) -> N
     parts = selinux_parts(selinux, labels)
     for part in ("user", "role", "type"):
         layer.set(f"selinux.{part}", parts[part], f"{origin}: ProcessLabel / label options")
+    unmasked = opts.get("systempaths") == "unconfined"
+    layer.set(
+        "proc_mount", "Unmasked" if unmasked else "", where + ("" if unmasked else " (not set)")
+    )
     label_options = selinux_parts("", labels)  # the options alone, not the engine's label
     layer.set("selinux.requested", [label_options] if any(label_options.values()) else [], where)
     for fact, known in (("lsm.apparmor_enabled", d.apparmor), ("lsm.selinux_enabled", d.selinux)):
@@ -296,6 +300,7 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
             "selinux.role",
             "selinux.type",
             "selinux.requested",
+            "proc_mount",
             "lsm.apparmor_enabled",
             "lsm.selinux_enabled",
         ),

@@ -39,6 +39,7 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
     (("seccomp.annotated",), podsecurity.seccomp_annotations),
     (("apparmor.requested",), podsecurity.apparmor),
     (("selinux.requested",), podsecurity.selinux),
+    (("proc_mount",), podsecurity.proc_mount),
     (
         (
             "apparmor.profile",

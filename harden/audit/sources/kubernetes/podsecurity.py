@@ -153,3 +153,14 @@ def selinux(pc: PodContainer, layer: LayerBuilder) -> None:
     _set_list(
         pc, layer, "selinux.requested", found, worst=_set_options, where=(SC, "seLinuxOptions")
     )
+
+
+def proc_mount(pc: PodContainer, layer: LayerBuilder) -> None:
+    """The container's procMount as written ('' when not set)."""
+    c, where = pc.c, (SC, "procMount")
+    value = c.get(where, str, "")
+    if value not in ("", "Default", "Unmasked"):
+        at = f"{pc.workload.doc.source}:{c.line(*where)}: {c.dotted(*where)}"
+        raise BadField(at, f"unknown /proc mount type {value!r} (Default or Unmasked)")
+    line = c.line(*where) if value else c.line(SC) or c.line()
+    layer.set("proc_mount", value, pc.origin(c, *where) + ("" if value else " (not set)"), line)
