@@ -63,6 +63,23 @@ def test_the_default_is_the_newest_known_version(tmp_path: Path) -> None:
     assert "PSSR-004" in _failing(tmp_path, "--policy", str(everything))
 
 
+def test_allowed_sets_follow_the_version(tmp_path: Path) -> None:
+    # net.ipv4.tcp_rmem joined the safe sysctls in v1.32 (PSSB-011, default policy)
+    pod = tmp_path / "pod.yaml"
+    pod.write_text(
+        POD.replace(
+            "  securityContext: {runAsNonRoot: true,",
+            "  securityContext: {sysctls: [{name: net.ipv4.tcp_rmem, value: '4096 87380 6291456'}],"
+            " runAsNonRoot: true,",
+        )
+    )
+    older = run_harden("gate", str(pod), "--k8s-version", "v1.31", "--fail-on", "medium")
+    newer = run_harden("gate", str(pod), "--k8s-version", "v1.32", "--fail-on", "medium")
+    assert older.code == ExitCode.FAILED, older.output
+    assert "PSSB-011" in older.output
+    assert "PSSB-011" not in newer.output
+
+
 @pytest.mark.parametrize("version", ["v1.38", "v2.0", "1.x", "latest", " "])
 def test_an_unknown_version_on_the_command_line_is_an_input_error(
     tmp_path: Path, version: str
