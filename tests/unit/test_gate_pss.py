@@ -30,6 +30,7 @@ FIELD = {
     "PSSB-009": "procMount",
     "PSSB-010": "seccompProfile",
     "PSSB-011": "sysctls",
+    "PSSB-012": "host",
     "PSSR-001": "nfs",
     "PSSR-002": "securityContext",
     "PSSR-003": "securityContext",

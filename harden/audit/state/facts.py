@@ -166,6 +166,13 @@ _CONTAINER: tuple[FactSpec, ...] = (
     FactSpec("restart.policy", S, _D, "restart policy: no, always, unless-stopped, on-failure"),
     FactSpec("restart.max_retries", N, _D, "on-failure maximum retry count (0 = unlimited)"),
     FactSpec("healthcheck.configured", B, _D, "a health check is configured and not NONE"),
+    FactSpec(
+        "probe_hosts",
+        L,
+        _D,
+        "Kubernetes: the host fields of the container's httpGet and tcpSocket probes and "
+        "lifecycle handlers, where set (engines: none, a health check is a command)",
+    ),
     FactSpec("exec_sessions", L, _D, "docker exec sessions: {id, user, privileged, running}"),
     FactSpec("processes", L, _E, "every process in the container: {pid, name, uid, host_uid}"),
     FactSpec("sysctls", M, _D, "namespaced sysctls set for the container"),

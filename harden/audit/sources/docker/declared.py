@@ -266,6 +266,7 @@ def runtime(layer: LayerBuilder, raw: Raw, origin: str, _d: EngineDefaults) -> N
     test = get(raw, "Config.Healthcheck.Test", list, [])
     configured = bool(test) and str(test[0]).upper() != "NONE"
     layer.set("healthcheck.configured", configured, f"{origin}: Config.Healthcheck")
+    layer.set("probe_hosts", [], f"{origin}: Config.Healthcheck (a command, no host)")
     sysctls = get(raw, f"{hc}.Sysctls", dict, {})
     layer.set("sysctls", {str(k): str(v) for k, v in sysctls.items()}, f"{origin}: {hc}.Sysctls")
 
@@ -339,6 +340,7 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
             "restart.policy",
             "restart.max_retries",
             "healthcheck.configured",
+            "probe_hosts",
             "sysctls",
         ),
         runtime,

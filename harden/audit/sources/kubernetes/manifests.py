@@ -40,6 +40,7 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
     (("apparmor.requested",), podsecurity.apparmor),
     (("selinux.requested",), podsecurity.selinux),
     (("proc_mount",), podsecurity.proc_mount),
+    (("probe_hosts",), podsecurity.probe_hosts),
     (
         (
             "apparmor.profile",

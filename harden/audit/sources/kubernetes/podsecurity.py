@@ -164,3 +164,22 @@ def proc_mount(pc: PodContainer, layer: LayerBuilder) -> None:
         raise BadField(at, f"unknown /proc mount type {value!r} (Default or Unmasked)")
     line = c.line(*where) if value else c.line(SC) or c.line()
     layer.set("proc_mount", value, pc.origin(c, *where) + ("" if value else " (not set)"), line)
+
+
+_PROBES = (("livenessProbe",), ("readinessProbe",), ("startupProbe",))
+_HANDLERS = (("lifecycle", "postStart"), ("lifecycle", "preStop"))
+
+
+def probe_hosts(pc: PodContainer, layer: LayerBuilder) -> None:
+    """The host of every httpGet and tcpSocket probe and lifecycle handler (the kubelet
+    would connect there from the node: another pod, a node service, an outside host)."""
+    c = pc.c
+    hosts: list[tuple[str, int | None]] = []
+    for handler in (*_PROBES, *_HANDLERS):
+        for action in ("httpGet", "tcpSocket"):
+            where = (*handler, action, "host")
+            host = c.get(where, str, "")
+            if host:
+                hosts.append((host, c.line(*where)))
+    origin = pc.origin(c) + ": probes and lifecycle handlers"
+    layer.set("probe_hosts", [h for h, _ in hosts], origin, hosts[0][1] if hosts else c.line())
