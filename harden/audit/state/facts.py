@@ -179,7 +179,20 @@ _CONTAINER: tuple[FactSpec, ...] = (
     FactSpec(
         "volume_types", L, _D, "Kubernetes: the source kind of every pod volume (hostPath, ...)"
     ),
-    FactSpec("windows.host_process", B, _D, "Kubernetes: a Windows HostProcess container"),
+    FactSpec(
+        "windows.host_process",
+        B,
+        _D,
+        "Kubernetes: a Windows HostProcess container (hostProcess: true on the pod or the "
+        "container)",
+    ),
+    FactSpec(
+        "os",
+        S,
+        _D,
+        "the operating system the pod is for: linux, windows or '' (Kubernetes: spec.os.name, '' "
+        "when not set; engines: the container's platform, linux when not shown)",
+    ),
 )
 
 _HOST: tuple[FactSpec, ...] = (

@@ -39,6 +39,7 @@ def identity(layer: LayerBuilder, raw: Raw, origin: str, _d: EngineDefaults) -> 
     layer.set("labels", {str(k): str(v) for k, v in labels.items()}, f"{origin}: Config.Labels")
     podman = "OCIRuntime" in raw or "EffectiveCaps" in raw
     layer.set("runtime", "podman" if podman else "docker", f"{origin}: inspect format")
+    layer.set("os", get(raw, "Platform", str, "") or "linux", f"{origin}: Platform")
 
 
 def user(layer: LayerBuilder, raw: Raw, origin: str, _d: EngineDefaults) -> None:
@@ -272,7 +273,7 @@ def runtime(layer: LayerBuilder, raw: Raw, origin: str, _d: EngineDefaults) -> N
 
 
 STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
-    (("id", "name", "image", "labels", "runtime"), identity),
+    (("id", "name", "image", "labels", "runtime", "os"), identity),
     (("user.name", "user.uid"), user),
     (
         (

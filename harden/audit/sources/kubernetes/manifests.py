@@ -41,6 +41,7 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
     (("selinux.requested",), podsecurity.selinux),
     (("proc_mount",), podsecurity.proc_mount),
     (("probe_hosts",), podsecurity.probe_hosts),
+    (("os",), podsecurity.operating_system),
     (
         (
             "apparmor.profile",

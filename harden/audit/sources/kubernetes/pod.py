@@ -112,14 +112,14 @@ def user(pc: PodContainer, layer: LayerBuilder) -> None:
 
 
 def _windows(pc: PodContainer) -> tuple[bool, str, int | None]:
-    for reader in (pc.c, pc.pod):
-        value = reader.get((SC, "windowsOptions", "hostProcess"), bool, None)
-        if value is not None:
-            return (
-                value,
-                pc.origin(reader, SC, "windowsOptions", "hostProcess"),
-                reader.line(SC, "windowsOptions", "hostProcess"),
-            )
+    """hostProcess: true on the container or on the pod (the API requires the two to
+    agree; Pod Security refuses either): a true one first, the container's first."""
+    where = (SC, "windowsOptions", "hostProcess")
+    written = [(r, v) for r in (pc.c, pc.pod) if (v := r.get(where, bool, None)) is not None]
+    written.sort(key=lambda found: not found[1])
+    if written:
+        reader, value = written[0]
+        return value, pc.origin(reader, *where), reader.line(*where)
     return False, pc.origin(pc.c, SC, "windowsOptions") + " (not set)", pc.c.line()
 
 

@@ -183,3 +183,10 @@ def probe_hosts(pc: PodContainer, layer: LayerBuilder) -> None:
                 hosts.append((host, c.line(*where)))
     origin = pc.origin(c) + ": probes and lifecycle handlers"
     layer.set("probe_hosts", [h for h, _ in hosts], origin, hosts[0][1] if hosts else c.line())
+
+
+def operating_system(pc: PodContainer, layer: LayerBuilder) -> None:
+    pod, where = pc.pod, ("os", "name")
+    name = pod.get(where, str, "")
+    origin = pc.origin(pod, *where) + ("" if name else " (not set)")
+    layer.set("os", name, origin, pod.line(*where) if name else None)
