@@ -46,7 +46,20 @@ _CONTAINER: tuple[FactSpec, ...] = (
     FactSpec("user.name", S, _D, "configured user (Config.User), '' means the image default"),
     FactSpec("user.uid", N, _DE, "uid of the main process inside the container's user namespace"),
     FactSpec("user.host_uid", N, _E, "uid of the main process as the host sees it"),
-    FactSpec("user.run_as_non_root", B, _D, "Kubernetes: runAsNonRoot (container, else pod)"),
+    FactSpec(
+        "user.run_as_non_root",
+        B,
+        _D,
+        "Kubernetes: runAsNonRoot is true (the container's, else the pod's) and the pod does "
+        "not set it false",
+    ),
+    FactSpec(
+        "user.requested_uids",
+        L,
+        _D,
+        "the uids the configuration asks for, pod level first (Kubernetes: runAsUser of the pod "
+        "and of the container; engines: the configured user's uid, when it names one)",
+    ),
     FactSpec("privileged", B, _D, "started with --privileged"),
     FactSpec("caps.added", L, _D, "capabilities in CapAdd (names without CAP_, ALL kept)"),
     FactSpec("caps.dropped", L, _D, "capabilities in CapDrop (names without CAP_, ALL kept)"),

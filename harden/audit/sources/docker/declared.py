@@ -46,6 +46,8 @@ def user(layer: LayerBuilder, raw: Raw, origin: str, _d: EngineDefaults) -> None
     name = get(raw, "Config.User", str, "")
     layer.set("user.name", name, f"{origin}: Config.User")
     uid = parse_user(name)
+    asked = [uid] if name and uid is not None else []  # '' is the image's user
+    layer.set("user.requested_uids", asked, f"{origin}: Config.User {name!r}")
     if uid is None:
         layer.unavailable(
             "user.uid",
@@ -274,7 +276,7 @@ def runtime(layer: LayerBuilder, raw: Raw, origin: str, _d: EngineDefaults) -> N
 
 STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
     (("id", "name", "image", "labels", "runtime", "os"), identity),
-    (("user.name", "user.uid"), user),
+    (("user.name", "user.uid", "user.requested_uids"), user),
     (
         (
             "privileged",

@@ -28,7 +28,16 @@ from harden.audit.state.model import (
 Step = Callable[[PodContainer, LayerBuilder], None]
 
 STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
-    (("user.name", "user.uid", "user.run_as_non_root", "windows.host_process"), pod.user),
+    (
+        (
+            "user.name",
+            "user.uid",
+            "user.run_as_non_root",
+            "user.requested_uids",
+            "windows.host_process",
+        ),
+        pod.user,
+    ),
     (
         ("privileged", "caps.added", "caps.dropped", "caps.bounding", "caps.effective"),
         pod.capabilities,

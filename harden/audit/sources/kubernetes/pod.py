@@ -106,7 +106,23 @@ def user(pc: PodContainer, layer: LayerBuilder) -> None:
     else:
         layer.set("user.uid", uid, origin, line)
     non_root, origin, line = pc.inherited("runAsNonRoot", bool)
+    if non_root and pc.pod.get((SC, "runAsNonRoot"), bool, None) is False:
+        # the container's true wins for the kubelet; Pod Security refuses the pod's false
+        where = (SC, "runAsNonRoot")
+        non_root, origin, line = False, pc.origin(pc.pod, *where), pc.pod.line(*where)
     layer.set("user.run_as_non_root", bool(non_root), origin, line)
+    uids = [
+        (uid, reader.line(SC, "runAsUser"))
+        for reader in (pc.pod, pc.c)
+        if (uid := reader.get((SC, "runAsUser"), int, None)) is not None
+    ]
+    zero = [line for uid, line in uids if uid == 0]
+    layer.set(
+        "user.requested_uids",
+        [uid for uid, _ in uids],
+        f"{pc.origin(pc.pod, SC, 'runAsUser')} and {pc.c.dotted(SC, 'runAsUser')}",
+        (zero or [line for _, line in uids] or [pc.c.line(SC) or pc.c.line()])[0],
+    )
     host_process, origin, line = _windows(pc)
     layer.set("windows.host_process", host_process, origin, line)
 

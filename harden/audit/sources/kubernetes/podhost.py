@@ -19,6 +19,7 @@ _RESTRICTED_VOLUMES = frozenset(
         "downwardAPI",
         "emptyDir",
         "ephemeral",
+        "image",
         "persistentVolumeClaim",
         "projected",
         "secret",
