@@ -2,9 +2,13 @@
 
 Built once by :func:`build_report`; every renderer reads only this.
 
-Score: 100 x (1 - weight of failed rules / weight of decided rules), with weights
-critical 10, high 5, medium 3, low 1 (info 0). Order: the most severe failure first,
-then the lowest score, then unreadable targets before clean ones, then by name.
+Score (:func:`score`, the one formula every command and format shows): 100, minus 40 per
+critical failure, 20 per high, 8 per medium, 2 per low (0 per info), at most 39 with a
+critical failure, 69 with a high one, 89 with a medium one, 99 with a low one, and never
+below 0; no score when no rule could be decided. It depends on the failures alone (not
+on how many rules passed), so one more failure never raises it. Order: the most severe
+failure first, then the lowest score, then unreadable targets before clean ones, then by
+name.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from harden.audit.state.model import Fact, GapKind, SourceKind, TargetKind, Targ
 if TYPE_CHECKING:
     from harden.audit.sources.interface import Scan
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 class ReportKind(enum.StrEnum):
@@ -85,6 +89,7 @@ class Report:
     kind: ReportKind = ReportKind.AUDIT
     gate: GateOutcome | None = None
     hosts: tuple[str, ...] = ()  # fleet reports: every merged host, in input order
+    skipped: tuple[tuple[str, str], ...] = ()  # gate: (path, reason) of files that are no input
 
     def count(self, status: Status) -> int:
         return sum(t.counts.get(status, 0) for t in self.targets)
@@ -116,20 +121,30 @@ def _labels(state: TargetState) -> dict[str, str]:
     return {str(k): str(v) for k, v in labels.items()}
 
 
-def target_result(state: TargetState, findings: tuple[Finding, ...]) -> TargetResult:
+def score(counts: Mapping[Status, int], failed: Mapping[Severity, int]) -> int | None:
+    """A target's score from its status counts and its failures by severity (see above)."""
+    if not counts.get(Status.PASS) and not counts.get(Status.FAIL):
+        return None
+    lost = sum(severity.penalty * n for severity, n in failed.items())
+    ceiling = min((severity.ceiling for severity, n in failed.items() if n), default=100)
+    return max(0, min(ceiling, 100 - lost))
+
+
+def tally(findings: Iterable[Finding]) -> tuple[dict[Status, int], dict[Severity, int]]:
+    """Findings per status, and failures per severity."""
     counts: dict[Status, int] = {}
     failed: dict[Severity, int] = {}
-    decided = lost = 0
-    for finding in findings:  # one pass: counts, failures by severity and the score
+    for finding in findings:
         status = finding.status
         counts[status] = counts.get(status, 0) + 1
-        if status is Status.FAIL or status is Status.PASS:
+        if status is Status.FAIL:
             severity = finding.rule.severity
-            weight = severity.weight
-            decided += weight
-            if status is Status.FAIL:
-                lost += weight
-                failed[severity] = failed.get(severity, 0) + 1
+            failed[severity] = failed.get(severity, 0) + 1
+    return counts, failed
+
+
+def target_result(state: TargetState, findings: tuple[Finding, ...]) -> TargetResult:
+    counts, failed = tally(findings)
     worst = max(failed, key=lambda s: s.rank) if failed else None
     return TargetResult(
         kind=state.kind,
@@ -139,7 +154,7 @@ def target_result(state: TargetState, findings: tuple[Finding, ...]) -> TargetRe
         runtime=state.label("runtime"),
         labels=_labels(state),
         findings=findings,
-        score=None if decided == 0 else round(100 * (1 - lost / decided)),
+        score=score(counts, failed),
         worst=worst,
         counts=counts,
         failed=failed,
@@ -197,4 +212,5 @@ def build_report(
         targets=tuple(targets),
         problems=scan.problems,
         engine_unavailable=scan.engine_unavailable,
+        skipped=scan.skipped,
     )

@@ -67,8 +67,12 @@ def select_packs(
     known = {p.id: p for p in catalog.packs}
     unknown = [w for w in wanted if w not in known]
     if unknown:
+        import difflib  # noqa: PLC0415 - only for the error message
+
+        close = difflib.get_close_matches(unknown[0], sorted(known), n=1, cutoff=0.5)
+        guess = f"; did you mean {close[0]}?" if close else ""
         raise InputError(
-            f"unknown rule pack {unknown[0]!r}", hint=f"packs: {', '.join(sorted(known))}"
+            f"unknown rule pack {unknown[0]!r}{guess}", hint=f"packs: {', '.join(sorted(known))}"
         )
     return tuple(known[w] for w in dict.fromkeys(wanted))
 

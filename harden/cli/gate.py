@@ -44,6 +44,11 @@ _FAIL_ON = ("critical", "high", "medium", "low", "info", "never")
     type=click.Path(path_type=Path, dir_okay=False),
     help="Record every current failure in this baseline file.",
 )
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Pass when the paths hold nothing to judge (by default that is exit 3).",
+)
 @report_options("Table: every failing rule with its location and fix.")
 def gate(
     paths: tuple[Path, ...],
@@ -54,6 +59,7 @@ def gate(
     output: Path | None,
     baseline: Path | None,
     write_baseline: Path | None,
+    allow_empty: bool,
     details: bool,
     color: bool | None,
 ) -> None:
@@ -66,10 +72,12 @@ def gate(
     harden gate k8s/ --k8s-version v1.29                  Pod Security as of v1.29
     harden gate k8s/ --baseline .harden-baseline.json      fail only on new findings
     harden gate k8s/ --write-baseline .harden-baseline.json
+    helm template app ./chart | harden gate -          standard input
 
     Exit codes: 0 the policy passes; 1 it is violated (a failure at or above the threshold,
     or a failure whose waiver expired); 2 bad usage or unreadable input (nothing written);
-    3 nothing violated but some rule could not be decided or some object not read.
+    3 nothing violated but some rule could not be decided, some object not read, or
+    nothing to judge at all (unless --allow-empty).
     """
     from harden.gate.policy import fail_on as parse_fail_on  # noqa: PLC0415
     from harden.gate.run import GateRequest, exit_code  # noqa: PLC0415
@@ -85,6 +93,7 @@ def gate(
         kubernetes_version=k8s_version,
         baseline=baseline,
         write_baseline=write_baseline,
+        allow_empty=allow_empty,
     )
     report, baseline_text = run_gate(request)
     if write_baseline is not None and baseline_text is not None:

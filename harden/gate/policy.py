@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime
+import difflib
 import fnmatch
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harden.audit.rules import versions
 from harden.audit.rules.model import Severity
 from harden.errors import FileProblems, InputError, Problem
-from harden.system.yaml import load_single
+from harden.system.yaml import Located, PathKey, load_single
 
 MAX_POLICY_BYTES = 1 << 20
 DEFAULT_PACKS = ("container", "pss-baseline")
@@ -46,6 +48,25 @@ class Policy:
     ignore_kinds: frozenset[str] = frozenset()
     waivers: tuple[Waiver, ...] = ()
     baseline: Path | None = None
+    lines: Mapping[str, int] = field(default_factory=dict)  # "packs[1]" -> its line
+
+    def check_names(self, packs: Collection[str], rules: Collection[str]) -> list[Problem]:
+        """Every pack and rule the policy names must exist: a typo would silently run
+        nothing, or waive nothing. A glob must match at least one rule."""
+        problems = []
+        named = [
+            *((f"packs[{i}]", p, packs, "pack") for i, p in enumerate(self.packs)),
+            *((f"rules.only[{i}]", r, rules, "rule") for i, r in enumerate(self.only)),
+            *((f"rules.exclude[{i}]", r, rules, "rule") for i, r in enumerate(self.exclude)),
+            *((f"waivers[{i}].rule", w.rule, rules, "rule") for i, w in enumerate(self.waivers)),
+        ]
+        for where, name, known, what in named:
+            if not any(fnmatch.fnmatchcase(k, name) for k in known):
+                close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.5)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                message = f"no {what} named {name!r}{hint}"
+                problems.append(Problem(message, where, self.lines.get(where)))
+        return problems
 
     def selects(self, rule_id: str, since: str) -> bool:
         if self.only and not any(fnmatch.fnmatchcase(rule_id, p) for p in self.only):
@@ -105,7 +126,19 @@ def load_policy(path: Path) -> Policy:
         ignore_kinds=frozenset(parsed.ignore_kinds),
         waivers=waivers,
         baseline=baseline,
+        lines=_name_lines(doc, parsed),
     )
+
+
+def _name_lines(doc: Located, parsed: Any) -> dict[str, int]:
+    """The line of every pack and rule name the policy gives (for located typos)."""
+    keys: list[tuple[str, PathKey]] = []
+    keys += [(f"packs[{i}]", ("packs", i)) for i in range(len(parsed.packs))]
+    for part in ("only", "exclude"):
+        names = getattr(parsed.rules, part)
+        keys += [(f"rules.{part}[{i}]", ("rules", part, i)) for i in range(len(names))]
+    keys += [(f"waivers[{i}].rule", ("waivers", i, "rule")) for i in range(len(parsed.waivers))]
+    return {where: doc.line_of(key) or 1 for where, key in keys}
 
 
 def parse_inline(text: str) -> tuple[str, datetime.date | None]:

@@ -14,9 +14,9 @@ from harden.audit.rules.catalog import load_catalog
 from harden.audit.rules.evaluator import Evaluator
 from harden.audit.rules.model import RulePack, Severity, Status
 from harden.audit.run import Parallel, collect, select_packs
-from harden.audit.sources.interface import Progress, no_progress
+from harden.audit.sources.interface import Progress, Scan, no_progress
 from harden.audit.state.model import TargetKind
-from harden.errors import ExitCode
+from harden.errors import ExitCode, FileProblems
 from harden.gate import baseline as baseline_file
 from harden.gate.policy import Policy, kubernetes_version, load_policy
 from harden.gate.waivers import Accepting, accept
@@ -36,6 +36,7 @@ class GateRequest:
     baseline: Path | None = None  # overrides the policy's baseline when given
     write_baseline: Path | None = None
     rules_dir: Path | None = None
+    allow_empty: bool = False  # judging nothing is a pass, not "incomplete" (exit 3)
     jobs: int = 0  # processes reading and judging the inputs; 0: one per core (up to 4)
     parallel_from: int = 64  # inputs from which more than one process is used
 
@@ -73,6 +74,10 @@ def gate(request: GateRequest, progress: Progress = no_progress) -> tuple[Report
 
     policy = _policy(request)
     catalog = load_catalog(request.rules_dir)
+    wrong = policy.check_names([p.id for p in catalog.packs], [r.id for r in catalog.rules()])
+    if wrong:
+        where = policy.source or "the policy"
+        raise FileProblems(where, wrong, hint="harden rules list shows the packs and rules")
     packs = select_packs(catalog, policy.packs)
     accepted = baseline_file.load(policy.baseline) if policy.baseline is not None else {}
     parallel = Parallel(
@@ -83,6 +88,8 @@ def gate(request: GateRequest, progress: Progress = no_progress) -> tuple[Report
     )
     source = FilesSource(request.paths, policy.ignore_kinds)
     found, results = collect(source, evaluators(packs, policy), parallel, progress)
+    if not found.targets and not request.allow_empty:
+        found = dataclasses.replace(found, problems=(*found.problems, _nothing(found)))
     known = frozenset(r.id for r in catalog.rules())
     ctx = Accepting(policy, accepted, request.today, str(policy.baseline or ""))
     baseline_text = None
@@ -134,6 +141,14 @@ def gate(request: GateRequest, progress: Progress = no_progress) -> tuple[Report
         baseline=ctx.baseline_name,
     )
     return dataclasses.replace(report, kind=ReportKind.GATE, gate=outcome), baseline_text
+
+
+def _nothing(scan: Scan) -> str:
+    skipped = f"; {len(scan.skipped)} files are no input" if scan.skipped else ""
+    return (
+        "nothing to judge: no Kubernetes workload, compose service, inspect object or bundle "
+        f"was found{skipped} (--allow-empty accepts an empty run)"
+    )
 
 
 def exit_code(report: Report) -> ExitCode:

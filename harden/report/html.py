@@ -21,6 +21,7 @@ from harden.report.summary import (
     rule_rows,
     severity_counts,
     shown_count,
+    skipped_notes,
     status_counts,
     title,
     verdict,
@@ -77,6 +78,7 @@ def context(report: Report) -> dict[str, Any]:
     if gate is not None:
         notes = [f"expired waiver: {shown(e, 400)}" for e in gate.expired] + notes
         notes += [f"unused waiver: {shown(u, 400)}" for u in gate.unused]
+    notes += [shown(note, 400) for note in skipped_notes(report, 20)]
     static = any(t.file for t in report.targets)
     return {
         "title": title(report),

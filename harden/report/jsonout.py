@@ -138,6 +138,7 @@ def document(report: Report) -> dict[str, Any]:
             "complete": report.complete,
             "engine_unavailable": report.engine_unavailable,
             "problems": list(report.problems),
+            "skipped": [{"file": f, "reason": r} for f, r in report.skipped],
         },
         "references": dict(report.documents),
         "packs": [

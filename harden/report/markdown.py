@@ -19,6 +19,7 @@ from harden.report.summary import (
     rule_rows,
     severity_counts,
     shown_count,
+    skipped_notes,
     status_counts,
     title,
     verdict,
@@ -61,7 +62,8 @@ def _head(report: Report) -> list[str]:
             lines.append(f"- **expired waiver**: {md(text, 400)}")
         for problem in report.problems[:20]:
             lines.append(f"- **not read**: {md(problem, 400)}")
-        if gate.expired or report.problems:
+        lines += [f"- {md(note, 400)}" for note in skipped_notes(report, 10)]
+        if gate.expired or report.problems or report.skipped:
             lines.append("")
     return lines
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from harden.audit.report import Report, ReportKind, TargetResult, order_key
+from harden.audit.report import Report, ReportKind, TargetResult, order_key, score, tally
 from harden.audit.rules.model import (
     Acceptance,
     Accepted,
@@ -111,12 +111,7 @@ class _Merger:
     def target(self, raw: dict[str, Any], host: str) -> TargetResult:
         findings = [self.finding(f) for f in raw["findings"]]
         findings += [self.passes[rule_id] for rule_id in raw["passed"]]
-        counts: dict[Status, int] = {}
-        failed: dict[Severity, int] = {}
-        for f in findings:
-            counts[f.status] = counts.get(f.status, 0) + 1
-            if f.status is Status.FAIL:
-                failed[f.rule.severity] = failed.get(f.rule.severity, 0) + 1
+        counts, failed = tally(findings)
         worst = max(failed, key=lambda s: s.rank) if failed else None
         source = raw.get("source")
         return TargetResult(
@@ -127,7 +122,7 @@ class _Merger:
             runtime=raw["runtime"],
             labels=dict(raw["labels"]),
             findings=tuple(findings),
-            score=raw["score"],
+            score=score(counts, failed),  # recomputed: one formula, whatever wrote the report
             worst=worst,
             counts=counts,
             failed=failed,

@@ -21,7 +21,7 @@ from harden.audit.report import Report
 from harden.audit.rules.model import Rule, Severity, Status
 from harden.report.formats import RenderOptions
 from harden.report.locate import fingerprint
-from harden.report.summary import Row, finding_rows, remediation
+from harden.report.summary import Row, finding_rows, remediation, skipped_notes
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/harden/harden"
@@ -160,6 +160,7 @@ def _document(report: Report) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]
         for row in finding_rows(report, (Status.ERROR,))
     ]
     notifications += [{"level": "error", "message": {"text": p}} for p in report.problems]
+    notifications += [{"level": "note", "message": {"text": n}} for n in skipped_notes(report, 100)]
     if left_out:
         text = f"{left_out} less severe results left out: GitHub accepts {MAX_RESULTS} per run"
         notifications.append({"level": "warning", "message": {"text": text}})

@@ -142,7 +142,11 @@ def verdict(report: Report) -> str:
             text = f"FAILED: {n} violation{_s(n)} (fail on: {threshold}"
             expired = len(gate.expired)
             text += f"; {expired} expired waiver{_s(expired)})" if expired else ")"
-        return text + ("" if report.complete else "; INCOMPLETE: some rules could not be decided")
+        if report.complete:
+            return text
+        if not report.targets:
+            return "INCOMPLETE: nothing was judged"
+        return text + "; INCOMPLETE: some rules could not be decided or some input not read"
     failed = sum(severity_counts(report).values())
     return f"{failed} failure{'s' if failed != 1 else ''}" + (
         "" if report.complete else "; incomplete"
@@ -158,3 +162,13 @@ def where(row: Row) -> str:
 
 def _s(count: int) -> str:
     return "" if count == 1 else "s"
+
+
+def skipped_notes(report: Report, most: int) -> list[str]:
+    """The files a gate met that are no input, as 'path: reason' (untrusted text), the
+    first ``most`` of them and a count of the rest."""
+    notes = [f"skipped {path}: {reason}" for path, reason in report.skipped[:most]]
+    rest = len(report.skipped) - most
+    if rest > 0:
+        notes.append(f"skipped {rest} more files that are no input (--format json lists all)")
+    return notes

@@ -18,7 +18,7 @@ from harden.audit.rules.model import Finding, Severity, Status
 from harden.audit.state.model import TargetKind
 from harden.report.formats import RenderOptions
 from harden.report.locate import location
-from harden.report.summary import SHOWN, host_rows, remediation, title, verdict
+from harden.report.summary import SHOWN, host_rows, remediation, skipped_notes, title, verdict
 from harden.report.text import shown
 
 _STYLE = {
@@ -225,6 +225,8 @@ def render_table(report: Report, options: RenderOptions) -> str:
     for line in _details(report) if options.details else []:
         console.print(line, soft_wrap=True)  # long evidence stays on one line
     console.print(_summary(report), soft_wrap=True)
+    for note in skipped_notes(report, 5):
+        console.print(Text(shown(note, 300), style="dim"), soft_wrap=True)
     for line in _gate_lines(report):
         console.print(line, soft_wrap=True)
     return buffer.getvalue()

@@ -14,7 +14,7 @@ import pytest
 
 from harden.audit.rules.catalog import load_catalog
 from harden.audit.rules.cel import constants, flatten
-from harden.audit.rules.loader import load_pack, load_references
+from harden.audit.rules.loader import load_pack, load_references, load_strict
 from harden.audit.run import AuditRequest, audit
 from harden.audit.state.model import SourceKind, TargetKind
 from harden.errors import FileProblems, HardenError
@@ -129,3 +129,29 @@ def test_a_bad_rules_folder_stops_the_audit_before_any_scan(tmp_path: Path) -> N
         audit(request)
     assert "extra.yaml" in info.value.diagnostics()
     assert "has() is not allowed" in info.value.diagnostics()
+
+
+@pytest.mark.parametrize(
+    ("covers", "message"),
+    [
+        ("[NET-999]", "PRIV-001.covers: covers unknown rule 'NET-999'"),
+        ("[PRIV-001]", "PRIV-001.covers: covers itself"),
+        ("[NS-001]", "PRIV-001.covers: covers form a cycle"),
+    ],
+)
+def test_covers_must_name_other_rules_without_a_cycle(
+    tmp_path: Path, covers: str, message: str
+) -> None:
+    folder = _copy_packs(tmp_path)
+    pack = folder / "packs" / "container.yaml"
+    text = pack.read_text()
+    start = text.index("    covers: [CAP-001,")
+    end = text.index("]", start) + 1
+    text = text[:start] + f"    covers: {covers}" + text[end:]
+    if "NS-001" in covers:  # NS-001 covers PRIV-001, which covers NS-001
+        net = '    condition: container.namespaces.net == "host"\n'
+        text = text.replace(net, net + "    covers: [PRIV-001]\n", 1)
+    pack.write_text(text)
+    with pytest.raises(FileProblems) as info:
+        load_strict(folder)
+    assert message in info.value.diagnostics()

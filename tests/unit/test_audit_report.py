@@ -13,8 +13,10 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from harden.audit.report import Report, build_report
+from harden.audit.report import Report, build_report, score
 from harden.audit.rules.catalog import load_catalog
 from harden.audit.rules.evaluator import run_rules
 from harden.audit.rules.model import Severity, Status
@@ -76,7 +78,7 @@ def test_targets_are_worst_first_with_scores() -> None:
     assert report.targets[0].name == "debug"  # privileged, engine socket, host namespaces
     assert report.targets[-1].name == "web"
     scores = {t.name: t.score or 0 for t in report.targets}
-    assert 0 < scores["debug"] < scores["harden-test-explore1"] < scores["web"] <= 100
+    assert 0 <= scores["debug"] < scores["harden-test-explore1"] < scores["web"] <= 100
 
 
 def _hostile_state() -> TargetState:
@@ -168,3 +170,31 @@ def test_render_is_pure(tmp_path: Path) -> None:
     second = [render(report, f) for f in Format]
     assert first == second
     assert list(tmp_path.iterdir()) == []
+
+
+_SEVERITIES = st.sampled_from(list(Severity))
+
+
+@given(st.lists(_SEVERITIES, max_size=30), _SEVERITIES, st.integers(0, 40))
+def test_one_more_failure_never_raises_the_score(
+    failures: list[Severity], another: Severity, passes: int
+) -> None:
+    def of(severities: list[Severity], passed: int) -> int | None:
+        failed: dict[Severity, int] = {}
+        for severity in severities:
+            failed[severity] = failed.get(severity, 0) + 1
+        counts = {Status.PASS: passed, Status.FAIL: len(severities)}
+        return score(counts, failed)
+
+    before, after = of(failures, passes), of([*failures, another], passes)
+    assert after is not None
+    assert before is None or after <= before
+    if another is Severity.CRITICAL:
+        assert after <= 39  # a critical failure never looks almost fine
+    if before is not None:
+        assert of(failures, passes + 10) == before  # passing rules do not dilute failures
+
+
+def test_nothing_decided_has_no_score() -> None:
+    assert score({Status.ERROR: 3, Status.SKIPPED: 5}, {}) is None
+    assert score({Status.PASS: 1}, {}) == 100

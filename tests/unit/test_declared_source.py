@@ -16,6 +16,7 @@ import pytest
 from harden.audit.sources.docker import inspect as inputs
 from harden.audit.sources.docker.declared import collect
 from harden.audit.sources.docker.fields import EngineDefaults, security_opts
+from harden.audit.sources.interface import no_progress
 from harden.audit.state.model import GapKind, TargetState
 from harden.errors import FileProblems
 from tests.conftest import DATA
@@ -132,7 +133,7 @@ def _pair(tmp_path: Path, modes: dict[str, str]) -> dict[str, TargetState]:
         objects.append(raw)
     path = tmp_path / "inspect.json"
     path.write_text(json.dumps(objects))
-    return {t.name: t for t in inputs.scan((path,)).targets}
+    return {t.name: t for t in inputs.InspectSource((path,)).plan(no_progress)}
 
 
 def test_container_namespaces_are_followed_transitively(tmp_path: Path) -> None:
@@ -181,6 +182,6 @@ def test_a_bad_inspect_file_is_an_input_error(tmp_path: Path, content: str, mess
     path = tmp_path / "bad.json"
     path.write_text(content)
     with pytest.raises(FileProblems) as info:
-        inputs.scan((path,))
+        inputs.InspectSource((path,)).plan(no_progress)
     assert str(path) in info.value.diagnostics()
     assert message in info.value.diagnostics()

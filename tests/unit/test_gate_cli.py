@@ -79,7 +79,7 @@ def _bomb() -> str:
         (
             "notes.yaml",
             "just: some\nyaml: here\n",
-            "not a Kubernetes manifest, compose file or inspect output",
+            "not a harden input: YAML that is neither Kubernetes objects nor a compose file",
         ),
         ("inspect.json", '[{"Id": "abc"}]', "not a container inspect object"),
     ],
@@ -457,12 +457,15 @@ def test_compose_labels_waive_and_custom_kinds_with_a_pod_template_are_read(tmp_
     compose = tmp_path / "compose.yaml"
     compose.write_text(
         "services:\n  web:\n    image: web\n    ports: ['80:8080']\n    labels:\n"
-        "      - harden.dev/waive.NET-001=expires=2999-01-01; the load balancer expects 80\n"
+        "      - harden.dev/waive.PSSB-006=expires=2999-01-01; the load balancer expects 80\n"
     )
     code, output = _gate(str(compose), "--format", "json", "--fail-on", "never")
     assert code == ExitCode.OK
-    findings = json.loads(output)["targets"][0]["findings"]
-    net = next(f for f in findings if f["rule"] == "NET-001")
+    findings = {f["rule"]: f for f in json.loads(output)["targets"][0]["findings"]}
+    for covered in ("NET-001", "NET-002"):  # one published port: one finding, one fix
+        assert findings[covered]["status"] == "skipped"
+        assert findings[covered]["message"].startswith("covered by PSSB-006")
+    net = findings["PSSB-006"]
     assert net["status"] == "waived"
     assert net["accepted"]["how"] == "inline"
     assert net["accepted"]["expires"] == "2999-01-01"
@@ -476,3 +479,34 @@ def test_compose_labels_waive_and_custom_kinds_with_a_pod_template_are_read(tmp_
     code, output = _gate(str(rollout), "--format", "json")
     assert code == ExitCode.FAILED
     assert json.loads(output)["targets"][0]["name"] == "Rollout/default/r/app"
+
+
+def test_privileged_is_one_failing_finding_that_lists_what_it_implies(tmp_path: Path) -> None:
+    pod = tmp_path / "pod.yaml"
+    pod.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        "    - name: c\n      image: app:1\n"
+        "      securityContext:\n"
+        "        {privileged: true, runAsNonRoot: true, readOnlyRootFilesystem: true}\n"
+        "      resources: {limits: {memory: 64Mi, cpu: '1'}}\n"
+        "      livenessProbe: {exec: {command: [true]}}\n"
+    )
+    code, output = _gate(str(pod), "--format", "json")
+    assert code == ExitCode.FAILED
+    target = json.loads(output)["targets"][0]
+    failing = [f["rule"] for f in target["findings"] if f["status"] == "fail"]
+    assert failing == ["PRIV-001"]
+    cause = next(f for f in target["findings"] if f["rule"] == "PRIV-001")
+    assert {"every capability", "no seccomp filter", "every host device"} <= set(cause["detail"])
+    covered = [f for f in target["findings"] if f["message"].startswith("covered by PRIV-001")]
+    assert {"CAP-001", "SEC-001", "MNT-005", "DEV-002", "PSSB-003"} <= {f["rule"] for f in covered}
+    assert target["score"] <= 39  # a critical failure never looks almost fine
+
+
+def test_a_published_port_gets_one_fix(tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services:\n  web:\n    image: web\n    ports: ['80:80']\n")
+    _code, output = _gate(str(compose), "--format", "json", "--fail-on", "never")
+    findings = json.loads(output)["targets"][0]["findings"]
+    on_the_port = [f for f in findings if f["status"] == "fail" and f["location"]["line"] == 4]
+    assert [f["rule"] for f in on_the_port] == ["PSSB-006"]

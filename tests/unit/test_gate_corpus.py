@@ -60,7 +60,7 @@ def _lines(report: Report, root: Path) -> str:
             if finding.status in (Status.PASS, Status.SKIPPED, Status.MANUAL):
                 continue
             file, line = location(target, finding)
-            where = f"{Path(file).relative_to(root)}:{line}"
+            where = f"{file}:{line}"  # relative to the scan root already
             out.append(f"{finding.status.value:6} {finding.rule.id:9} {target.name:40} {where}")
     return "\n".join(out) + "\n"
 

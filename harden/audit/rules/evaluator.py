@@ -159,6 +159,13 @@ class Evaluator:
     ) -> None:
         self.rules = tuple(r for r in rules if r.target is kind)
         self._programs = {r.id: Programs.of(r.flat, kubernetes) for r in self.rules}
+        index = {r.id: i for i, r in enumerate(self.rules)}
+        # (the cause's index, the indexes of the rules it covers) for causes that cover any
+        self._covering = [
+            (index[r.id], [index[c] for c in r.covers if c in index])
+            for r in self.rules
+            if any(c in index for c in r.covers)
+        ]
         self.references = frozenset(f for r in self.rules for f in r.facts)
         self._unknowns: dict[tuple[Any, ...], Finding] = {}
         # per rule: (variable, path) of every fact it reads, for a fast "all missing" test
@@ -182,6 +189,8 @@ class Evaluator:
                 out.append(self._unknown(rule, values, state, gaps))
             else:
                 out.append(evaluate(rule, self._programs[rule.id], values, context, state))
+        if self._covering:
+            _cover(out, self._covering)
         return tuple(out)
 
     def _unknown(
@@ -205,6 +214,31 @@ class Evaluator:
         if found is None or found.rule is not rule:
             found = self._unknowns[key] = _unknown(rule, values, state, LookupError("missing"))
         return found
+
+
+def _cover(out: list[Finding], covering: list[tuple[int, list[int]]]) -> None:
+    """Failures that another failure explains become skipped, attributed to the outermost
+    failing cause (covers form no cycle: the loader refuses one)."""
+    owner: dict[int, int] = {}
+    for cause, covered in covering:
+        if out[cause].status is Status.FAIL:
+            for index in covered:
+                if out[index].status is Status.FAIL:
+                    owner.setdefault(index, cause)
+    for index, first in owner.items():
+        root = first
+        while root in owner:
+            root = owner[root]
+        out[index] = _covered(out[index], out[root].rule)
+
+
+def _covered(finding: Finding, cause: Rule) -> Finding:
+    """A failure that another failing rule of the same target already explains (one cause,
+    one failing finding): shown as skipped, with the cause."""
+    if finding.status is not Status.FAIL:
+        return finding
+    message = f"covered by {cause.id} ({cause.title})"
+    return Finding(finding.rule, Status.SKIPPED, message, finding.evidence, finding.detail)
 
 
 def run_rules(rules: Iterable[Rule], state: TargetState) -> tuple[Finding, ...]:

@@ -217,6 +217,7 @@ def _rule(
         source=doc.source,
         line=at.line(),
         since=raw.since,
+        covers=raw.covers,
         flat=flat,
     )
     return rule, []
@@ -281,4 +282,24 @@ def load_strict(folder: Path) -> Catalog:
                     ],
                 )
             ids[rule.id] = pack.source
+    _check_covers(packs)
     return Catalog(packs, refs, docs)
+
+
+def _check_covers(packs: tuple[RulePack, ...]) -> None:
+    """``covers`` names other rules, and may chain (A covers B, B covers C) but not loop."""
+    rules = {r.id: (r, p) for p in packs for r in p.rules}
+    for start, (rule, pack) in rules.items():
+        todo, seen = list(rule.covers), set()
+        while todo:
+            current = todo.pop()
+            problem = ""
+            if current == start:
+                problem = "covers itself" if current in rule.covers else "covers form a cycle"
+            elif current not in rules:
+                problem = f"covers unknown rule {current!r}"
+            if problem:
+                raise FileProblems(pack.source, [Problem(problem, f"{start}.covers", rule.line)])
+            if current not in seen:
+                seen.add(current)
+                todo.extend(rules[current][0].covers)

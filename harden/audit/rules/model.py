@@ -25,9 +25,14 @@ class Severity(enum.StrEnum):
         return _RANK[self]
 
     @property
-    def weight(self) -> int:
-        """How much a failure of this severity costs a target's score."""
-        return _WEIGHT[self]
+    def penalty(self) -> int:
+        """What each failure of this severity takes from a target's score."""
+        return _PENALTY[self]
+
+    @property
+    def ceiling(self) -> int:
+        """The highest score a target with a failure of this severity can have."""
+        return _CEILING[self]
 
 
 _RANK = {
@@ -37,12 +42,19 @@ _RANK = {
     Severity.LOW: 1,
     Severity.INFO: 0,
 }
-_WEIGHT = {
-    Severity.CRITICAL: 10,
-    Severity.HIGH: 5,
-    Severity.MEDIUM: 3,
-    Severity.LOW: 1,
+_PENALTY = {
+    Severity.CRITICAL: 40,
+    Severity.HIGH: 20,
+    Severity.MEDIUM: 8,
+    Severity.LOW: 2,
     Severity.INFO: 0,
+}
+_CEILING = {
+    Severity.CRITICAL: 39,
+    Severity.HIGH: 69,
+    Severity.MEDIUM: 89,
+    Severity.LOW: 99,
+    Severity.INFO: 100,
 }
 
 
@@ -112,6 +124,7 @@ class Rule:
     source: str
     line: int | None
     since: str = ""  # the Kubernetes version the control applies from ("v1.19"; PSS packs)
+    covers: tuple[str, ...] = ()  # rule ids whose failures this rule's failure explains
     flat: Flat = Flat()  # what the evaluator compiles (empty for rules read from reports)
 
 

@@ -47,6 +47,7 @@ class RuleIn(_Strict):
     remediation: RemediationIn
     references: ReferencesIn
     since: str = Field(default="", pattern=r"^(v1\.\d{1,2})?$")
+    covers: tuple[str, ...] = ()  # rules whose failure this rule's failure already explains
     examples: ExamplesIn
 
 

@@ -42,6 +42,7 @@ class Read:
     problems: list[str] = field(default_factory=list)  # readable, but not entirely (incomplete)
     error: HardenError | None = None  # unreadable input: the whole run is an input error
     counts: dict[str, int] = field(default_factory=dict)  # tallies the scan reports
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why it is no input)
 
 
 class Source(Protocol[Item]):
@@ -72,6 +73,7 @@ class Scan:
     engine_unavailable: bool = False  # the engine API could not be used at all
     endpoint: str = ""
     meta: dict[str, str] = field(default_factory=dict)  # hostname, kernel, engine version
+    skipped: tuple[tuple[str, str], ...] = ()  # (path, reason): files that are no input
 
 
 def unreadable(id_: str, name: str, source: SourceKind, reason: str) -> TargetState:

@@ -15,7 +15,7 @@ from typing import Any
 from harden.audit.sources.docker import declared as declared_layer
 from harden.audit.sources.docker.fields import EngineDefaults
 from harden.audit.sources.docker.resolve import resolve_shared_namespaces
-from harden.audit.sources.interface import Progress, Read, Scan, no_progress
+from harden.audit.sources.interface import Progress, Read, Scan
 from harden.audit.state.model import (
     Gap,
     GapKind,
@@ -43,6 +43,12 @@ def load_objects(path: Path) -> list[dict[str, Any]]:
             [Problem(f"not valid JSON: {exc.msg}", line=exc.lineno)],
             hint="save it with `docker inspect NAME... > FILE`",
         ) from None
+    return checked_objects(data, source)
+
+
+def checked_objects(data: Any, source: str) -> list[dict[str, Any]]:
+    """The container inspect objects of a decoded file (an array, or one object); anything
+    else in it is a located input error."""
     items = data if isinstance(data, list) else [data]
     problems = []
     for index, item in enumerate(items):
@@ -61,6 +67,28 @@ def load_objects(path: Path) -> list[dict[str, Any]]:
     return items
 
 
+def states(objects: Sequence[tuple[str, int, dict[str, Any]]]) -> list[TargetState]:
+    """One target per (source, index, inspect object), with ``container:<x>`` namespace
+    modes resolved across all of them."""
+    layers: dict[str, tuple[LayerBuilder, LayerBuilder]] = {}
+    names: dict[str, str] = {}
+    defaults = EngineDefaults()
+    for source, index, raw in objects:
+        cid = str(raw["Id"])
+        names[cid] = str(raw.get("Name") or cid[:12]).lstrip("/")
+        declared = declared_layer.collect(raw, f"{source}[{index}]", defaults)
+        effective = LayerBuilder(Layer.EFFECTIVE)
+        effective.gaps["effective.*"] = Gap(
+            GapKind.UNAVAILABLE, "a saved inspect file holds no kernel state (audit the live host)"
+        )
+        layers[cid] = (declared, effective)
+    resolve_shared_namespaces({c: pair[0] for c, pair in layers.items()}, names, None, defaults)
+    return [
+        build_state(TargetKind.CONTAINER, cid, names[cid], SourceKind.INSPECT, *pair)
+        for cid, pair in layers.items()
+    ]
+
+
 class InspectSource:
     """``--input FILE`` (see :class:`harden.audit.sources.interface.Source`): the files are
     read whole in ``plan``, since ``container:<x>`` namespace modes are resolved across
@@ -72,26 +100,9 @@ class InspectSource:
         self.paths = paths
 
     def plan(self, progress: Progress) -> list[TargetState]:
-        objects = [(p, i, raw) for p in self.paths for i, raw in enumerate(load_objects(p))]
-        layers: dict[str, tuple[LayerBuilder, LayerBuilder]] = {}
-        names: dict[str, str] = {}
-        defaults = EngineDefaults()
-        for done, (path, index, raw) in enumerate(objects):
-            cid = str(raw["Id"])
-            names[cid] = str(raw.get("Name") or cid[:12]).lstrip("/")
-            progress(done, len(objects), names[cid])
-            declared = declared_layer.collect(raw, f"{path}[{index}]", defaults)
-            effective = LayerBuilder(Layer.EFFECTIVE)
-            effective.gaps["effective.*"] = Gap(
-                GapKind.UNAVAILABLE,
-                "a saved inspect file holds no kernel state (audit the live host)",
-            )
-            layers[cid] = (declared, effective)
-        resolve_shared_namespaces({c: pair[0] for c, pair in layers.items()}, names, None, defaults)
-        return [
-            build_state(TargetKind.CONTAINER, cid, names[cid], SourceKind.INSPECT, *pair)
-            for cid, pair in layers.items()
-        ]
+        return states(
+            [(str(p), i, raw) for p in self.paths for i, raw in enumerate(load_objects(p))]
+        )
 
     def label(self, item: TargetState) -> str:
         return item.name
@@ -102,9 +113,3 @@ class InspectSource:
     def finish(self, reads: Sequence[Read]) -> Scan:
         targets = tuple(t for r in reads for t in r.targets)
         return Scan(SourceKind.INSPECT, targets, endpoint=", ".join(str(p) for p in self.paths))
-
-
-def scan(paths: tuple[Path, ...]) -> Scan:
-    """Every container of saved inspect files, read in this process (the gate's reader)."""
-    source = InspectSource(paths)
-    return source.finish([source.read(t) for t in source.plan(no_progress)])
