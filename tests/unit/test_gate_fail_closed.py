@@ -11,6 +11,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from harden.errors import ExitCode
 from tests.conftest import run_harden
@@ -22,13 +25,13 @@ RISKY = (
 )
 
 
-def _failing(report: dict[str, object]) -> set[str]:
+def _failing(report: dict[str, Any]) -> set[str]:
     targets = report["targets"]
     assert isinstance(targets, list)
     return {f["rule"] for t in targets for f in t["findings"] if f["status"] == "fail"}
 
 
-def _gate_json(*args: str) -> tuple[int, dict[str, object]]:
+def _gate_json(*args: str) -> tuple[int, dict[str, Any]]:
     result = run_harden("gate", *args, "--format", "json")
     assert "Traceback" not in result.output
     return result.code, json.loads(result.stdout) if result.stdout else {}
@@ -117,8 +120,8 @@ def test_a_repository_root_is_scanned_and_what_is_no_input_is_listed(tmp_path: P
     (repo / "k8s" / "app.yaml").write_text(RISKY)
     code, report = _gate_json(str(repo))
     assert code == ExitCode.FAILED
-    assert [t["file"] for t in report["targets"]] == ["k8s/app.yaml"]  # type: ignore[index]
-    skipped = {s["file"]: s["reason"] for s in report["scan"]["skipped"]}  # type: ignore[index]
+    assert [t["file"] for t in report["targets"]] == ["k8s/app.yaml"]
+    skipped = {s["file"]: s["reason"] for s in report["scan"]["skipped"]}
     assert set(skipped) == {
         ".git",
         ".github",
@@ -156,3 +159,71 @@ def test_baselines_match_however_the_path_is_typed(tmp_path: Path) -> None:
             assert result.code == ExitCode.OK, (typed, result.output)
     finally:
         os.chdir(cwd)
+
+
+def test_compose_interpolation_follows_the_specification() -> None:
+    from harden.audit.sources.compose.resolve import substitute
+
+    env = {"SET": "value", "EMPTY": "", "FOO": "foo"}
+    cases = {
+        "${SET}": "value",
+        "$SET/x": "value/x",
+        "${UNSET:-dflt}": "dflt",
+        "${EMPTY:-dflt}": "dflt",
+        "${EMPTY-dflt}": "",
+        "${UNSET-dflt}": "dflt",
+        "${SET:+alt}": "alt",
+        "${EMPTY:+alt}": "",
+        "${EMPTY+alt}": "alt",
+        "${UNSET:-${FOO:-x}}": "foo",
+        "${UNSET:-${NOPE:-inner}}": "inner",
+        "$$SET and $${SET}": "$SET and ${SET}",
+        "cost: $5": "cost: $5",
+    }
+    for text, expected in cases.items():
+        assert substitute(text, env) == (expected, []), text
+    assert substitute("${NOPE}x", env) == ("x", ["NOPE"])
+    for required in ("${NOPE:?must be set}", "${EMPTY:?}", "${NOPE?}"):
+        with pytest.raises(ValueError, match="required variable"):
+            substitute(required, env)
+
+
+def test_compose_variables_extends_and_bind_paths_are_resolved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "shop"
+    project.mkdir()
+    (project / ".env").write_text("EXTRA_CAP=SYS_ADMIN\nTAG=1.2\n")
+    (project / "base.yaml").write_text(
+        "services:\n  hardened:\n    image: base\n    read_only: true\n    cap_drop: [ALL]\n"
+    )
+    (project / "compose.yaml").write_text(
+        "services:\n"
+        "  common:\n    image: app:${TAG}\n    privileged: ${PRIVILEGED:-false}\n"
+        "  web:\n    extends: common\n    cap_add: ['${EXTRA_CAP}']\n"
+        "  api:\n    extends: {service: hardened, file: base.yaml}\n"
+        "    volumes: ['/var/../etc:/host-etc:ro', './data:/data']\n"
+    )
+    monkeypatch.setenv("PRIVILEGED", "true")  # the environment wins over .env and defaults
+    code, report = _gate_json(str(project / "compose.yaml"), "--fail-on", "never")
+    assert code == ExitCode.OK
+    targets = {t["name"]: t for t in report["targets"]}
+    web = {f["rule"]: f for f in targets["compose/shop/web"]["findings"]}
+    assert web["PRIV-001"]["status"] == "fail"  # inherited from common, set by the environment
+    assert web["PRIV-001"]["location"]["line"] == 4  # the base service's line
+    assert targets["compose/shop/web"]["image"] == "app:1.2"
+    api = {f["rule"]: f for f in targets["compose/shop/api"]["findings"]}
+    assert api["MNT-001"]["status"] == "fail"  # /var/../etc is /etc
+    assert "MNT-004" in targets["compose/shop/api"]["passed"]  # read_only from base.yaml
+    (project / "compose.yaml").write_text("services:\n  web:\n    image: ${IMAGE:?set IMAGE}\n")
+    result = run_harden("gate", str(project / "compose.yaml"))
+    assert result.code == ExitCode.INPUT
+    assert "compose.yaml:3: services.web.image: required variable IMAGE" in result.output
+    (project / "compose.yaml").write_text("services:\n  web:\n    extends: nowhere\n")
+    result = run_harden("gate", str(project / "compose.yaml"))
+    assert result.code == ExitCode.INPUT
+    assert "extends an unknown service 'nowhere'" in result.output
+    (project / "compose.yaml").write_text("services:\n  web:\n    cap_add: ['$MAYBE']\n")
+    code, report = _gate_json(str(project / "compose.yaml"), "--fail-on", "critical")
+    assert code == ExitCode.INCOMPLETE  # an unset variable: the deployment decides
+    assert "variable MAYBE is not set" in report["scan"]["problems"][0]

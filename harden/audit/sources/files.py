@@ -198,8 +198,9 @@ def _read(item: Input, ignore: frozenset[str]) -> Read:
     if kind == "inspect":
         return Read(_inspect(parsed, item, text), counts={"files": 1})
     if kind == "compose":
-        found = [dataclasses.replace(t, file=item.shown) for t in compose.targets(parsed)]
-        return Read(found, counts={"files": 1})
+        services, problems = compose.targets(parsed)
+        found = [dataclasses.replace(t, file=item.shown) for t in services]
+        return Read(found, problems, counts={"files": 1})
     return _kubernetes(parsed, item, ignore)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harden.audit.sources.compose import service as cf
+from harden.audit.sources.compose.resolve import resolve
 from harden.audit.sources.docker import declared as declared_layer
 from harden.audit.sources.docker.fields import BadField, EngineDefaults
 from harden.audit.sources.docker.resolve import resolve_shared_namespaces
@@ -87,7 +88,10 @@ def project_name(doc: Located) -> str:
     return name if isinstance(name, str) and name else Path(doc.source).resolve().parent.name
 
 
-def targets(doc: Located) -> list[TargetState]:
+def targets(original: Located) -> tuple[list[TargetState], list[str]]:
+    """Each service as a target (interpolated, extends merged), and the scan problems."""
+    resolved = resolve(original)
+    doc = resolved.doc
     project = project_name(doc)
     services: dict[str, Any] = doc.data["services"]
     names = {svc: f"compose/{project}/{svc}" for svc in services}
@@ -116,7 +120,7 @@ def targets(doc: Located) -> list[TargetState]:
             line=reader.line(),
             waivers=_waivers(reader),
         )
-    return [out[svc] for svc in services]
+    return [out[svc] for svc in services], resolved.problems
 
 
 def _declared(reader: Reader, svc: str, names: dict[str, str]) -> LayerBuilder:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from harden.audit.sources.docker.fields import BadField
@@ -122,16 +124,28 @@ def _volumes(reader: Reader) -> list[dict[str, Any]]:
         else:
             raise BadField(reader.dotted("volumes", index), f"is not a volume: {item!r}")
         if kind in ("bind", "volume"):
+            if kind == "bind":
+                source = _host_path(source, Path(reader.doc.source).resolve().parent)
             out.append(
                 {
                     "Type": kind,
                     "Source": source,
-                    "Destination": target,
+                    "Destination": posixpath.normpath(target) if target else target,
                     "RW": rw,
                     "Propagation": propagation,
                 }
             )
     return out
+
+
+def _host_path(source: str, project: Path) -> str:
+    """A bind source as the host path it names: relative to the compose file's folder,
+    normalised (``/var/../etc`` is ``/etc``); ``~`` stays, as the deploying user's home."""
+    if source.startswith("~"):
+        return posixpath.normpath(source)
+    if not source.startswith("/"):
+        source = posixpath.join(project.as_posix(), source)
+    return posixpath.normpath(source)
 
 
 def _devices(reader: Reader) -> list[dict[str, str]]:
