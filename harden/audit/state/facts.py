@@ -143,6 +143,14 @@ _CONTAINER: tuple[FactSpec, ...] = (
     FactSpec("namespaces.cgroup", S, _DE, "host or private"),
     FactSpec("namespaces.mnt", S, _DE, "host or private"),
     FactSpec("userns.mode", S, _D, "UsernsMode as configured ('' or host)"),
+    FactSpec(
+        "userns.requested",
+        B,
+        _D,
+        "the configuration asks for a user namespace of its own (Kubernetes: hostUsers: false; "
+        "engines: a UsernsMode such as podman's auto, keep-id or private; a daemon-wide remap is "
+        "no request)",
+    ),
     FactSpec("userns.uid_map", L, _E, "uid_map lines: {inside, outside, count}"),
     FactSpec("userns.gid_map", L, _E, "gid_map lines: {inside, outside, count}"),
     FactSpec("resources.memory", N, _DE, "memory limit in bytes, 0 = unlimited"),

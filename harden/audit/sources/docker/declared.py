@@ -120,7 +120,9 @@ def security(layer: LayerBuilder, raw: Raw, origin: str, d: EngineDefaults) -> N
     parts = selinux_parts(selinux, labels)
     for part in ("user", "role", "type"):
         layer.set(f"selinux.{part}", parts[part], f"{origin}: ProcessLabel / label options")
-    unmasked = opts.get("systempaths") == "unconfined"
+    # the docker CLI turns systempaths=unconfined into empty MaskedPaths (privileged: null)
+    masked = get(raw, "HostConfig.MaskedPaths", list, None)
+    unmasked = opts.get("systempaths") == "unconfined" or (masked == [] and not privileged)
     layer.set(
         "proc_mount", "Unmasked" if unmasked else "", where + ("" if unmasked else " (not set)")
     )
@@ -146,6 +148,8 @@ def namespaces(layer: LayerBuilder, raw: Raw, origin: str, d: EngineDefaults) ->
     layer.set("namespaces.mnt", "private", f"{origin}: every container has a mount namespace")
     userns = get(raw, f"{hc}.UsernsMode", str, "")
     layer.set("userns.mode", userns, f"{origin}: {hc}.UsernsMode")
+    own = userns not in ("", "host") and not userns.startswith("container:")  # podman: auto, ...
+    layer.set("userns.requested", own, f"{origin}: {hc}.UsernsMode {userns!r}")
     if userns == "host" or d.userns_remap is False:
         layer.set("namespaces.user", "host", f"{origin}: {hc}.UsernsMode {userns!r}, no remap")
     elif d.userns_remap:
@@ -320,6 +324,7 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
             "namespaces.user",
             "namespaces.cgroup",
             "userns.mode",
+            "userns.requested",
         ),
         namespaces,
     ),

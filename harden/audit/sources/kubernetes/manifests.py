@@ -51,6 +51,7 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
     (("proc_mount",), podsecurity.proc_mount),
     (("probe_hosts",), podsecurity.probe_hosts),
     (("os",), podsecurity.operating_system),
+    (("userns.requested",), podsecurity.user_namespace),
     (
         (
             "apparmor.profile",

@@ -190,3 +190,12 @@ def operating_system(pc: PodContainer, layer: LayerBuilder) -> None:
     name = pod.get(where, str, "")
     origin = pc.origin(pod, *where) + ("" if name else " (not set)")
     layer.set("os", name, origin, pod.line(*where) if name else None)
+
+
+def user_namespace(pc: PodContainer, layer: LayerBuilder) -> None:
+    """hostUsers: false, written: the pod asks for a user namespace of its own (what
+    Pod Security relaxes from 1.35; unset means the node's, for now)."""
+    pod = pc.pod
+    written = pod.get(("hostUsers",), bool, None)
+    origin = pc.origin(pod, "hostUsers") + ("" if written is not None else " (not set)")
+    layer.set("userns.requested", written is False, origin, pod.line("hostUsers"))
