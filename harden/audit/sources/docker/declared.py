@@ -278,6 +278,14 @@ def runtime(layer: LayerBuilder, raw: Raw, origin: str, _d: EngineDefaults) -> N
     layer.set("sysctls", {str(k): str(v) for k, v in sysctls.items()}, f"{origin}: {hc}.Sysctls")
 
 
+def pod_only(layer: LayerBuilder, _raw: Raw, origin: str, _d: EngineDefaults) -> None:
+    """Facts only a Kubernetes pod spec holds: the Pod Security rules that need them are
+    skipped for an engine's container, not left unknown."""
+    for fact in ("volume_types", "user.run_as_non_root"):
+        layer.unavailable(fact, "a Kubernetes pod field: an engine's container has none")
+    layer.set("windows.host_process", False, f"{origin}: an engine runs no HostProcess container")
+
+
 STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
     (("id", "name", "image", "labels", "runtime", "os"), identity),
     (("user.name", "user.uid", "user.requested_uids"), user),
@@ -353,6 +361,7 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
         ),
         runtime,
     ),
+    (("volume_types", "user.run_as_non_root", "windows.host_process"), pod_only),
 )
 
 
