@@ -39,10 +39,17 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
         pod.user,
     ),
     (
-        ("privileged", "caps.added", "caps.dropped", "caps.bounding", "caps.effective"),
+        (
+            "privileged",
+            "caps.added",
+            "caps.dropped",
+            "caps.added_as_written",
+            "caps.dropped_as_written",
+            "caps.bounding",
+            "caps.effective",
+        ),
         pod.capabilities,
     ),
-    (("caps.added_as_written", "caps.dropped_as_written"), podsecurity.capabilities),
     (("seccomp.profile", "seccomp.mode", "seccomp.allows_all", "no_new_privs"), pod.seccomp),
     (("seccomp.requested",), podsecurity.seccomp),
     (("seccomp.annotated",), podsecurity.seccomp_annotations),
@@ -51,7 +58,6 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
     (("proc_mount",), podsecurity.proc_mount),
     (("probe_hosts",), podsecurity.probe_hosts),
     (("os",), podsecurity.operating_system),
-    (("userns.requested",), podsecurity.user_namespace),
     (
         (
             "apparmor.profile",
@@ -74,6 +80,7 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
             "namespaces.user",
             "namespaces.cgroup",
             "userns.mode",
+            "userns.requested",
             "network.mode",
         ),
         podhost.namespaces,

@@ -44,6 +44,11 @@ class PodContainer:
     def title(self) -> str:
         return f"{self.workload.doc.source}: {self.workload.title()} "
 
+    @functools.cached_property
+    def sc_line(self) -> int | None:
+        """Where a securityContext field the container does not set would go."""
+        return self.c.line(SC) or self.c.line()
+
     def origin(self, reader: Reader, *path: str | int) -> str:
         return self.title + reader.dotted(*path)
 
@@ -53,34 +58,15 @@ class PodContainer:
             value = reader.get((SC, key), kind, None)
             if value is not None:
                 return value, self.origin(reader, SC, key), reader.line(SC, key)
-        return None, self.origin(self.c, SC, key) + " (not set)", self.c.line(SC) or self.c.line()
+        return None, self.origin(self.c, SC, key) + " (not set)", self.sc_line
 
     def pod_annotations(self) -> tuple[dict[str, str], dict[str, int | None]]:
-        """The pod's own annotations (a Pod's, or its template's), with lines: what
-        Pod Security reads."""
-        meta = Reader(
-            self.workload.doc, self.workload.template_meta or (*self.workload.path, "metadata")
-        )
-        return _annotations([meta])
+        """The pod's own annotations (a Pod's, or its template's), with lines."""
+        return self.workload.pod_annotations
 
     def annotations(self) -> tuple[dict[str, str], dict[str, int | None]]:
         """The workload's annotations overlaid with its pod template's, with lines."""
-        metas = [Reader(self.workload.doc, (*self.workload.path, "metadata"))]
-        if self.workload.template_meta is not None:
-            metas.append(Reader(self.workload.doc, self.workload.template_meta))
-        return _annotations(metas)
-
-
-def _annotations(metas: list[Reader]) -> tuple[dict[str, str], dict[str, int | None]]:
-    """The annotations of ``metas``, later ones winning, with the line of each."""
-    values: dict[str, str] = {}
-    lines: dict[str, int | None] = {}
-    for meta in metas:
-        found = meta.get(("annotations",), dict, {})
-        for key, value in found.items():
-            values[str(key)] = str(value) if value is not None else ""
-            lines[str(key)] = meta.line("annotations", key)
-    return values, lines
+        return self.workload.annotations
 
 
 def identity(pc: PodContainer, layer: LayerBuilder, target: str) -> None:
@@ -144,13 +130,17 @@ def capabilities(pc: PodContainer, layer: LayerBuilder) -> None:
     privileged = c.get((SC, "privileged"), bool, False)
     where = (SC, "privileged") if c.has(SC, "privileged") else (SC,)
     layer.set("privileged", privileged, pc.origin(c, *where), c.line(*where))
-    added = cap_names(c.get((SC, "capabilities", "add"), list, []))
-    dropped = cap_names(c.get((SC, "capabilities", "drop"), list, []))
-    has_add = c.has(SC, "capabilities", "add")
-    add_line = c.line(SC, "capabilities", "add") if has_add else None
-    layer.set("caps.added", added, pc.origin(c, SC, "capabilities", "add"), add_line)
+    add_written = [str(n) for n in c.get((SC, "capabilities", "add"), list, [])]
+    drop_written = [str(n) for n in c.get((SC, "capabilities", "drop"), list, [])]
+    added, dropped = cap_names(add_written), cap_names(drop_written)
+    add_line = c.line(SC, "capabilities", "add") if add_written else None
+    origin = pc.origin(c, SC, "capabilities", "add")
+    layer.set("caps.added", added, origin, add_line)
+    layer.set("caps.added_as_written", add_written, origin, add_line)  # what PSS matches
     drop_line = c.line(SC, "capabilities", "drop")
-    layer.set("caps.dropped", dropped, pc.origin(c, SC, "capabilities", "drop"), drop_line)
+    origin = pc.origin(c, SC, "capabilities", "drop")
+    layer.set("caps.dropped", dropped, origin, drop_line)
+    layer.set("caps.dropped_as_written", drop_written, origin, drop_line)
     bounding = bounding_set(privileged, added, dropped)
     origin = pc.origin(c, SC, "capabilities") + " (runtime defaults + add - drop)"
     line = add_line if added else c.line(SC, "capabilities")

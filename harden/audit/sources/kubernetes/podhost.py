@@ -50,6 +50,7 @@ def namespaces(pc: PodContainer, layer: LayerBuilder) -> None:
     origin = pc.origin(pod, "hostUsers") + ("" if pod.has("hostUsers") else " (not set: true)")
     line = pod.line("hostUsers") if pod.has("hostUsers") else None
     layer.set("namespaces.user", "host" if users else "private", origin, line)
+    layer.set("userns.requested", not users, origin, line)  # hostUsers: false is the request
     layer.set("userns.mode", "", pc.origin(pod) + ": no daemon-wide remapping to opt out of")
     layer.unavailable(
         "namespaces.cgroup", "private on cgroup v2 nodes, shared on v1: the node decides"

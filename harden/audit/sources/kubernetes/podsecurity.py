@@ -4,8 +4,9 @@ Pod Security Admission judges the fields a pod *writes*, pod level and container
 each on its own (a pod-level ``seccompProfile: Unconfined`` is refused even where every
 container sets ``RuntimeDefault``), with names matched exactly (``chown`` is not
 ``CHOWN``). :mod:`.pod` gives what the kubelet would apply (the container's value wins,
-``privileged`` implies no seccomp and no AppArmor); this module gives what is written,
-pod level first, for the rules that judge a configuration as the standard does.
+``privileged`` implies no seccomp and no AppArmor), and the capability names as written
+beside the normalised ones; this module gives the other fields as written, pod level
+first, for the rules that judge a configuration as the standard does.
 """
 
 from __future__ import annotations
@@ -16,15 +17,6 @@ from typing import Any
 from harden.audit.sources.docker.fields import BadField
 from harden.audit.sources.kubernetes.pod import SC, PodContainer
 from harden.audit.state.model import LayerBuilder
-
-
-def capabilities(pc: PodContainer, layer: LayerBuilder) -> None:
-    c = pc.c
-    for fact, key in (("caps.added_as_written", "add"), ("caps.dropped_as_written", "drop")):
-        where = (SC, "capabilities", key)
-        names = [str(name) for name in c.get(where, list, [])]
-        line = c.line(*where) if c.has(*where) else None
-        layer.set(fact, names, pc.origin(c, *where), line)
 
 
 def _unconfined(value: Any) -> bool:
@@ -136,7 +128,7 @@ def _set_list(
 ) -> None:
     """A list of values written at the pod and container level, each with its line."""
     origin = f"{pc.origin(pc.pod, *where)} and {pc.c.dotted(*where)}"
-    line = _line(found, worst) or pc.c.line(SC) or pc.c.line()
+    line = _line(found, worst) or pc.sc_line
     layer.set(fact, [value for value, _ in found], origin, line)
 
 
@@ -162,12 +154,13 @@ def proc_mount(pc: PodContainer, layer: LayerBuilder) -> None:
     if value not in ("", "Default", "Unmasked"):
         at = f"{pc.workload.doc.source}:{c.line(*where)}: {c.dotted(*where)}"
         raise BadField(at, f"unknown /proc mount type {value!r} (Default or Unmasked)")
-    line = c.line(*where) if value else c.line(SC) or c.line()
+    line = c.line(*where) if value else pc.sc_line
     layer.set("proc_mount", value, pc.origin(c, *where) + ("" if value else " (not set)"), line)
 
 
 _PROBES = (("livenessProbe",), ("readinessProbe",), ("startupProbe",))
 _HANDLERS = (("lifecycle", "postStart"), ("lifecycle", "preStop"))
+_HANDLER_KEYS = frozenset(h[0] for h in (*_PROBES, *_HANDLERS))
 
 
 def probe_hosts(pc: PodContainer, layer: LayerBuilder) -> None:
@@ -175,7 +168,8 @@ def probe_hosts(pc: PodContainer, layer: LayerBuilder) -> None:
     would connect there from the node: another pod, a node service, an outside host)."""
     c = pc.c
     hosts: list[tuple[str, int | None]] = []
-    for handler in (*_PROBES, *_HANDLERS):
+    handlers = (*_PROBES, *_HANDLERS) if _HANDLER_KEYS & c.raw().keys() else ()
+    for handler in handlers:
         for action in ("httpGet", "tcpSocket"):
             where = (*handler, action, "host")
             host = c.get(where, str, "")
@@ -190,12 +184,3 @@ def operating_system(pc: PodContainer, layer: LayerBuilder) -> None:
     name = pod.get(where, str, "")
     origin = pc.origin(pod, *where) + ("" if name else " (not set)")
     layer.set("os", name, origin, pod.line(*where) if name else None)
-
-
-def user_namespace(pc: PodContainer, layer: LayerBuilder) -> None:
-    """hostUsers: false, written: the pod asks for a user namespace of its own (what
-    Pod Security relaxes from 1.35; unset means the node's, for now)."""
-    pod = pc.pod
-    written = pod.get(("hostUsers",), bool, None)
-    origin = pc.origin(pod, "hostUsers") + ("" if written is not None else " (not set)")
-    layer.set("userns.requested", written is False, origin, pod.line("hostUsers"))
