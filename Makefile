@@ -14,9 +14,9 @@ DEMO_PACKAGES := libcap-dev libseccomp2 golang-github-containers-common \
                  apparmor secilc selinux-policy-default policycoreutils
 TEST_PACKAGES := $(DEMO_PACKAGES) docker.io runc crun strace busybox-static gcc libc6-dev \
                  apparmor secilc selinux-policy-default policycoreutils uidmap seccomp \
-                 setools mmdebstrap chromium
+                 setools mmdebstrap chromium containerd containernetworking-plugins
 
-.PHONY: help demo test unit lint bench engine system-packages clean
+.PHONY: help demo test unit lint bench bench-compare engine system-packages clean cri-stubs image
 
 help:
 	@echo "make demo   - generate and check the bundle of the built-in web spec"
@@ -24,6 +24,7 @@ help:
 	@echo "make unit   - the unit tests only: no engine, no root, a minute on two cores"
 	@echo "make bench  - print the benchmark figures"
 	@echo "make lint   - ruff and mypy"
+	@echo "make image  - build the harden image (reproducible; docker load)"
 
 $(VENV)/.installed: pyproject.toml | $(CACHE)/demo-packages.stamp
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -82,6 +83,19 @@ unit: $(VENV)/.installed
 
 bench: $(VENV)/.installed engine
 	$(PY) bench/run.py
+
+# This checkout against another commit, in turns in one run: make bench-compare REF=0a7e89d
+bench-compare: $(VENV)/.installed engine
+	$(PY) bench/compare.py $(REF)
+
+# A reproducible image of harden (deploy/image/build.sh): the DaemonSet's and the action's.
+IMAGE := harden:$(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' harden/__init__.py)
+image: $(VENV)/.installed engine
+	deploy/image/build.sh $(PY) $(IMAGE)
+
+# The CRI gRPC stubs, from the vendored upstream api.proto (see its README).
+cri-stubs: $(VENV)/.installed
+	sh harden/system/cri/api/regenerate.sh $(PY)
 
 clean:
 	rm -rf $(OUT) $(CACHE) .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,10 @@ harden's rule-pack cache and writes bytecode, as an installed harden has. Contai
 named harden-bench-*, use --network none, and are removed afterwards.
 
     HARDEN_BENCH_AUDIT_SIZES=20,100,300,500 .venv/bin/python bench/run.py   # default 20,100,300
+
+A last shape (issue 12): the largest size again with ROOT_MOUNTS of its containers
+mounting the host's / (`-v /:/host:ro`): each of those sees every mount of the host,
+hundreds with this many containers running, and must still cost about what another does.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from bench.common import VENV_BIN, header, row
 HERE = Path(__file__).resolve().parent
 PREFIX = "harden-bench-"
 REPEAT = 7
+ROOT_MOUNTS = 10
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
@@ -100,6 +105,29 @@ def main() -> None:
                 f"N={size}: ratio, per container",
                 f"{full / floor:.2f}x, {1000 * full / max(count, 1):.2f} ms",
             )
+        for container in started[:ROOT_MOUNTS]:  # the same count, 10 of them mounting /
+            container.remove(force=True)
+        started = started[ROOT_MOUNTS:]
+        for _ in range(ROOT_MOUNTS):
+            name = f"{PREFIX}{uuid.uuid4().hex[:10]}"
+            started.append(
+                client.containers.run(
+                    image,
+                    ["sleep", "86400"],
+                    name=name,
+                    network_mode="none",
+                    detach=True,
+                    volumes=["/:/host:ro"],
+                )
+            )
+        _timed(audit)
+        (floor, _fm, seen), (full, full_median, _) = _best(floor_cmd, audit)
+        label = f"N={len(started)} with {ROOT_MOUNTS} mounting /"
+        row(
+            f"{label}: floor, harden best (median)",
+            f"{floor:.3f} s, {full:.3f} s ({full_median:.3f} s)",
+        )
+        row(f"{label}: ratio (aim: under 2.5x)", f"{full / floor:.2f}x")
     finally:
         for container in started:
             container.remove(force=True)

@@ -52,6 +52,18 @@ CGROUP = (
 )
 
 
+def read_kernel_state(pid: int, cgroup: str) -> None:
+    """The /proc and cgroup files harden reads of one container (``cgroup``: its path)."""
+    for name in FILES:
+        _read(f"/proc/{pid}/{name}")
+    for kind in NS:
+        with contextlib.suppress(OSError):
+            os.readlink(f"/proc/{pid}/ns/{kind}")  # noqa: PTH115
+    for name in CGROUP:
+        controller, file = name.split("/")
+        _read(f"/sys/fs/cgroup/{controller}{cgroup}/{file}")
+
+
 def main() -> None:
     sock = socket.socket(socket.AF_UNIX)
     sock.connect(
@@ -61,14 +73,7 @@ def main() -> None:
     count = 0
     for summary in _get(reader, sock, "/containers/json"):
         info = _get(reader, sock, f"/containers/{summary['Id']}/json")
-        pid = info["State"]["Pid"]
-        for name in FILES:
-            _read(f"/proc/{pid}/{name}")
-        for kind in NS:
-            with contextlib.suppress(OSError):
-                os.readlink(f"/proc/{pid}/ns/{kind}")  # noqa: PTH115
-        for name in CGROUP:
-            _read(f"/sys/fs/cgroup/{name.split('/')[0]}/docker/{info['Id']}/{name.split('/')[1]}")
+        read_kernel_state(info["State"]["Pid"], f"/docker/{info['Id']}")
         count += 1
     print(count)
     sys.exit(0)

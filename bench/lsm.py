@@ -32,24 +32,28 @@ def _row(label: str, value: str) -> None:
 
 def _spec(path: Path, base: SelinuxBase) -> None:
     """One example spec: the whole --all run, then each part of it on its own."""
-    from harden.generate.bundle import build_bundle, check_seccomp
-    from harden.generate.full import APPARMOR_FILE, build_layers, selinux_sources
+    from harden.generate.bundle import build_bundle
+    from harden.generate.files import build_layers, bundle_files
     from harden.layers.apparmor.check import check_apparmor
-    from harden.layers.caps.build import build_capabilities
-    from harden.layers.seccomp.build import build_profile
-    from harden.layers.selinux.check import check_cil
-    from harden.layers.userns.pool import default_pool
+    from harden.layers.apparmor.render import APPARMOR_FILE
+    from harden.layers.registry import Host
+    from harden.layers.seccomp.check import check_seccomp
+    from harden.layers.selinux.check import check_cil, selinux_sources
+    from harden.layers.selinux.model import CilModule
     from harden.profile.loader import load_spec
 
     spec = load_spec(path).spec
-    caps, profile = build_capabilities(spec), build_profile(spec)
     whole = _best(partial(build_bundle, spec, all_layers=True, selinux_base=base), 2)
-    build = partial(build_layers, spec, caps, profile, base.facts, default_pool())
+
+    def build() -> dict[str, bytes]:
+        return bundle_files(build_layers(spec, Host(lambda: base), all_layers=True))
+
     builders = _best(build, 5)
-    built = build()
-    seccomp = _best(partial(check_seccomp, profile, frozenset(caps.keep)), 3)
-    aa = _best(partial(check_apparmor, built.files[APPARMOR_FILE].decode()), 5)
-    sources = selinux_sources(built.files, built.selinux.file_name)
+    built = build_layers(spec, Host(lambda: base), all_layers=True)
+    files = bundle_files(built)
+    seccomp = _best(partial(check_seccomp, built.seccomp, frozenset(built.caps.keep)), 3)
+    aa = _best(partial(check_apparmor, files[APPARMOR_FILE].decode()), 5)
+    sources = selinux_sources(files, built.need("selinux", CilModule).file_name)
     cil = _best(partial(check_cil, sources, base), 2)
     _row(f"{path.stem}: generate --all (build + every check)", f"{whole:.2f} s")
     _row("  builders (pure: AppArmor, SELinux, userns, forms, SPO)", f"{builders * 1000:.0f} ms")
@@ -60,8 +64,8 @@ def _spec(path: Path, base: SelinuxBase) -> None:
 
 def main() -> None:
     from harden.layers.selinux.base import convert_base, load_base
-    from harden.layers.userns.plan import plan, tenants_named
-    from harden.layers.userns.pool import parse_pool
+    from harden.layers.userns.build import plan, tenants_named
+    from harden.layers.userns.parse import parse_pool
 
     print("\n## AppArmor, SELinux, user namespaces (issue 3)")
     with tempfile.TemporaryDirectory() as cold:

@@ -50,12 +50,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+GOLDEN = DATA / "golden"
+Golden = Callable[[str, str | bytes], None]
+
+
 @pytest.fixture
-def golden(request: pytest.FixtureRequest) -> Callable[[Path, str | bytes], None]:
-    """Compare output with a golden file (or rewrite it with --update-goldens)."""
+def golden(request: pytest.FixtureRequest) -> Golden:
+    """Compare output with ``tests/data/golden/<name>`` (or rewrite it with --update-goldens).
+
+    Every golden file lives in that one tree, one file per case: ``name`` is relative to it
+    (``<area>/...``) and may not leave it.
+    """
     update = bool(request.config.getoption("--update-goldens"))
 
-    def check(path: Path, actual: str | bytes) -> None:
+    def check(name: str, actual: str | bytes) -> None:
+        path = (GOLDEN / name).resolve()
+        assert path.is_relative_to(GOLDEN.resolve()), f"golden file {name} is outside {GOLDEN}"
         data = actual.encode() if isinstance(actual, str) else actual
         if update or not path.exists():
             if not update:
@@ -187,11 +197,8 @@ def selinux_base() -> Any:
 def full_files(selinux_base: Any) -> Callable[[str], dict[str, bytes]]:
     """Every --all text file of an example spec, built by the pure builders: no checker
     runs, so there is no manifest.json and no compiled seccomp.*.bpf/.pfc."""
-    from harden.generate.bundle import core_files
-    from harden.generate.full import build_layers
-    from harden.layers.caps.build import build_capabilities
-    from harden.layers.seccomp.build import build_profile
-    from harden.layers.userns.pool import default_pool
+    from harden.generate.files import build_layers, bundle_files
+    from harden.layers.registry import Host
     from harden.profile.loader import load_spec
 
     cache: dict[str, dict[str, bytes]] = {}
@@ -199,11 +206,8 @@ def full_files(selinux_base: Any) -> Callable[[str], dict[str, bytes]]:
     def make(name: str) -> dict[str, bytes]:
         if name not in cache:
             spec = load_spec(EXAMPLE_SPECS[name]).spec
-            caps, profile = build_capabilities(spec), build_profile(spec)
-            built = build_layers(spec, caps, profile, selinux_base.facts, default_pool())
-            files = core_files(spec, built.layers, profile)
-            files.update(built.files)
-            cache[name] = files
+            built = build_layers(spec, Host(lambda: selinux_base), all_layers=True)
+            cache[name] = bundle_files(built)
         return dict(cache[name])
 
     return make

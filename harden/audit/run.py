@@ -56,6 +56,8 @@ class AuditRequest:
     packs: tuple[str, ...] = ()  # pack ids; empty: every pack
     rules_dir: Path | None = None  # another audit/ folder (tests, custom packs)
     parallel_from: int = 0  # containers from which two processes judge them; 0: the default
+    cri_socket: str = ""  # cri source: the runtime's CRI socket ('': the one found here)
+    namespaces: tuple[str, ...] = ()  # cri and auto sources: only pods of these namespaces
 
 
 def select_packs(
@@ -164,6 +166,14 @@ def _source(request: AuditRequest) -> Source[Any]:
             from harden.audit.sources.docker.engine import EngineScan, EngineSource  # noqa: PLC0415
 
             return EngineSource(EngineScan(request.names, not request.names))
+        case SourceKind.CRI:
+            from harden.audit.sources.cri.scan import CRIScan, CRISource, default_socket  # noqa: PLC0415
+
+            return CRISource(CRIScan(request.cri_socket or default_socket(), request.namespaces))
+        case SourceKind.AUTO:
+            from harden.audit.sources.detect import DetectedSource  # noqa: PLC0415
+
+            return DetectedSource(request.names, request.namespaces)
         case SourceKind.PROC:
             from harden.audit.sources.proc.scan import ProcSource  # noqa: PLC0415
 

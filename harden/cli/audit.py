@@ -49,10 +49,25 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int, str], None]]:
 @click.argument("names", nargs=-1)
 @click.option(
     "--source",
-    type=click.Choice(["engine", "proc"]),
-    default="engine",
+    type=click.Choice(["auto", "engine", "cri", "proc"]),
+    default="auto",
     show_default=True,
-    help="engine: the Docker/Podman API plus /proc; proc: /proc only (any runtime).",
+    help="auto: every engine found by its socket; engine: the Docker/Podman API plus /proc; "
+    "cri: a Kubernetes node's runtime (containerd, CRI-O) plus /proc; proc: /proc only.",
+)
+@click.option(
+    "--cri-socket",
+    metavar="PATH",
+    default="",
+    help="The CRI socket (implies --source cri; default: CONTAINER_RUNTIME_ENDPOINT, "
+    "else containerd's or CRI-O's socket).",
+)
+@click.option(
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    metavar="NS",
+    help="Only pods of this Kubernetes namespace (repeatable; cri and auto sources).",
 )
 @click.option(
     "--input",
@@ -79,6 +94,8 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int, str], None]]:
 def audit(
     names: tuple[str, ...],
     source: str,
+    cri_socket: str,
+    namespaces: tuple[str, ...],
     inputs: tuple[Path, ...],
     fmt: str,
     output: Path | None,
@@ -91,8 +108,11 @@ def audit(
     the drift between them. Never changes, restarts or enters a container.
 
     \b
-    harden audit                       every running container and the engine, worst first
+    harden audit                       every engine found here (Docker, Podman, containerd,
+                                       CRI-O), every running container, worst first
     harden audit web db --format json -o host.json
+    harden audit --source cri --cri-socket /run/containerd/containerd.sock
+    harden audit --namespace payments  pods of one Kubernetes namespace
     harden audit --source proc         no engine API: any runtime, through /proc
     harden audit --input inspect.json  offline: saved docker/podman inspect output
 
@@ -102,10 +122,20 @@ def audit(
     """
     from harden.errors import InputError  # noqa: PLC0415
 
-    if inputs and (names or source != "engine"):
-        raise InputError("--input audits saved files: it takes no NAMES and no --source")
-    if names and source != "engine":
-        raise InputError("NAMES select containers through the engine; --source proc audits all")
+    if cri_socket and source == "auto":
+        source = "cri"
+    if inputs and (names or source != "auto" or namespaces):
+        raise InputError(
+            "--input audits saved files: it takes no NAMES, no --source and no --namespace"
+        )
+    if names and source not in ("auto", "engine"):
+        raise InputError(
+            f"NAMES select containers through the engine; --source {source} audits all"
+        )
+    if cri_socket and source != "cri":
+        raise InputError(f"--cri-socket names a CRI runtime; --source {source} does not use one")
+    if namespaces and source not in ("auto", "cri"):
+        raise InputError(f"--namespace selects Kubernetes pods; --source {source} has none")
     if output is not None and output.is_dir():
         raise InputError(f"{output}: is a directory, expected a file name")
     from harden.audit.run import AuditRequest, exit_code  # noqa: PLC0415
@@ -114,7 +144,9 @@ def audit(
 
     kind = SourceKind.INSPECT if inputs else SourceKind(source)
     now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    request = AuditRequest(now, kind, names, inputs, packs)
+    request = AuditRequest(
+        now, kind, names, inputs, packs, cri_socket=cri_socket, namespaces=namespaces
+    )
     with _progress_bar(True) as progress:
         report = run_audit(request, progress)
     from harden.audit.rules.model import Severity  # noqa: PLC0415

@@ -50,7 +50,7 @@ def generate(
     """
     from harden.generate.bundle import MANIFEST, build_bundle  # noqa: PLC0415
     from harden.layers.interface import Unexpressible  # noqa: PLC0415
-    from harden.layers.userns.pool import load_pool  # noqa: PLC0415
+    from harden.layers.userns.parse import load_pool  # noqa: PLC0415
     from harden.profile.loader import load_spec  # noqa: PLC0415
     from harden.system.files import write_tree  # noqa: PLC0415
 

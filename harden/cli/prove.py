@@ -133,7 +133,7 @@ def _write_spec(target: ProveTarget, kept: tuple[str, ...], evidence: dict[str, 
                 path: Path) -> None:  # fmt: skip
     import yaml  # noqa: PLC0415
 
-    from harden.generate.bundle import spec_document  # noqa: PLC0415
+    from harden.generate.files import spec_document  # noqa: PLC0415
     from harden.profile.spec import CapabilityGrant  # noqa: PLC0415
     from harden.system.files import write_file  # noqa: PLC0415
 

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
 import click
 
-from harden.cli.console import literal
+from harden.report.profile_text import ProfileFormat, ProfileOptions
 
-_FORMATS = click.Choice(["text", "json"])
+_FORMATS = click.Choice([f.value for f in ProfileFormat])
 
 
 def _caps_option(value: str) -> frozenset[str]:
@@ -32,15 +28,6 @@ def _caps_option(value: str) -> frozenset[str]:
             )
         out.add(canonical)
     return frozenset(out)
-
-
-def _profile_arg(arg: str) -> tuple[str, Any]:
-    from harden.layers.seccomp.builtin import resolve  # noqa: PLC0415
-
-    path = Path(arg)
-    if path.is_dir() and (path / "seccomp.json").is_file():
-        return resolve(str(path / "seccomp.json"))
-    return resolve(arg)
 
 
 @click.command()
@@ -69,59 +56,15 @@ def diff(
     """
     from harden.errors import InputError  # noqa: PLC0415
     from harden.kernel.syscalls import Arch  # noqa: PLC0415
-    from harden.layers.seccomp.diff import diff_profiles  # noqa: PLC0415
+    from harden.layers.seccomp.diff import compare  # noqa: PLC0415
+    from harden.report.profile_text import render_diff  # noqa: PLC0415
 
-    label_a, a = _profile_arg(profile_a)
-    label_b, b = _profile_arg(profile_b)
     try:
         chosen = tuple(Arch(x) for x in arches) or None
     except ValueError:
         raise InputError(f"--arch: use one of {', '.join(a.value for a in Arch)}") from None
-    result = diff_profiles(a, b, _caps_option(caps), chosen)
-    if fmt == "json":
-        doc = {
-            "a": label_a,
-            "b": label_b,
-            "architectures": [
-                {
-                    "arch": d.arch.value,
-                    "allowed_a": d.count_a,
-                    "allowed_b": d.count_b,
-                    "common": d.common,
-                    "only_a": list(d.only_a),
-                    "only_b": list(d.only_b),
-                    "conditional_a": list(d.conditional_a),
-                    "conditional_b": list(d.conditional_b),
-                }
-                for d in result
-            ],
-        }
-        click.echo(json.dumps(doc, indent=2))
-        return
-    click.echo(f"A: {literal(label_a)}\nB: {literal(label_b)}")
-    for d in result:
-        ratio = f" ({d.count_a / d.count_b:.0%} of B)" if d.count_b else ""
-        click.echo(
-            f"\n{d.arch.value}: A allows {d.count_a}, B allows {d.count_b}{ratio}; "
-            f"{d.common} in both, {len(d.only_a)} only in A, {len(d.only_b)} only in B"
-        )
-        if d.conditional_a:
-            click.echo(f"  argument-filtered in A: {', '.join(d.conditional_a)}")
-        if names and d.only_a:
-            click.echo(_wrap("  only in A: ", d.only_a))
-        if names and d.only_b:
-            click.echo(_wrap("  only in B: ", d.only_b))
-
-
-def _wrap(prefix: str, items: tuple[str, ...], width: int = 100) -> str:
-    lines, line = [], prefix
-    for item in items:
-        if len(line) + len(item) + 2 > width and line.strip():
-            lines.append(line.rstrip())
-            line = " " * len(prefix)
-        line += item + ", "
-    lines.append(line.rstrip(", "))
-    return "\n".join(lines)
+    result = compare(profile_a, profile_b, _caps_option(caps), chosen)
+    click.echo(render_diff(result, ProfileOptions(ProfileFormat(fmt), names)), nl=False)
 
 
 @click.command()
@@ -141,36 +84,8 @@ def explain(profile: str, caps: str, fmt: str) -> None:
     Example:
       harden explain bundle/seccomp.json
     """
-    from harden.layers.seccomp.explain import explain as explain_profile  # noqa: PLC0415
-    from harden.layers.seccomp.explain import summary  # noqa: PLC0415
+    from harden.layers.seccomp.explain import explain_profile  # noqa: PLC0415
+    from harden.report.profile_text import render_explanation  # noqa: PLC0415
 
-    label, loaded = _profile_arg(profile)
-    entries = explain_profile(loaded, _caps_option(caps))
-    if fmt == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "profile": label,
-                    "allowed": summary(loaded),
-                    "syscalls": [
-                        {
-                            "syscall": e.syscall,
-                            "decision": e.decision,
-                            "origins": list(e.origins),
-                            "reasons": list(e.reasons),
-                            "architectures": list(e.arches),
-                        }
-                        for e in entries
-                    ],
-                },
-                indent=2,
-            )
-        )
-        return
-    counts = ", ".join(f"{k} {v}" for k, v in summary(loaded).items())
-    click.echo(f"{literal(label)}: allows {counts} syscalls; default {loaded.default_decision()}")
-    width = max((len(e.syscall) for e in entries), default=8)
-    for e in entries:
-        why = "; ".join(e.reasons) or "; ".join(e.origins)
-        click.echo(f"{e.syscall:<{width}}  {literal(e.decision)}")
-        click.echo(f"{'':<{width}}    from {literal(', '.join(e.origins))}: {literal(why)}")
+    explanation = explain_profile(profile, _caps_option(caps))
+    click.echo(render_explanation(explanation, ProfileOptions(ProfileFormat(fmt))), nl=False)

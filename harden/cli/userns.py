@@ -67,8 +67,9 @@ def plan_cmd(
     --allow-host-root, and UIDs and GIDs get the same range. Exit 2 if the pool is too
     small, malformed or has overlapping lines.
     """
-    from harden.layers.userns.plan import DEFAULT_SIZE, plan, tenants_named  # noqa: PLC0415
-    from harden.layers.userns.pool import load_pool  # noqa: PLC0415
+    from harden.layers.userns.build import plan, tenants_named  # noqa: PLC0415
+    from harden.layers.userns.model import DEFAULT_SIZE  # noqa: PLC0415
+    from harden.layers.userns.parse import load_pool  # noqa: PLC0415
 
     if spec_file is not None:
         from harden.profile.loader import load_spec  # noqa: PLC0415

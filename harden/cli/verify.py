@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from harden.cli.console import literal, progress_reporter
+from harden.cli.console import progress_reporter
 
 
 @click.command()
 @click.argument("bundle", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--quiet", "-q", is_flag=True, help="Print only failures and findings.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only failures and conflicts.")
 def verify(bundle: Path, quiet: bool) -> None:
     """Check every artefact of BUNDLE with the tool that consumes it, one line each:
     seccomp.json (libseccomp compile + BPF simulation, and the .bpf files against it),
@@ -19,28 +19,16 @@ def verify(bundle: Path, quiet: bool) -> None:
     policy), the Kubernetes/compose/OCI/SPO documents (schemas); then the layers against
     each other. Exit 1 if anything fails or contradicts, 4 if a checker is missing.
     """
-    from harden.verify.run import Status, verify_bundle  # noqa: PLC0415
+    from harden.report.verify_text import (  # noqa: PLC0415
+        VerifyOptions,
+        render_verify,
+        render_verify_summary,
+    )
+    from harden.verify.run import verify_bundle  # noqa: PLC0415
 
     with progress_reporter(not quiet) as progress:
         report = verify_bundle(bundle, progress)
-    for r in report.results:
-        if quiet and r.status is Status.OK:
-            continue
-        took = f" ({r.seconds:.2f} s)" if r.seconds >= 0.01 else ""
-        click.echo(
-            f"{r.status.value:<7} {literal(r.artefact):<26} {r.checker:<22} "
-            f"{literal(r.detail)}{took}"
-        )
-    for f in report.findings:
-        click.echo(f"{'CONFLICT':<7} {f.check.id:<26} {literal(f.evidence)}")
-    if report.modified and not quiet:
-        shown = ", ".join(literal(m) for m in report.modified)
-        click.echo(f"note: edited since generated (digest differs from manifest.json): {shown}")
+    click.echo(render_verify(report, VerifyOptions(quiet=quiet)), nl=False)
     if not quiet:
-        failed = sum(r.status is not Status.OK for r in report.results)
-        click.echo(
-            f"{len(report.results)} artefacts checked, {failed} not ok; "
-            f"{len(report.findings)} cross-layer conflicts",
-            err=True,
-        )
+        click.echo(render_verify_summary(report), err=True)
     raise SystemExit(int(report.exit_code))

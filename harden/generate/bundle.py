@@ -1,9 +1,12 @@
 """A Bundle: every artefact generated for one spec, checked, then written atomically.
 
-    spec -> builders (pure) -> Bundle -> checkers (libseccomp compile + simulate) -> files
+    spec -> each layer's builder and renderer (pure) + forms -> files
+         -> each layer's checker (libseccomp, apparmor_parser, secilc, ...) -> manifest
 
-Nothing is written unless every check passes; the files appear in the output
-directory all at once (written to a temporary sibling, then renamed).
+The layers are those of the registry (:mod:`harden.layers.registry`): the core ones,
+or all of them with ``all_layers``. Nothing is written unless every check passes; the
+files appear in the output directory all at once (written to a temporary sibling,
+then renamed).
 """
 
 from __future__ import annotations
@@ -11,25 +14,23 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from harden import __version__
-from harden.errors import CheckFailed
-from harden.generate import forms
-from harden.layers.caps.build import CapabilityPlan, build_capabilities
-from harden.layers.seccomp import jsonio
-from harden.layers.seccomp.build import allowed_names, build_profile
-from harden.layers.seccomp.compile import compile_profile
+from harden.errors import CheckFailed, ToolMissing
+from harden.generate.files import Built, build_layers, bundle_files, manifest_layers
+from harden.layers.caps.model import CapabilityPlan
+from harden.layers.interface import Checked, Verdict
+from harden.layers.registry import LAYERS, Host
+from harden.layers.seccomp.build import allowed_names
 from harden.layers.seccomp.model import Profile
-from harden.layers.seccomp.simulate import SimulationReport, simulate
+from harden.layers.seccomp.render import dumps
+from harden.layers.userns.model import Pool, default_pool
 from harden.profile.spec import WorkloadSpec
 
 if TYPE_CHECKING:
     from harden.layers.selinux.base import SelinuxBase
-    from harden.layers.userns.pool import Pool
 
 MANIFEST = "manifest.json"
 BUNDLE_KIND = "harden.bundle"
@@ -46,76 +47,45 @@ class Bundle:
     caps: CapabilityPlan
     seccomp: Profile
     files: Mapping[str, bytes]
-    simulations: tuple[SimulationReport, ...] = ()
-    extra_manifest: Mapping[str, Any] = field(default_factory=dict)
+    checked: tuple[Checked, ...] = ()
 
     def manifest(self) -> dict[str, Any]:
         doc: dict[str, Any] = json.loads(self.files[MANIFEST])
         return doc
 
 
-def _yaml(data: Any, header: str = "") -> bytes:
-    text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)
-    return (header + text).encode()
+def check_files(
+    built: Built, files: Mapping[str, bytes], host: Host, progress: Progress = lambda _m: None
+) -> tuple[Checked, ...]:
+    """Every built layer's checker on its files; the first refusal is CheckFailed and a
+    missing checker ToolMissing (nothing is written)."""
+    out = []
+    for name in built.models:
+        progress(f"checking the {name} layer")
+        for checked in LAYERS[name].check(files, host):
+            if checked.verdict is Verdict.ERROR:
+                raise ToolMissing(checked.detail, hint=checked.hint)
+            if checked.verdict is Verdict.FAILED:
+                raise CheckFailed(
+                    f"{checked.artefact}: {checked.checker} refused it: {checked.detail}",
+                    hint="this is a bug in harden or in its profiles/ data; nothing was written",
+                )
+            out.append(checked)
+    return tuple(out)
 
 
-def _json(data: Any) -> bytes:
-    return jsonio.dumps(data).encode()
+def _host(
+    progress: Progress, all_layers: bool, base: SelinuxBase | None, pool: Pool | None
+) -> Host:
+    """The host facts: the SELinux base policy is loaded (for --all) before any building."""
+    pool = pool or default_pool()
+    if not all_layers:
+        return Host(pool=pool)
+    from harden.layers.selinux.base import load_base  # noqa: PLC0415 - only --all needs it
 
-
-def spec_document(spec: WorkloadSpec) -> dict[str, Any]:
-    """The spec as plain data with defaults filled in (what the bundle was built from)."""
-    return spec.model_dump(mode="json", exclude_none=True)
-
-
-def core_files(spec: WorkloadSpec, layers: forms.Layers, profile: Profile) -> dict[str, bytes]:
-    """The capability and seccomp artefacts and the forms that apply them."""
-    seccomp_doc = jsonio.to_docker_json(profile)
-    return {
-        "spec.yaml": _yaml(
-            spec_document(spec),
-            "# The workload spec this bundle was built from, with every default filled in.\n",
-        ),
-        "capabilities.json": _json(layers.caps.to_json()),
-        forms.SECCOMP_FILE: _json(seccomp_doc),
-        "docker-run.txt": forms.docker_run_text(layers).encode(),
-        "compose.yaml": _yaml(
-            forms.compose_service(layers),
-            "# compose keys for the service; merge into your compose file.\n",
-        ),
-        "k8s-container.yaml": _yaml(
-            forms.k8s_container(layers),
-            "# Kubernetes container fields to merge (securityContext, "
-            "resources).\n# Install seccomp.json on every node as "
-            f"/var/lib/kubelet/seccomp/{layers.k8s_seccomp_path}\n",
-        ),
-        "oci-config.json": _json(forms.oci_fragment(layers, jsonio.to_oci_json(profile))),
-    }
-
-
-def check_seccomp(
-    profile: Profile, caps: frozenset[str], progress: Progress = lambda _m: None
-) -> tuple[dict[str, bytes], tuple[SimulationReport, ...]]:
-    """Compile the profile for every arch group and prove the BPF matches the JSON."""
-    files: dict[str, bytes] = {}
-    reports = []
-    for compiled in compile_profile(profile, caps):
-        native = compiled.group.native.value
-        progress(f"compiling and simulating seccomp for {native}")
-        report = simulate(profile, compiled, caps)
-        if not report.ok:
-            shown = [str(m) for m in report.mismatches[:10]] + list(report.ambiguous)
-            more = len(report.mismatches) - 10
-            raise CheckFailed(
-                f"the compiled {native} filter does not do what seccomp.json says:\n  "
-                + "\n  ".join(shown)
-                + (f"\n  ... and {more} more" if more > 0 else ""),
-                hint="this is a bug in the profile or in harden; nothing was written",
-            )
-        files[f"seccomp.{native}.bpf"] = compiled.bpf
-        files[f"seccomp.{native}.pfc"] = compiled.pfc.encode()
-        reports.append(report)
-    return files, tuple(reports)
+    progress("loading the SELinux base policy")
+    loaded = base or load_base()
+    return Host(lambda: loaded, pool)
 
 
 def build_bundle(
@@ -132,46 +102,24 @@ def build_bundle(
     The SELinux base policy is loaded (converted and cached) when not given; the user
     namespace range comes from ``userns_pool`` (default: useradd's subordinate range).
     """
-    caps = build_capabilities(spec)
-    profile = build_profile(spec)
-    if not all_layers:
-        layers = forms.Layers(spec, caps)
-        files = core_files(spec, layers, profile)
-        compiled, reports = check_seccomp(profile, frozenset(caps.keep), progress)
-        files.update(compiled)
-        files[MANIFEST] = _json(manifest(spec, caps, profile, files, reports))
-        return Bundle(spec, caps, profile, files, reports)
-
-    from harden.generate import full  # noqa: PLC0415 - only --all needs the LSM layers
-    from harden.layers.selinux.base import load_base  # noqa: PLC0415
-    from harden.layers.userns.pool import default_pool  # noqa: PLC0415
-
-    progress("loading the SELinux base policy")
-    base = selinux_base or load_base()
-    built = full.build_layers(spec, caps, profile, base.facts, userns_pool or default_pool())
-    files = core_files(spec, built.layers, profile)
-    files.update(built.files)
-    compiled, reports = check_seccomp(profile, frozenset(caps.keep), progress)
-    files.update(compiled)
-    full.check_layers(files, built.selinux.file_name, base, progress)
-    extra = {"layers": full.manifest_layers(built, base.facts.source)}
-    files[MANIFEST] = _json(manifest(spec, caps, profile, files, reports, extra=extra))
-    return Bundle(spec, caps, profile, files, reports, extra)
+    host = _host(progress, all_layers, selinux_base, userns_pool)
+    built = build_layers(spec, host, all_layers=all_layers)
+    files = bundle_files(built)
+    checked = check_files(built, files, host, progress)
+    for c in checked:
+        files.update(c.made)
+    files[MANIFEST] = dumps(manifest(built, files, checked)).encode()
+    return Bundle(spec, built.caps, built.seccomp, files, checked)
 
 
 def manifest(
-    spec: WorkloadSpec,
-    caps: CapabilityPlan,
-    profile: Profile,
-    files: Mapping[str, bytes],
-    reports: tuple[SimulationReport, ...],
-    *,
-    extra: Mapping[str, Any] | None = None,
+    built: Built, files: Mapping[str, bytes], checked: tuple[Checked, ...]
 ) -> dict[str, Any]:
     """What the bundle holds: deterministic (no clock), with a digest of every file."""
-    allowed = {
-        a.value: len(allowed_names(profile, a, frozenset(caps.keep))) for a in profile.arches()
-    }
+    spec, caps, profile = built.spec, built.caps, built.seccomp
+    keep = frozenset(caps.keep)
+    allowed = {a.value: len(allowed_names(profile, a, keep)) for a in profile.arches()}
+    simulated = {k: v for c in checked for k, v in c.record.get("simulated_calls", {}).items()}
     doc: dict[str, Any] = {
         "kind": BUNDLE_KIND,
         "version": BUNDLE_VERSION,
@@ -181,12 +129,9 @@ def manifest(
         "runtime": spec.runtime,
         "user": {"uid": spec.user.uid, "gid": spec.user.gid},
         "capabilities": list(caps.keep),
-        "seccomp": {
-            "allowed_syscalls": allowed,
-            "simulated_calls": {r.native.value: r.cases for r in reports},
-        },
+        "seccomp": {"allowed_syscalls": allowed, "simulated_calls": simulated},
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
     }
-    if extra:
-        doc.update(extra)
+    if built.all_layers:
+        doc["layers"] = manifest_layers(built)
     return doc

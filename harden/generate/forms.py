@@ -9,11 +9,10 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from harden.layers.caps.build import CapabilityPlan
-from harden.layers.userns.plan import Allocation
+from harden.layers.caps.model import CapabilityPlan
+from harden.layers.seccomp.render import SECCOMP_FILE
+from harden.layers.userns.model import Allocation
 from harden.profile.spec import WorkloadSpec
-
-SECCOMP_FILE = "seccomp.json"
 
 
 @dataclass(frozen=True)

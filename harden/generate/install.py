@@ -13,10 +13,6 @@ from harden.generate import forms
 from harden.layers.selinux.model import CilModule
 from harden.profile.spec import WorkloadSpec
 
-USERNS_NOTE = (
-    "One range for this workload from the pool it was generated with. Several workloads "
-    "on one host need ranges planned together: harden userns plan --tenants N --from FILE."
-)
 _WIDTH = 92
 
 

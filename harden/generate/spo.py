@@ -12,8 +12,8 @@ import re
 from typing import Any
 
 from harden.layers.interface import Unexpressible
-from harden.layers.seccomp.jsonio import to_oci_json
 from harden.layers.seccomp.model import Profile
+from harden.layers.seccomp.render import to_oci_json
 from harden.layers.selinux.expand import expanded_body, spo_allow_map
 from harden.layers.selinux.model import CilModule
 from harden.profile.spec import WorkloadSpec

@@ -135,22 +135,3 @@ def number(arch: Arch, name: str) -> int | None:
 def known_anywhere(name: str) -> bool:
     """Whether any supported ABI has a syscall of this name."""
     return any(name in names(arch) for arch in Arch)
-
-
-def arches_with(name: str) -> tuple[Arch, ...]:
-    return tuple(arch for arch in Arch if name in names(arch))
-
-
-def libseccomp_version() -> str:
-    """The libseccomp version in use, e.g. ``2.5.4``."""
-    import ctypes  # noqa: PLC0415
-
-    mod = seccomp_module()
-    lib = mod._libseccomp
-
-    class _Version(ctypes.Structure):
-        _fields_ = [("major", ctypes.c_uint), ("minor", ctypes.c_uint), ("micro", ctypes.c_uint)]
-
-    lib.seccomp_version.restype = ctypes.POINTER(_Version)
-    ver = lib.seccomp_version().contents
-    return f"{ver.major}.{ver.minor}.{ver.micro}"

@@ -115,7 +115,7 @@ def _status_order(status: Status) -> int:
 
 def remediation(rule: Rule, source: SourceKind | None) -> str:
     """The fix in the form the target was written in."""
-    if source is SourceKind.KUBERNETES:
+    if source in (SourceKind.KUBERNETES, SourceKind.CRI):  # live pods are fixed in manifests
         return rule.remediation.kubernetes
     if source is SourceKind.COMPOSE:
         return rule.remediation.compose

@@ -303,8 +303,9 @@ class Early:
     unexpected error on the fetching thread is raised there, not lost.
     """
 
-    def __init__(self, *, listing: bool, background: bool = True) -> None:
+    def __init__(self, *, listing: bool, background: bool = True, socket: str = "") -> None:
         self.listing = listing
+        self.socket = socket  # a unix socket to use instead of DOCKER_HOST / the context
         self.api: EngineAPI | None = None
         self.info: Any = None
         self.listed: Any = None
@@ -319,7 +320,7 @@ class Early:
 
     def _fetch(self) -> None:
         try:
-            self.api = connect()
+            self.api = UnixSocketAPI(self.socket) if self.socket else connect()
             self.info = self.api.get("/info")
             if self.listing:
                 self.listed = self.api.get("/containers/json")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 
 NAMESPACES = ("pid", "net", "ipc", "uts", "user", "cgroup", "mnt")
@@ -52,13 +53,40 @@ def read_text(path: str, limit: int = 4 << 20, errors: str = "surrogateescape") 
 class ProcFS:
     """A /proc and /sys tree; tests point it at fixture directories.
 
-    ``HARDEN_PROC`` names another mount of the host's /proc (the fleet DaemonSet mounts
-    the node's /proc read-only at /host/proc).
+    ``HARDEN_PROC`` and ``HARDEN_SYS`` name other mounts of the host's /proc and /sys (the
+    fleet DaemonSet mounts the node's /proc at /host/proc and its cgroup tree under
+    /host/sys: a container's own /sys/fs/cgroup shows only its own cgroups).
     """
 
     # plain strings: pathlib costs too much on this hot path
     proc: str = field(default_factory=lambda: os.environ.get("HARDEN_PROC") or "/proc")
-    sys: str = "/sys"
+    sys: str = field(default_factory=lambda: os.environ.get("HARDEN_SYS") or "/sys")
+    dev: str = "/dev"
+
+    def device_nodes(self) -> dict[str, str]:
+        """``"c 10:229"`` -> ``/dev/fuse``: the device nodes in /dev and its direct
+        subdirectories (the first name found for each device number, in name order)."""
+        out: dict[str, str] = {}
+        todo = [self.dev]
+        while todo:
+            current = todo.pop()
+            try:
+                entries = sorted(os.scandir(current), key=lambda e: e.name)
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if stat.S_ISDIR(info.st_mode) and current == self.dev and entry.name != "fd":
+                    todo.append(entry.path)
+                elif stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode):
+                    kind = "c" if stat.S_ISCHR(info.st_mode) else "b"
+                    out.setdefault(
+                        f"{kind} {os.major(info.st_rdev)}:{os.minor(info.st_rdev)}", entry.path
+                    )
+        return out
 
     def path(self, pid: int | str, name: str) -> str:
         return f"{self.proc}/{pid}/{name}"

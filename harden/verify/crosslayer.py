@@ -1,11 +1,11 @@
 """Cross-layer checks: each finds one kind of contradiction between the layers of a bundle.
 
-A check reads :class:`BundleFacts` and returns evidence lines (empty: no finding). It
+A check reads :class:`BundleLayers` and returns evidence lines (empty: no conflict). It
 is skipped when a layer it compares is absent. The conditions need set arithmetic over
-per-architecture syscall tables and concrete argument values, which the facts layer
-and the seccomp semantics compute; so each check is a small Python function with its
-metadata beside it, and every one has a fixture bundle that trips it
-(tests/data/consistency/).
+per-architecture syscall tables and concrete argument values, which the layer models
+(the AppArmor profile's queries, the seccomp semantics) compute; so each check is a
+small Python function with its metadata beside it, and every one has a fixture bundle
+that trips it (tests/data/consistency/).
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from harden.generate.facts import BundleFacts
+from harden.generate.reader import BundleLayers
 from harden.kernel import constants as k
 from harden.kernel.syscalls import Arch
+from harden.layers.apparmor.model import ALL
 from harden.layers.seccomp.build import allowed_names
 from harden.layers.seccomp.model import Action, Decision
 from harden.layers.seccomp.semantics import Semantics
+from harden.layers.selinux.cil import BlockFact
 from harden.profile.catalog import capability_facts
 
 ALLOW = Decision(Action.ALLOW)
@@ -31,26 +33,26 @@ class Check:
     id: str
     title: str
     why: str
-    run: Callable[[BundleFacts], list[str]]
+    run: Callable[[BundleLayers], list[str]]
 
 
-def _semantics(facts: BundleFacts) -> Iterator[tuple[Arch, Semantics]]:
-    profile, caps = facts.seccomp, facts.caps or frozenset()
+def _semantics(layers: BundleLayers) -> Iterator[tuple[Arch, Semantics]]:
+    profile, caps = layers.seccomp, layers.caps or frozenset()
     if profile is None:
         return
     for group in profile.arch_map:
         yield group.native, Semantics(profile, group, caps)
 
 
-def seccomp_default_allow(facts: BundleFacts) -> list[str]:
-    p = facts.seccomp
+def seccomp_default_allow(layers: BundleLayers) -> list[str]:
+    p = layers.seccomp
     if p is None or p.default_action not in (Action.ALLOW, Action.LOG):
         return []
     return [f"defaultAction is {p.default_action.value}: every syscall not listed is allowed"]
 
 
-def seccomp_rule_is_default(facts: BundleFacts) -> list[str]:
-    p = facts.seccomp
+def seccomp_rule_is_default(layers: BundleLayers) -> list[str]:
+    p = layers.seccomp
     if p is None:
         return []
     default = p.default_decision()
@@ -62,9 +64,9 @@ def seccomp_rule_is_default(facts: BundleFacts) -> list[str]:
     ]
 
 
-def socketcall_bypass(facts: BundleFacts) -> list[str]:
+def socketcall_bypass(layers: BundleLayers) -> list[str]:
     out = []
-    for native, sem in _semantics(facts):
+    for native, sem in _semantics(layers):
         if Arch.X86 not in sem.group.subs or not sem.conditions_for("socket"):
             continue
         if sem.decide(Arch.X86, "socketcall", [1, 0, 0]) == ALLOW:
@@ -75,23 +77,33 @@ def socketcall_bypass(facts: BundleFacts) -> list[str]:
     return out
 
 
-def capability_unusable(facts: BundleFacts) -> list[str]:
-    if facts.seccomp is None or facts.caps is None:
+def capability_unusable(layers: BundleLayers) -> list[str]:
+    if layers.seccomp is None or layers.caps is None:
         return []
     out = []
-    for cap in sorted(facts.caps):
+    for cap in sorted(layers.caps):
         needed = set(capability_facts()[cap].syscalls)
-        for group in facts.seccomp.arch_map:
+        for group in layers.seccomp.arch_map:
             from harden.kernel import syscalls as sc  # noqa: PLC0415 - table load is lazy
 
             present = needed & set(sc.names(group.native))
-            allowed = allowed_names(facts.seccomp, group.native, facts.caps)
+            allowed = allowed_names(layers.seccomp, group.native, layers.caps)
             if present and not present & allowed:
                 out.append(
                     f"{cap} is granted but seccomp denies every syscall that uses it on "
                     f"{group.native}: {', '.join(sorted(present))}"
                 )
     return out
+
+
+def _selinux_caps(block: BlockFact) -> frozenset[str]:
+    """Capabilities the module allows its own domain (capability/capability2 on self)."""
+    return frozenset(
+        perm.upper()
+        for a in block.allows
+        if a.target == "self" and a.cls in ("capability", "capability2")
+        for perm in a.perms
+    )
 
 
 def _caps_vs(layer: str, granted: frozenset[str], allows: Callable[[str], bool]) -> list[str]:
@@ -102,36 +114,38 @@ def _caps_vs(layer: str, granted: frozenset[str], allows: Callable[[str], bool])
     ]
 
 
-def capability_denied_by_apparmor(facts: BundleFacts) -> list[str]:
-    if facts.apparmor is None or facts.caps is None:
+def capability_denied_by_apparmor(layers: BundleLayers) -> list[str]:
+    if layers.apparmor is None or layers.caps is None:
         return []
-    return _caps_vs("AppArmor", facts.caps, facts.apparmor.capability)
+    return _caps_vs("AppArmor", layers.caps, layers.apparmor.allows_capability)
 
 
-def apparmor_capability_not_granted(facts: BundleFacts) -> list[str]:
-    aa, caps = facts.apparmor, facts.caps
+def apparmor_capability_not_granted(layers: BundleLayers) -> list[str]:
+    aa, caps = layers.apparmor, layers.caps
     if aa is None or caps is None:
         return []
-    if "ALL" in aa.caps_allowed:
+    allowed = aa.capability_names()
+    if ALL in allowed:
         return ["AppArmor allows every capability (a bare `capability,` rule)"]
-    extra = sorted(aa.caps_allowed - caps - aa.caps_denied)
+    extra = sorted(allowed - caps - aa.capability_names(deny=True))
     return (
         [f"AppArmor allows {', '.join(extra)}, which the whitelist does not grant"] if extra else []
     )
 
 
-def capability_denied_by_selinux(facts: BundleFacts) -> list[str]:
-    se = facts.selinux
-    if se is None or facts.caps is None:
+def capability_denied_by_selinux(layers: BundleLayers) -> list[str]:
+    se = layers.selinux
+    if se is None or layers.caps is None:
         return []
-    return _caps_vs(f"SELinux ({se.block})", facts.caps, lambda c: c in se.caps)
+    granted = _selinux_caps(se)
+    return _caps_vs(f"SELinux ({se.name})", layers.caps, lambda c: c in granted)
 
 
-def selinux_capability_not_granted(facts: BundleFacts) -> list[str]:
-    se, caps = facts.selinux, facts.caps
+def selinux_capability_not_granted(layers: BundleLayers) -> list[str]:
+    se, caps = layers.selinux, layers.caps
     if se is None or caps is None:
         return []
-    extra = sorted(se.caps - caps)
+    extra = sorted(_selinux_caps(se) - caps)
     return (
         [f"the SELinux module allows {', '.join(extra)}, which the whitelist does not grant"]
         if extra
@@ -139,9 +153,9 @@ def selinux_capability_not_granted(facts: BundleFacts) -> list[str]:
     )
 
 
-def apparmor_mount_without_sys_admin(facts: BundleFacts) -> list[str]:
-    aa, caps = facts.apparmor, facts.caps
-    if aa is None or caps is None or not aa.mount_allowed or "SYS_ADMIN" in caps:
+def apparmor_mount_without_sys_admin(layers: BundleLayers) -> list[str]:
+    aa, caps = layers.apparmor, layers.caps
+    if aa is None or caps is None or not aa.allows_mount or "SYS_ADMIN" in caps:
         return []
     return [
         "AppArmor allows mount while SYS_ADMIN is dropped: a rule for a power the "
@@ -149,41 +163,41 @@ def apparmor_mount_without_sys_admin(facts: BundleFacts) -> list[str]:
     ]
 
 
-def raw_sockets_without_net_raw(facts: BundleFacts) -> list[str]:
-    if facts.caps is None or "NET_RAW" in facts.caps:
+def raw_sockets_without_net_raw(layers: BundleLayers) -> list[str]:
+    if layers.caps is None or "NET_RAW" in layers.caps:
         return []
     out = []
-    for native, sem in _semantics(facts):
+    for native, sem in _semantics(layers):
         for fam in ("inet", "inet6", "packet"):
             if sem.decide(native, "socket", [k.ADDRESS_FAMILIES[fam], k.SOCK_RAW]) == ALLOW:
                 out.append(f"seccomp allows {fam} raw sockets on {native} while NET_RAW is dropped")
-    aa = facts.apparmor
+    aa = layers.apparmor
     if aa is not None:
         for fam, typ in (("inet", "raw"), ("inet6", "raw"), ("packet", "")):
-            if aa.network(fam, typ) and (fam, typ) in aa.net_allow | {("", "")}:
+            if aa.allows_network(fam, typ) and (fam, typ) in aa.network_pairs() | {("", "")}:
                 out.append(f"AppArmor allows network {fam} {typ} while NET_RAW is dropped".strip())
     return out
 
 
-def family_denied_by_apparmor(facts: BundleFacts) -> list[str]:
-    aa = facts.apparmor
+def family_denied_by_apparmor(layers: BundleLayers) -> list[str]:
+    aa = layers.apparmor
     if aa is None:
         return []
     out = set()
-    for native, sem in _semantics(facts):
+    for native, sem in _semantics(layers):
         for fam, number in k.ADDRESS_FAMILIES.items():
-            if not aa.network(fam) and any(
+            if not aa.allows_network(fam) and any(
                 sem.decide(native, "socket", [number, t]) == ALLOW for t in _SOCK_TYPES
             ):
                 out.add(f"seccomp allows AF_{fam.upper()} sockets but AppArmor denies the family")
     return sorted(out)
 
 
-def namespaces_without_sys_admin(facts: BundleFacts) -> list[str]:
-    if facts.caps is None or "SYS_ADMIN" in facts.caps:
+def namespaces_without_sys_admin(layers: BundleLayers) -> list[str]:
+    if layers.caps is None or "SYS_ADMIN" in layers.caps:
         return []
     out = []
-    for native, sem in _semantics(facts):
+    for native, sem in _semantics(layers):
         for name, args in (
             ("unshare", [k.CLONE_NEWUSER]),
             ("setns", [0, k.CLONE_NEWNS]),
@@ -198,11 +212,11 @@ def namespaces_without_sys_admin(facts: BundleFacts) -> list[str]:
     return out
 
 
-def _id_checks(facts: BundleFacts, kind: str) -> list[str]:
-    maps = facts.uid_mappings if kind == "uid" else facts.gid_mappings
-    if facts.spec is None or not maps:
+def _id_checks(layers: BundleLayers, kind: str) -> list[str]:
+    maps = layers.uid_mappings if kind == "uid" else layers.gid_mappings
+    if layers.spec is None or not maps:
         return []
-    value = facts.spec.user.uid if kind == "uid" else facts.spec.user.gid
+    value = layers.spec.user.uid if kind == "uid" else layers.spec.user.gid
     if any(m.container <= value < m.container + m.size for m in maps):
         return []
     return [
@@ -211,21 +225,21 @@ def _id_checks(facts: BundleFacts, kind: str) -> list[str]:
     ]
 
 
-def userns_user_unmapped(facts: BundleFacts) -> list[str]:
-    return _id_checks(facts, "uid") + _id_checks(facts, "gid")
+def userns_user_unmapped(layers: BundleLayers) -> list[str]:
+    return _id_checks(layers, "uid") + _id_checks(layers, "gid")
 
 
-def userns_maps_host_root(facts: BundleFacts) -> list[str]:
+def userns_maps_host_root(layers: BundleLayers) -> list[str]:
     out = []
-    for kind, maps in (("uid", facts.uid_mappings), ("gid", facts.gid_mappings)):
+    for kind, maps in (("uid", layers.uid_mappings), ("gid", layers.gid_mappings)):
         for m in maps or ():
             if m.host <= 0 < m.host + m.size:
                 out.append(f"{kind}Mappings maps container {kind} {m.container} onto host root (0)")
     return out
 
 
-def _form_caps(facts: BundleFacts) -> Iterator[tuple[str, frozenset[str]]]:
-    f = facts.forms
+def _form_caps(layers: BundleLayers) -> Iterator[tuple[str, frozenset[str]]]:
+    f = layers.forms
     docker = f.get("docker-run.txt")
     if isinstance(docker, str):
         yield "docker-run.txt", frozenset(re.findall(r"--cap-add=([A-Z_0-9]+)", docker))
@@ -244,13 +258,13 @@ def _form_caps(facts: BundleFacts) -> Iterator[tuple[str, frozenset[str]]]:
         yield "oci-config.json", frozenset(str(c).removeprefix("CAP_") for c in bounding)
 
 
-def forms_capabilities_drift(facts: BundleFacts) -> list[str]:
-    if facts.caps is None:
+def forms_capabilities_drift(layers: BundleLayers) -> list[str]:
+    if layers.caps is None:
         return []
     out = []
-    for name, caps in _form_caps(facts):
-        if caps != facts.caps:
-            more, fewer = sorted(caps - facts.caps), sorted(facts.caps - caps)
+    for name, caps in _form_caps(layers):
+        if caps != layers.caps:
+            more, fewer = sorted(caps - layers.caps), sorted(layers.caps - caps)
             out.append(
                 f"{name} grants {more or 'nothing more'} and lacks {fewer or 'nothing'} "
                 "compared with capabilities.json"
@@ -258,16 +272,16 @@ def forms_capabilities_drift(facts: BundleFacts) -> list[str]:
     return out
 
 
-def _refs(facts: BundleFacts) -> Iterator[tuple[str, str, str]]:
+def _refs(layers: BundleLayers) -> Iterator[tuple[str, str, str]]:
     """(form, layer, name) for every reference a form makes to an LSM profile."""
-    docker = facts.forms.get("docker-run.txt")
+    docker = layers.forms.get("docker-run.txt")
     if isinstance(docker, str):
         for m in re.finditer(r"--security-opt=apparmor=(\S+)", docker):
             yield "docker-run.txt", "apparmor", m.group(1)
         for m in re.finditer(r"--security-opt=label=type:(\S+)", docker):
             yield "docker-run.txt", "selinux", m.group(1)
     for form in ("k8s-container.yaml", "k8s-pod.yaml"):
-        doc = facts.forms.get(form)
+        doc = layers.forms.get(form)
         contexts = []
         if isinstance(doc, dict):
             contexts.append(doc.get("securityContext") or {})
@@ -285,16 +299,16 @@ def _refs(facts: BundleFacts) -> Iterator[tuple[str, str, str]]:
                 yield form, "selinux", str(se)
 
 
-def forms_profile_reference(facts: BundleFacts) -> list[str]:
+def forms_profile_reference(layers: BundleLayers) -> list[str]:
     expected = {}
-    if facts.apparmor is not None:
-        expected["apparmor"] = facts.apparmor.name
-    if facts.selinux is not None:
-        expected["selinux"] = f"{facts.selinux.block}.process"
+    if layers.apparmor is not None:
+        expected["apparmor"] = layers.apparmor.name
+    if layers.selinux is not None:
+        expected["selinux"] = f"{layers.selinux.name}.process"
     return sorted(
         {
             f"{form} refers to {layer} {name!r}; the bundle's {layer} is {expected[layer]!r}"
-            for form, layer, name in _refs(facts)
+            for form, layer, name in _refs(layers)
             if layer in expected and name != expected[layer]
         }
     )
@@ -404,11 +418,11 @@ CHECKS: dict[str, Check] = {
 
 
 @dataclass(frozen=True)
-class Finding:
+class Conflict:
     check: Check
     evidence: str
 
 
-def run_checks(facts: BundleFacts) -> list[Finding]:
-    """Every finding of every check, in registry order."""
-    return [Finding(c, e) for c in CHECKS.values() for e in c.run(facts)]
+def run_checks(layers: BundleLayers) -> list[Conflict]:
+    """Every conflict of every check, in registry order."""
+    return [Conflict(c, e) for c in CHECKS.values() for e in c.run(layers)]

@@ -1,9 +1,10 @@
-"""Structural checks of the Kubernetes, SPO, compose, OCI and userns documents.
+"""Structural checks of the Kubernetes, SPO, compose and OCI documents.
 
 The schemas (``schemas/*.json``) are harden's own JSON Schemas of the fields it writes,
 with the field names, types, enums and patterns of the APIs that consume them
 (Kubernetes core/v1, security-profiles-operator, the Compose Specification, the OCI
-runtime-spec). Unknown fields are errors where the API rejects them.
+runtime-spec). Unknown fields are errors where the API rejects them. (userns.json is
+harden's own document: the user namespace layer checks it.)
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ DOCUMENTS: dict[str, tuple[str, str]] = {
     "k8s-pod.yaml": ("kubernetes", "pod"),
     "compose.yaml": ("compose", ""),
     "oci-config.json": ("oci-config", ""),
-    "userns.json": ("userns", ""),
     "spo-seccomp.yaml": ("spo", "kind"),
     "spo-apparmor.yaml": ("spo", "kind"),
     "spo-selinux.yaml": ("spo", "kind"),

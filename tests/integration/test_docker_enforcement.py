@@ -14,6 +14,7 @@ import pytest
 from harden.generate import forms
 from harden.generate.bundle import build_bundle
 from harden.kernel.syscalls import Arch, number, table
+from harden.layers.seccomp.render import SECCOMP_FILE
 from harden.profile.loader import load_spec, parse_spec
 from harden.profile.spec import WorkloadSpec
 
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _options(spec: WorkloadSpec) -> dict[str, Any]:
     bundle = build_bundle(spec)
     layers = forms.Layers(spec, bundle.caps)
-    seccomp_json = bundle.files[forms.SECCOMP_FILE].decode()
+    seccomp_json = bundle.files[SECCOMP_FILE].decode()
     return forms.docker_sdk_options(layers, seccomp_json)
 
 

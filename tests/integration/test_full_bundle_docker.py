@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 
+from harden.generate.files import build_layers, form_layers
 from harden.generate.forms import docker_sdk_options
-from harden.generate.full import build_layers
-from harden.layers.caps.build import build_capabilities
+from harden.layers.registry import Host
 from harden.layers.seccomp.build import build_profile
-from harden.layers.userns.pool import default_pool
 from harden.profile.loader import load_spec
 from tests.conftest import EXAMPLE_SPECS
 
@@ -25,9 +24,8 @@ def test_web_runs_under_every_layer_of_its_bundle(
     docker: Any, test_image: str, container_name: Callable[[], str], selinux_base: Any
 ) -> None:
     spec = load_spec(EXAMPLE_SPECS["web"]).spec
-    caps, profile = build_capabilities(spec), build_profile(spec)
-    built = build_layers(spec, caps, profile, selinux_base.facts, default_pool())
-    opts = docker_sdk_options(built.layers, built_seccomp(spec))
+    built = build_layers(spec, Host(lambda: selinux_base), all_layers=True)
+    opts = docker_sdk_options(form_layers(built), built_seccomp(spec))
     assert "apparmor=harden-web" in opts["security_opt"]
     assert "label=type:harden-web.process" in opts["security_opt"]
     container = docker.containers.run(
@@ -45,6 +43,6 @@ def test_web_runs_under_every_layer_of_its_bundle(
 
 
 def built_seccomp(spec: Any) -> str:
-    from harden.layers.seccomp.jsonio import dumps, to_docker_json
+    from harden.layers.seccomp.render import dumps, to_docker_json
 
     return dumps(to_docker_json(build_profile(spec)))

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from harden.layers.userns.plan import Plan, plan, tenants_named
-from harden.layers.userns.pool import parse_pool
+from harden.layers.userns.build import plan, tenants_named
+from harden.layers.userns.model import Plan
+from harden.layers.userns.parse import parse_pool
 
 pytestmark = pytest.mark.root
 FIRST_UID = 61_000  # host uids of the test tenants (only inside the test's mount namespace)

@@ -1,18 +1,23 @@
 """The AppArmor generator: quoting and escaping in one place, rules that follow the spec,
-and apparmor_parser (the real one) accepting every profile harden writes."""
+apparmor_parser (the real one) accepting every profile harden writes, and the parser
+that reads profiles back (what verify's cross-layer checks see)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from harden.layers.apparmor.build import build_apparmor
 from harden.layers.apparmor.check import check_apparmor
+from harden.layers.apparmor.model import ALL
+from harden.layers.apparmor.parse import AppArmorSyntaxError, parse
 from harden.layers.apparmor.render import PathProblem, render, spec_path_text
 from harden.layers.caps.build import build_capabilities
 from harden.layers.interface import Unexpressible
 from harden.profile.loader import parse_spec
 from harden.profile.spec import WorkloadSpec
-from tests.conftest import EXAMPLE_SPECS
+from tests.conftest import EXAMPLE_SPECS, GOLDEN
 
 
 def _profile(text: str) -> str:
@@ -180,3 +185,59 @@ def test_apparmor_parser_really_rejects_a_broken_profile() -> None:
     verdict = check_apparmor(broken)
     assert not verdict.ok
     assert "network" in verdict.detail.lower()
+
+
+@pytest.mark.parametrize(
+    "path", sorted((GOLDEN / "bundles").glob("*/apparmor.profile")), ids=lambda p: p.parent.name
+)
+def test_parse_then_render_gives_every_golden_profile_back(path: Path) -> None:
+    text = path.read_text()
+    assert render(parse(text)) == text
+
+
+def test_parse_reads_escaped_and_quoted_paths_back_exactly() -> None:
+    paths = ['/srv/say "hi"', "/srv/back\\slash", "/srv/[literal]/{x,y}", "/srv/a,b#c", "/srv/a  b"]
+    spec = WorkloadSpec.model_validate({"name": "x", "files": {"read": paths}})
+    built = build_apparmor(spec, build_capabilities(spec))
+    parsed = parse(render(built))
+    assert render(parsed) == render(built)
+    assert {r.path.text for r in parsed.files} >= set(paths)
+
+
+def test_parse_reads_hand_edits_as_apparmor_does() -> None:
+    text = _profile(
+        "name: web\ncapabilities: [{name: NET_BIND_SERVICE, reason: port 80}]\n"
+        "network: {listen: [{port: 80}]}\n"
+    )
+    edited = text.replace("  deny mount,", "  mount fstype=tmpfs\n    -> /mnt/,").replace(
+        "  capability net_bind_service,",
+        "  audit deny capability,\n  allow capability chown setuid,\n  dbus send bus=session,",
+    )
+    profile = parse(edited)
+    assert profile.capability_names() == {"CHOWN", "SETUID"}
+    assert profile.capability_names(deny=True) == {ALL}
+    assert not profile.allows_capability("CHOWN")  # a bare deny wins over every allow
+    assert [r.options for r in profile.mounts if r.kind == "mount"] == ["fstype=tmpfs -> /mnt/"]
+    assert profile.allows_mount
+    assert [r.text for r in profile.other] == ["dbus send bus=session"]
+    assert profile.allows_network("inet", "stream")
+    assert not profile.allows_network("inet", "raw")  # deny network inet raw
+    assert not profile.allows_network("packet")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("# only a comment\n", 1, "no profile"),
+        ("profile x {\n  capability chown\n}\n", 3, "does not end with ','"),
+        ("profile x {\n  capability chown,\n", 2, "not closed"),
+        ('profile x {\n  "/srv/a r,\n}\n', 3, "quoted string"),
+        ("}\nprofile x {\n}\n", 1, "closes no block"),
+    ],
+)
+def test_parse_refuses_text_that_is_no_profile_naming_the_line(
+    text: str, line: int, message: str
+) -> None:
+    with pytest.raises(AppArmorSyntaxError, match=message) as info:
+        parse(text)
+    assert info.value.line == line

@@ -19,7 +19,7 @@ from harden.audit.run import AuditRequest, audit
 from harden.audit.state.model import SourceKind, TargetKind
 from harden.errors import FileProblems, HardenError
 from harden.resources import cache_dir, data_dir
-from tests.conftest import DATA
+from tests.conftest import DATA, Golden
 
 BAD = sorted((DATA / "audit" / "bad").glob("*.yaml"))
 REFS = load_references(data_dir("audit") / "references.yaml")[0]
@@ -27,13 +27,13 @@ CONSTANTS = constants()
 
 
 @pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
-def test_bad_pack_diagnosis(path: Path, golden: object, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_pack_diagnosis(path: Path, golden: Golden, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(path.parent)
     with pytest.raises(HardenError) as info:
         load_pack(Path(path.name), REFS, CONSTANTS)
     text = info.value.diagnostics() + "\n"
     assert text.startswith(f"error: {path.name}:")
-    golden(path.with_suffix(".expected"), text)  # type: ignore[operator]
+    golden(f"audit/packs/{path.stem}.txt", text)
 
 
 def test_a_misspelt_fact_gets_a_suggestion() -> None:

@@ -27,11 +27,10 @@ from harden.errors import ExitCode
 from harden.report.formats import RENDERERS, Format, RenderOptions, render, renderer
 from harden.report.text import shown
 from harden.resources import data_dir
-from tests.conftest import DATA
+from tests.conftest import DATA, Golden
 
 NOW = "2026-11-26T12:00:00Z"
 INSPECT = DATA / "audit" / "inspect"
-GOLDEN = DATA / "audit" / "golden"
 SCHEMA = json.loads((data_dir("reports") / "audit-report.schema.json").read_text())
 HOSTILE = "\x1b]0;pwned\x07\x1b[31m[red]evil[/red]<script>alert(1)</script>\u202egnp.exe\nnext"
 
@@ -64,11 +63,11 @@ def test_the_json_report_follows_its_schema() -> None:
 
 
 @pytest.mark.parametrize("name", ["podman-4", "docker-20.10"])
-def test_table_golden(name: str, golden: Any) -> None:
+def test_table_golden(name: str, golden: Golden) -> None:
     report = _offline(f"{name}.json")
     text = render(report, Format.TABLE, RenderOptions(width=120, details=True))
     text = text.replace(str(INSPECT), "tests/data/audit/inspect")
-    golden(GOLDEN / f"{name}.table.txt", text)
+    golden(f"audit/{name}.table.txt", text)
 
 
 def test_targets_are_worst_first_with_scores() -> None:

@@ -104,7 +104,7 @@ def test_a_file_where_the_parent_should_be_is_reported(tmp_path: Path) -> None:
 def test_a_simulation_mismatch_fails_and_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import harden.generate.bundle as bundle_mod
+    import harden.layers.seccomp.check as check_mod
 
     def broken(profile: object, compiled: object, caps: object) -> SimulationReport:
         bad = Mismatch(
@@ -112,7 +112,7 @@ def test_a_simulation_mismatch_fails_and_writes_nothing(
         )
         return SimulationReport(compiled.group.native, 1, 1, (bad,), ())  # type: ignore[attr-defined]
 
-    monkeypatch.setattr(bundle_mod, "simulate", broken)
+    monkeypatch.setattr(check_mod, "simulate", broken)
     out = tmp_path / "bundle"
     code, output = _generate(str(WEB), "-o", str(out))
     assert code == ExitCode.FAILED

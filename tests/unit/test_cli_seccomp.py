@@ -85,3 +85,19 @@ def test_missing_profile_is_an_input_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["explain", str(tmp_path / "none.json")])
     assert result.exit_code == ExitCode.INPUT
     assert "no such file" in result.output
+
+
+def test_names_from_a_foreign_profile_are_shown_literally(tmp_path: Path) -> None:
+    path = tmp_path / "evil\x1b]0;title\x07.json"
+    rules = [{"names": ["getpid\x1b[2J"], "action": "SCMP_ACT_ALLOW", "comment": "a\nb"}]
+    doc = {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"]}
+    path.write_text(json.dumps({**doc, "syscalls": rules}))
+    explained = CliRunner().invoke(cli, ["explain", str(path)])
+    compared = CliRunner().invoke(cli, ["diff", str(path), str(DEFAULT), "--caps", "none"])
+    for result in (explained, compared):
+        assert result.exit_code == 0, result.output
+        assert "\x1b" not in result.output
+        assert "\x07" not in result.output
+    assert "evil\\x1b]0;title\\x07.json" in explained.output
+    assert "getpid\\x1b[2J" in explained.output
+    assert "comment: a\\nb" in explained.output

@@ -12,7 +12,7 @@ import pytest
 
 from harden.errors import ExitCode
 from harden.report.formats import Format
-from tests.conftest import DATA, run_harden
+from tests.conftest import DATA, ROOT, run_harden
 
 CORPUS = DATA / "gate" / "corpus"
 GOOD = CORPUS / "k8s" / "good.yaml"
@@ -510,3 +510,21 @@ def test_a_published_port_gets_one_fix(tmp_path: Path) -> None:
     findings = json.loads(output)["targets"][0]["findings"]
     on_the_port = [f for f in findings if f["status"] == "fail" and f["location"]["line"] == 4]
     assert [f["rule"] for f in on_the_port] == ["PSSB-006"]
+
+
+def test_a_bundle_names_its_lsm_profiles_as_generate_did(tmp_path: Path) -> None:
+    from harden.audit.sources import bundle
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        (ROOT / "profiles" / "workloads" / "web.yaml")
+        .read_text()
+        .replace("name: web", "name: my_app.web")
+    )
+    out = tmp_path / "out"
+    assert run_harden("generate", str(spec), "-o", str(out)).code == ExitCode.OK
+    (out / "apparmor.profile").write_text("")  # what --all adds, by the names it uses
+    (out / "harden-my-app-web.cil").write_text("")
+    state = bundle.target(out)
+    assert state.fact("apparmor.profile").value == "harden-my-app-web"  # type: ignore[union-attr]
+    assert state.fact("selinux.type").value == "harden-my-app-web.process"  # type: ignore[union-attr]

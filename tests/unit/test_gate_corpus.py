@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,10 +20,9 @@ from harden.audit.state.model import SourceKind
 from harden.errors import ExitCode
 from harden.gate.run import GateRequest, exit_code, gate
 from harden.report.locate import location
-from tests.conftest import DATA, ROOT
+from tests.conftest import DATA, ROOT, Golden
 
 CORPUS = DATA / "gate" / "corpus"
-GOLDEN = DATA / "gate" / "golden"
 TODAY = datetime.date(2026, 11, 26)
 
 
@@ -65,11 +63,9 @@ def _lines(report: Report, root: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-def test_the_corpus_gives_exactly_the_expected_findings(
-    corpus: Path, golden: Callable[[Path, str], None]
-) -> None:
+def test_the_corpus_gives_exactly_the_expected_findings(corpus: Path, golden: Golden) -> None:
     report = _gate(corpus)
-    golden(GOLDEN / "corpus.txt", _lines(report, corpus))
+    golden("gate/corpus.txt", _lines(report, corpus))
     kinds = {t.source for t in report.targets}
     assert kinds == {
         SourceKind.KUBERNETES,

@@ -9,13 +9,9 @@ import pytest
 from harden.errors import FileProblems, InputError
 from harden.kernel.syscalls import Arch
 from harden.layers.seccomp.build import allowed_names
-from harden.layers.seccomp.jsonio import (
-    load_profile,
-    parse_profile,
-    to_docker_json,
-    to_oci_json,
-)
 from harden.layers.seccomp.model import Action
+from harden.layers.seccomp.parse import load_profile, parse_profile
+from harden.layers.seccomp.render import to_docker_json, to_oci_json
 from tests.conftest import DATA
 
 CONTAINERS_COMMON = DATA / "seccomp" / "containers-common-0.50.1.json"

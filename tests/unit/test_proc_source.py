@@ -166,6 +166,7 @@ def test_effective_layer_from_proc(tmp_path: Path, version: int) -> None:
         "type": "bind",
         "rw": True,
         "propagation": "shared",
+        "within": "",
     }
     assert "docker.sock" in by_destination["/var/run/docker.sock"]["source"]
     assert layer.facts["caps.bounding"].origin == "/proc/100/status: CapBnd"
@@ -252,8 +253,31 @@ def test_host_path_resolution_uses_the_longest_matching_root() -> None:
         "",
     )
     assert [(m["source"], m["destination"]) for m in mounts.mounts] == [
+        ("/mnt/data/x", "/x"),  # the broader host path first
         ("/var/lib/docker/volumes/v/_data", "/v"),
-        ("/mnt/data/x", "/x"),
+    ]
+
+
+def test_a_recursive_bind_is_one_mount_plus_what_it_makes_writable() -> None:
+    """-v /:/host:ro brings the host's whole mount table along; each submount that adds
+    nothing is folded into it, and the writable ones under it say where they came from."""
+    host_lines = ["1 0 8:1 / / rw - ext4 /dev/sda1 rw", "2 1 0:5 / /proc rw - proc proc rw"]
+    host_lines += [
+        f"{3 + i} 1 8:1 /var/lib/app{i} /srv/app{i} ro - ext4 /dev/sda1 ro" for i in range(500)
+    ]
+    host = HostMounts(parse_mountinfo("\n".join(host_lines) + "\n"))
+    inside = [
+        "10 9 8:1 / /host ro,rbind - ext4 /dev/sda1 ro",
+        "11 10 0:5 / /host/proc rw - proc proc rw",
+    ]
+    inside += [
+        f"{12 + i} 10 8:1 /var/lib/app{i} /host/srv/app{i} ro - ext4 /dev/sda1 ro"
+        for i in range(500)
+    ]
+    mounts = container_mounts(parse_mountinfo("\n".join(inside) + "\n"), host, "").mounts
+    assert [(m["source"], m["destination"], m["rw"], m["within"]) for m in mounts] == [
+        ("/", "/host", False, ""),
+        ("/proc", "/host/proc", True, "/host"),  # writable under a read-only bind: kept
     ]
 
 

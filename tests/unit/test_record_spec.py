@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -18,10 +17,8 @@ from harden.runtime.record.paths import collapse, scratch_plan
 from harden.runtime.record.recorder import Recording
 from harden.runtime.record.render import render
 from harden.runtime.record.tospec import draft_from_recording
-from tests.conftest import DATA
+from tests.conftest import DATA, Golden
 from tests.unit.test_record_trace import observe
-
-GOLDEN = DATA / "golden" / "record"
 
 
 def recording(obs: Observations, user: tuple[int, int] = (0, 0)) -> Recording:
@@ -33,8 +30,8 @@ def recorded_text(user: tuple[int, int] = (0, 0)) -> str:
     return render(draft_from_recording(recording(observe(), user), name="server"))
 
 
-def test_recorded_spec_matches_golden(golden: Callable[[Path, str | bytes], None]) -> None:
-    golden(GOLDEN / "server.yaml", recorded_text())
+def test_recorded_spec_matches_golden(golden: Golden) -> None:
+    golden("record/server.yaml", recorded_text())
 
 
 def test_recorded_spec_is_a_valid_spec_with_what_was_seen() -> None:
@@ -79,14 +76,14 @@ def test_comments_are_found_outside_quotes_only() -> None:
 
 
 def test_merge_is_the_union_and_keeps_origins(
-    golden: Callable[[Path, str | bytes], None],
+    golden: Golden,
 ) -> None:
     a = read_draft(recorded_text(), "a.yaml")
     b_text = (DATA / "record" / "hand-written.yaml").read_text()
     b = read_draft(b_text, "b.yaml")
     merged, warnings = merge_drafts([("a.yaml", a), ("b.yaml", b)])
     text = render(merged)
-    golden(GOLDEN / "merged.yaml", text)
+    golden("record/merged.yaml", text)
     spec = parse_spec(text).spec
     assert {p.port for p in spec.network.listen} == {8080, 9090}
     assert "NET_BIND_SERVICE" in spec.capability_names

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from harden.errors import CheckFailed
-from harden.generate.bundle import check_seccomp
 from harden.kernel.syscalls import Arch
 from harden.layers.seccomp import bpf
 from harden.layers.seccomp.build import build_profile
+from harden.layers.seccomp.check import check_seccomp
 from harden.layers.seccomp.compile import compile_profile
-from harden.layers.seccomp.jsonio import parse_profile
 from harden.layers.seccomp.model import Action, Decision
+from harden.layers.seccomp.parse import parse_profile
 from harden.layers.seccomp.simulate import simulate
 from harden.profile.loader import load_spec, parse_spec
 from tests.conftest import DATA

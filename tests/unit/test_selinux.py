@@ -16,7 +16,8 @@ from harden.layers.interface import Unexpressible
 from harden.layers.selinux.base import PortLabel, SelinuxFacts, facts_from_cil
 from harden.layers.selinux.build import build_selinux
 from harden.layers.selinux.check import check_cil
-from harden.layers.selinux.model import CilModule, render
+from harden.layers.selinux.model import CilModule
+from harden.layers.selinux.render import render
 from harden.profile.loader import load_spec, parse_spec
 from harden.profile.lsmdata import selinux_blocks
 from tests.conftest import DATA, EXAMPLE_SPECS

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from harden.cli import cli
 from harden.errors import ExitCode, FileProblems
 from harden.profile.loader import load_spec, parse_spec
-from tests.conftest import DATA
+from tests.conftest import DATA, Golden
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "profiles" / "workloads").glob("*.yaml"))
@@ -35,14 +35,14 @@ def test_every_field_spec_loads_with_normalised_capabilities() -> None:
 
 
 @pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
-def test_bad_spec_diagnosis(path: Path, golden: object, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_spec_diagnosis(path: Path, golden: Golden, monkeypatch: pytest.MonkeyPatch) -> None:
     """`harden spec check` names file, line and field, exits 2 and never shows a traceback."""
     monkeypatch.chdir(path.parent)
     result = CliRunner().invoke(cli, ["spec", "check", path.name])
     assert result.exit_code == ExitCode.INPUT, result.output
     assert "Traceback" not in result.output
     assert result.output.startswith("error: ")
-    golden(path.with_suffix(".expected"), result.output)  # type: ignore[operator]
+    golden(f"specs/{path.stem}.txt", result.output)
 
 
 def test_capability_typo_suggests_the_closest_name() -> None:

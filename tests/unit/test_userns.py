@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harden.errors import ExitCode, FileProblems
-from harden.layers.userns.plan import PlanError, Tenant, plan, tenants_named
-from harden.layers.userns.pool import MAX_ID, IdRange, Pool, PoolEntry, parse_pool
+from harden.layers.userns.build import PlanError, plan, tenants_named
+from harden.layers.userns.model import MAX_ID, IdRange, Pool, PoolEntry, Tenant
+from harden.layers.userns.parse import parse_pool
 from tests.conftest import CliResult, run_harden
 
 

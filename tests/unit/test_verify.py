@@ -77,6 +77,10 @@ def test_stale_bpf_after_editing_seccomp_json_fails(bundle: Callable[..., Path])
     assert "differ from what seccomp.json compiles to" in line
 
 
+SUBIDS = '"subuid": "harden-everything:{0}:65536",\n      "subgid": "harden-everything:{1}:65536"'
+FROM_POOL = SUBIDS.format(100000, 100000)
+
+
 @pytest.mark.parametrize(
     ("file", "old", "new", "expect"),
     [
@@ -86,9 +90,13 @@ def test_stale_bpf_after_editing_seccomp_json_fails(bundle: Callable[..., Path])
         ("spo-selinux.yaml", "- name_bind", "- name_bindd", "has no permission 'name_bindd'"),
         ("compose.yaml", "read_only: true", "read_only: yes please", "not of type 'boolean'"),
         ("oci-config.json", '"hostID": 100000', '"hostID": -1', "less than the minimum"),
+        ("capabilities.json", '"NET_BIND_SERVICE",', '"NET_BIND_SERVIC",', "unknown capability"),
+        ("capabilities.json", '"bounding": [', '"bounding": ["CAP_SYS_ADMIN",', "'oci' sets"),
+        ("userns.json", FROM_POOL, SUBIDS.format(0, 0), "host root"),
+        ("userns.json", FROM_POOL, SUBIDS.format(100000, 200000), "subuid and subgid differ"),
     ],
 )
-def test_documents_are_checked_against_their_schemas(
+def test_edited_files_are_refused_by_their_checker(
     bundle: Callable[..., Path], file: str, old: str, new: str, expect: str
 ) -> None:
     out = bundle()

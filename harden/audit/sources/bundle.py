@@ -30,6 +30,7 @@ from harden.audit.state.model import (
     build_state,
 )
 from harden.generate.reader import read_bundle
+from harden.layers.interface import layer_name
 from harden.system.yaml import load_single, read_text
 
 SPEC_KEYS: dict[str, tuple[str, ...]] = {
@@ -55,10 +56,11 @@ def _inspect_object(path: Path, name: str) -> dict[str, Any]:
     security = [f"seccomp={seccomp}"]
     if spec.no_new_privileges:
         security.append("no-new-privileges")
+    name = layer_name(spec)  # what generate named the LSM profiles (dots and _ as -)
     if (path / "apparmor.profile").is_file():
-        security.append(f"apparmor=harden-{spec.name}")
-    if (path / f"harden-{spec.name}.cil").is_file():
-        security.append(f"label=type:harden-{spec.name}.process")
+        security.append(f"apparmor={name}")
+    if (path / f"{name}.cil").is_file():
+        security.append(f"label=type:{name}.process")
     resources = spec.resources
     host_config = {
         "CapAdd": list(bundle.caps.keep),

@@ -9,8 +9,10 @@ the same table (a test keeps them equal).
 from __future__ import annotations
 
 import enum
+import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from harden.audit.state.model import Layer, TargetKind
 
@@ -164,8 +166,10 @@ _CONTAINER: tuple[FactSpec, ...] = (
         "mounts",
         L,
         _DE,
-        "host paths mounted in: {source, destination, type, rw, propagation}; propagation is "
-        "private, slave or shared",
+        "host paths mounted in: {source, destination, type, rw, propagation}, broadest host "
+        "path first (paths normalised); propagation is private, slave or shared. Effective "
+        "mounts also have within: the destination of the mount a recursive bind brought "
+        "them with ('' for a mount of its own); the ones that add nothing to it are left out",
     ),
     FactSpec("masked_paths", L, _DE, "kernel paths hidden from the container (/proc/kcore, ...)"),
     FactSpec(
@@ -274,3 +278,21 @@ def groups(kind: TargetKind) -> frozenset[str]:
         parts = path.split(".")
         out.update(".".join(parts[:i]) for i in range(1, len(parts)))
     return frozenset(out)
+
+
+def mounts_in_order(mounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Host mounts with normalised paths, broadest host path first (``/`` before
+    ``/etc`` before ``/var/lib/app/cache``): the order every source gives, so that the
+    most sensitive evidence is shown first when a report has to cut a list short."""
+    for mount in mounts:
+        for key in ("source", "destination"):
+            value = mount.get(key)
+            if isinstance(value, str) and value.startswith("/"):
+                mount[key] = posixpath.normpath(value)
+    return sorted(mounts, key=_breadth)
+
+
+def _breadth(mount: dict[str, Any]) -> tuple[int, str, str]:
+    source, destination = str(mount.get("source", "")), str(mount.get("destination", ""))
+    depth = 0 if source == "/" else source.count("/")
+    return depth, source, destination

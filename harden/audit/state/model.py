@@ -33,6 +33,10 @@ class SourceKind(enum.StrEnum):
 
     ENGINE = "engine"  # the engine API (Docker, or Podman's compatible socket) plus /proc
     PROC = "proc"  # /proc only: any runtime, no declared configuration
+    CRI = (
+        "cri"  # a Kubernetes node's runtime (containerd, CRI-O) through its CRI socket, plus /proc
+    )
+    AUTO = "auto"  # every engine found by its socket on this host (a report of several sources)
     INSPECT = "inspect"  # saved `docker inspect` / `podman inspect` JSON: no effective layer
     KUBERNETES = "kubernetes"  # a Kubernetes manifest (harden gate): declared layer only
     COMPOSE = "compose"  # a compose file's service (harden gate): declared layer only

@@ -24,7 +24,8 @@ from harden.layers.apparmor.model import (
     PeerRule,
 )
 from harden.layers.apparmor.render import PathProblem, check_spec_path
-from harden.layers.caps.build import CapabilityPlan
+from harden.layers.caps.build import build_capabilities
+from harden.layers.caps.model import CapabilityPlan
 from harden.layers.interface import Unexpressible, layer_name
 from harden.profile.lsmdata import PatternRule, apparmor_data
 from harden.profile.spec import WorkloadSpec
@@ -62,6 +63,11 @@ def build_apparmor(spec: WorkloadSpec, caps: CapabilityPlan) -> AppArmorProfile:
         ),
         notes=_notes(spec),
     )
+
+
+def build(spec: WorkloadSpec, host: object) -> AppArmorProfile:
+    """The layer's builder: the profile for the spec's own whitelist."""
+    return build_apparmor(spec, build_capabilities(spec))
 
 
 def _notes(spec: WorkloadSpec) -> tuple[str, ...]:

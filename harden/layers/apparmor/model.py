@@ -1,13 +1,17 @@
 """The AppArmor profile model: what the builder decides, before any text exists.
 
 Rules keep the reason they are there; :mod:`harden.layers.apparmor.render` turns the model
-into profile text and is the only place that quotes or escapes anything.
+into profile text and is the only place that quotes or escapes anything, and
+:mod:`harden.layers.apparmor.parse` reads text back into it. The queries at the end
+answer what the cross-layer checks ask of a profile, generated or edited by hand.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+
+ALL = "ALL"  # the capability name of a bare `capability,` rule: every capability
 
 
 class PathKind(enum.Enum):
@@ -44,8 +48,9 @@ class NetworkRule:
 
 @dataclass(frozen=True)
 class CapabilityRule:
-    name: str  # kernel name without CAP_, upper case (rendered in lower case)
+    name: str  # kernel name without CAP_, upper case (rendered in lower case), or ALL
     reason: str
+    deny: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,15 @@ class MountRule:
     kind: str
     reason: str
     deny: bool = True
+    options: str = ""  # conditions as written in a hand-edited rule (harden writes none)
+
+
+@dataclass(frozen=True)
+class OtherRule:
+    """A rule of a kind the model does not describe, as written (only read, never built)."""
+
+    text: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -80,9 +94,31 @@ class AppArmorProfile:
     mounts: tuple[MountRule, ...] = ()
     files: tuple[FileRule, ...] = ()
     protections: tuple[FileRule, ...] = ()
+    other: tuple[OtherRule, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
+    def capability_names(self, *, deny: bool = False) -> frozenset[str]:
+        """Capabilities the rules allow (or deny); ALL for a rule without names."""
+        return frozenset(r.name for r in self.capabilities if r.deny is deny)
+
+    def allows_capability(self, cap: str) -> bool:
+        allowed, denied = self.capability_names(), self.capability_names(deny=True)
+        return bool({cap, ALL} & allowed) and not {cap, ALL} & denied
+
+    def network_pairs(self, *, deny: bool = False) -> frozenset[tuple[str, str]]:
+        """(family, type) of the network rules; empty strings: every family / type."""
+        return frozenset((r.family, r.sock_type) for r in self.network if r.deny is deny)
+
+    def allows_network(self, family: str, sock_type: str = "") -> bool:
+        """Whether ``family`` sockets (of ``sock_type``; empty: of some type) are allowed."""
+        for fam, typ in self.network_pairs(deny=True):
+            if fam in ("", family) and typ in ("", sock_type):
+                return False
+        return any(
+            fam in ("", family) and (not typ or not sock_type or typ == sock_type)
+            for fam, typ in self.network_pairs()
+        )
+
     @property
-    def allowed_families(self) -> frozenset[tuple[str, str]]:
-        """(family, type) pairs the profile allows; an empty type means every type."""
-        return frozenset((r.family, r.sock_type) for r in self.network if not r.deny)
+    def allows_mount(self) -> bool:
+        return any(r.kind in ("mount", "remount") and not r.deny for r in self.mounts)

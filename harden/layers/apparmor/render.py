@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from harden.layers.apparmor.model import (
+    ALL,
     AAPath,
     AppArmorProfile,
     CapabilityRule,
@@ -22,6 +23,7 @@ from harden.layers.apparmor.model import (
     PeerRule,
 )
 
+APPARMOR_FILE = "apparmor.profile"
 ABI = "abi/3.0"
 _PLAIN = re.compile(r"^[A-Za-z0-9/_.*+-]+$")
 _SPECIAL = frozenset('\\"?[]{}^')
@@ -100,7 +102,9 @@ def _network(rule: NetworkRule) -> str:
 
 
 def _capability(rule: CapabilityRule) -> str:
-    return _line(f"capability {rule.name.lower()}", rule.reason)
+    words = ["deny"] if rule.deny else []
+    words += ["capability"] if rule.name == ALL else ["capability", rule.name.lower()]
+    return _line(" ".join(words), rule.reason)
 
 
 def _peer(rule: PeerRule) -> str:
@@ -109,7 +113,8 @@ def _peer(rule: PeerRule) -> str:
 
 
 def _mount(rule: MountRule) -> str:
-    return _line(f"{'deny ' if rule.deny else ''}{rule.kind}", rule.reason)
+    words = ["deny"] if rule.deny else []
+    return _line(" ".join([*words, rule.kind, *rule.options.split()]), rule.reason)
 
 
 def _section(title: str, lines: list[str]) -> list[str]:
@@ -145,7 +150,12 @@ def render(profile: AppArmorProfile) -> str:
             "kernel interfaces no workload may touch (deny wins over any allow)",
             [_file(r) for r in profile.protections],
         ),
+        *_section("other rules, as written", [_line(r.text, r.reason) for r in profile.other]),
     ]
     if not profile.capabilities:
         body = ["", "  # capabilities: none (no capability rule means every one is denied)", *body]
     return "\n".join([*head, *body, "}", ""])
+
+
+def files(profile: AppArmorProfile) -> dict[str, bytes]:
+    return {APPARMOR_FILE: render(profile).encode()}

@@ -21,7 +21,7 @@ from harden.layers.seccomp.model import (
     Condition,
     Op,
     Profile,
-    Rule,
+    SyscallRule,
 )
 from harden.profile.catalog import CapabilityFacts, SyscallSet, capability_facts, syscall_sets
 from harden.profile.spec import WorkloadSpec
@@ -108,14 +108,14 @@ def _comment(origins: Iterable[Origin], note: str = "") -> str:
     return f"{text} -- {note}" if note else text
 
 
-def _conditional_rules(spec: WorkloadSpec, plan: _Plan) -> list[Rule]:
-    rules: list[Rule] = []
+def _conditional_rules(spec: WorkloadSpec, plan: _Plan) -> list[SyscallRule]:
+    rules: list[SyscallRule] = []
     granted = set(spec.capability_names)
     allowed = plan.allowed
     if "clone" in allowed and "SYS_ADMIN" not in granted:
         origins = allowed.pop("clone")
         rules.append(
-            Rule(
+            SyscallRule(
                 ("clone",),
                 Action.ALLOW,
                 (ArgCond(0, Op.MASKED_EQ, k.CLONE_NAMESPACE_FLAGS, 0),),
@@ -131,13 +131,13 @@ def _conditional_rules(spec: WorkloadSpec, plan: _Plan) -> list[Rule]:
             note = f"AF_{family.upper()}"
             if types is None:
                 rules.append(
-                    Rule(("socket",), Action.ALLOW, (fam,), comment=_comment(origins, note))
+                    SyscallRule(("socket",), Action.ALLOW, (fam,), comment=_comment(origins, note))
                 )
                 continue
             for sock_type in types:
                 cond = ArgCond(1, Op.MASKED_EQ, k.SOCK_TYPE_MASK, sock_type)
                 rules.append(
-                    Rule(
+                    SyscallRule(
                         ("socket",),
                         Action.ALLOW,
                         (fam, cond),
@@ -147,7 +147,7 @@ def _conditional_rules(spec: WorkloadSpec, plan: _Plan) -> list[Rule]:
     if "socketpair" in allowed:
         origins = allowed.pop("socketpair")
         rules.append(
-            Rule(
+            SyscallRule(
                 ("socketpair",),
                 Action.ALLOW,
                 (ArgCond(0, Op.EQ, k.ADDRESS_FAMILIES["unix"]),),
@@ -158,7 +158,7 @@ def _conditional_rules(spec: WorkloadSpec, plan: _Plan) -> list[Rule]:
         origins = allowed.pop("personality")
         for value in k.SAFE_PERSONALITIES:
             rules.append(
-                Rule(
+                SyscallRule(
                     ("personality",),
                     Action.ALLOW,
                     (ArgCond(0, Op.EQ, value),),
@@ -168,7 +168,9 @@ def _conditional_rules(spec: WorkloadSpec, plan: _Plan) -> list[Rule]:
     return rules
 
 
-def _enosys_rule(spec: WorkloadSpec, plan: _Plan, sets: Mapping[str, SyscallSet]) -> Rule | None:
+def _enosys_rule(
+    spec: WorkloadSpec, plan: _Plan, sets: Mapping[str, SyscallSet]
+) -> SyscallRule | None:
     granted = set(spec.capability_names)
     if "clone3" in plan.allowed and "SYS_ADMIN" not in granted:
         plan.allowed.pop("clone3")  # clone3 flags live in memory: no argument filter can see them
@@ -181,7 +183,7 @@ def _enosys_rule(spec: WorkloadSpec, plan: _Plan, sets: Mapping[str, SyscallSet]
     if not names:
         return None
     origins = {Origin("set", s.name) for s in sets.values() if s.kind == "enosys"}
-    return Rule(
+    return SyscallRule(
         tuple(names),
         Action.ERRNO,
         errno=k.ENOSYS,
@@ -201,14 +203,14 @@ def build_profile(spec: WorkloadSpec) -> Profile:
     conditional = _conditional_rules(spec, plan)
     present = frozenset().union(*(sc.names(a) for a in _arches(spec)))
     groups: dict[tuple[Origin, ...], list[str]] = {}
-    pinned: list[Rule] = []
+    pinned: list[SyscallRule] = []
     for name, origins in sorted(plan.allowed.items()):
         if name not in present:
             continue
         if name in plan.only_on:
             arch = plan.only_on[name]
             pinned.append(
-                Rule(
+                SyscallRule(
                     (name,),
                     Action.ALLOW,
                     comment=_comment(origins),
@@ -218,7 +220,7 @@ def build_profile(spec: WorkloadSpec) -> Profile:
             continue
         groups.setdefault(tuple(sorted(origins)), []).append(name)
     rules = [
-        Rule(tuple(names), Action.ALLOW, comment=_comment(origins))
+        SyscallRule(tuple(names), Action.ALLOW, comment=_comment(origins))
         for origins, names in sorted(groups.items())
     ]
     rules.extend(pinned)
@@ -227,6 +229,11 @@ def build_profile(spec: WorkloadSpec) -> Profile:
         rules.append(enosys)
     arch_map = tuple(ArchGroup(native, SUB_ARCHES[native]) for native in spec.architectures)
     return Profile(Action.ERRNO, arch_map, tuple(rules), k.EPERM)
+
+
+def build(spec: WorkloadSpec, host: object) -> Profile:
+    """The layer's builder (the profile needs nothing from the host)."""
+    return build_profile(spec)
 
 
 def allowed_names(profile: Profile, arch: Arch, caps: frozenset[str] = frozenset()) -> set[str]:

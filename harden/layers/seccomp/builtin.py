@@ -1,12 +1,14 @@
-"""Profiles referred to by name on the command line (``docker-default``)."""
+"""Profiles referred to on the command line: a file, a bundle directory, or a name
+(``docker-default``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from harden.errors import ToolMissing
-from harden.layers.seccomp.jsonio import load_profile
 from harden.layers.seccomp.model import Profile
+from harden.layers.seccomp.parse import load_profile
+from harden.layers.seccomp.render import SECCOMP_FILE
 
 # Where container engines install their default profile as JSON. Docker compiles its
 # default into dockerd; the containers-common JSON (Podman, CRI-O, Buildah) is the
@@ -20,7 +22,10 @@ BUILTIN_NAMES = ("docker-default",)
 
 
 def resolve(arg: str) -> tuple[str, Profile]:
-    """A profile from a file path or a built-in name, with a label for reports."""
+    """A profile from a file path, a bundle directory or a built-in name, with a label
+    for reports."""
+    if (Path(arg) / SECCOMP_FILE).is_file():
+        arg = str(Path(arg) / SECCOMP_FILE)
     if arg in BUILTIN_NAMES:
         for path in DEFAULT_PROFILE_PATHS:
             if path.is_file():

@@ -16,7 +16,7 @@ from typing import Any
 
 from harden.errors import CheckFailed
 from harden.kernel import syscalls as sc
-from harden.layers.seccomp.model import Action, ArchGroup, Decision, Op, Profile, Rule
+from harden.layers.seccomp.model import Action, ArchGroup, Decision, Op, Profile, SyscallRule
 
 _OPS = {Op.NE: 1, Op.LT: 2, Op.LE: 3, Op.EQ: 4, Op.GE: 5, Op.GT: 6, Op.MASKED_EQ: 7}
 _OPTIMIZE_BINARY_TREE = 2
@@ -92,7 +92,9 @@ def build_filter(
     return filt
 
 
-def _effective_rules(profile: Profile, group: ArchGroup, caps: frozenset[str]) -> Iterable[Rule]:
+def _effective_rules(
+    profile: Profile, group: ArchGroup, caps: frozenset[str]
+) -> Iterable[SyscallRule]:
     return (r for r in profile.rules if r.applies(group.native, caps))
 
 

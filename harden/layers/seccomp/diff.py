@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from harden.kernel.syscalls import Arch
 from harden.layers.seccomp.build import allowed_names
+from harden.layers.seccomp.builtin import resolve
 from harden.layers.seccomp.model import Action, Profile
 
 
@@ -22,6 +23,15 @@ class ArchDiff:
     @property
     def common(self) -> int:
         return self.count_a - len(self.only_a)
+
+
+@dataclass(frozen=True)
+class ProfileDiff:
+    """Two profiles, as the user named them, compared per architecture."""
+
+    label_a: str
+    label_b: str
+    arches: tuple[ArchDiff, ...]
 
 
 def conditional_names(profile: Profile, arch: Arch, caps: frozenset[str]) -> set[str]:
@@ -64,3 +74,12 @@ def diff_profiles(
             )
         )
     return out
+
+
+def compare(
+    profile_a: str, profile_b: str, caps: frozenset[str], arches: tuple[Arch, ...] | None = None
+) -> ProfileDiff:
+    """Each profile from a file, a bundle directory or a built-in name, then the diff."""
+    label_a, a = resolve(profile_a)
+    label_b, b = resolve(profile_b)
+    return ProfileDiff(label_a, label_b, tuple(diff_profiles(a, b, caps, arches)))

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from harden.kernel import syscalls as sc
 from harden.kernel.syscalls import Arch
-from harden.layers.seccomp.build import ORIGIN_PREFIX
-from harden.layers.seccomp.model import Action, ArgCond, Op, Profile, Rule
+from harden.layers.seccomp.build import ORIGIN_PREFIX, allowed_names
+from harden.layers.seccomp.builtin import resolve
+from harden.layers.seccomp.model import Action, ArgCond, Decision, Op, Profile, SyscallRule
 from harden.profile.catalog import capability_facts, syscall_sets
 
 
@@ -20,7 +21,17 @@ class Entry:
     arches: tuple[str, ...]
 
 
-def _origins(rule: Rule) -> tuple[list[str], str]:
+@dataclass(frozen=True)
+class Explanation:
+    """A profile as the user named it: what it allows, its default, and every syscall."""
+
+    label: str
+    allowed: dict[str, int]  # allowed syscall count per architecture
+    default: Decision
+    entries: tuple[Entry, ...]
+
+
+def _origins(rule: SyscallRule) -> tuple[list[str], str]:
     text = rule.comment
     if not text.startswith(ORIGIN_PREFIX):
         return ([f"comment: {text}"] if text else ["(no origin recorded)"]), ""
@@ -50,7 +61,7 @@ def _cond_text(cond: ArgCond) -> str:
     return f"arg{cond.index} {symbol[cond.op]} {cond.value:#x}"
 
 
-def _decision(rule: Rule, note: str) -> str:
+def _decision(rule: SyscallRule, note: str) -> str:
     if rule.action is Action.ALLOW:
         if not rule.args:
             return "allow"
@@ -97,6 +108,11 @@ def explain(profile: Profile, caps: frozenset[str] = frozenset()) -> list[Entry]
 
 def summary(profile: Profile) -> dict[str, int]:
     """Allowed syscall counts per architecture."""
-    from harden.layers.seccomp.build import allowed_names  # noqa: PLC0415
-
     return {a.value: len(allowed_names(profile, a)) for a in Arch if a in profile.arches()}
+
+
+def explain_profile(arg: str, caps: frozenset[str] = frozenset()) -> Explanation:
+    """The profile from a file, a bundle directory or a built-in name, explained."""
+    label, profile = resolve(arg)
+    entries = tuple(explain(profile, caps))
+    return Explanation(label, summary(profile), profile.default_decision(), entries)

@@ -94,7 +94,7 @@ class Condition:
 
 
 @dataclass(frozen=True)
-class Rule:
+class SyscallRule:
     """One entry of the profile's ``syscalls`` list."""
 
     names: tuple[str, ...]
@@ -152,7 +152,7 @@ class Profile:
 
     default_action: Action
     arch_map: tuple[ArchGroup, ...]
-    rules: tuple[Rule, ...]
+    rules: tuple[SyscallRule, ...]
     default_errno: int = EPERM
     unknown_arches: tuple[str, ...] = ()  # SCMP_ARCH_* names harden does not model (kept)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from harden.kernel.constants import IPC_CALLS, SOCKETCALL_CALLS
 from harden.kernel.syscalls import Arch
-from harden.layers.seccomp.model import ArchGroup, Decision, Profile, Rule
+from harden.layers.seccomp.model import ArchGroup, Decision, Profile, SyscallRule
 
 MULTIPLEXERS: Mapping[Arch, Mapping[str, Mapping[int, str]]] = {
     Arch.X86: {"socketcall": SOCKETCALL_CALLS, "ipc": IPC_CALLS},
@@ -35,7 +35,7 @@ class Semantics:
         self.profile = profile
         self.group = group
         self.default = profile.default_decision()
-        self.by_name: dict[str, list[Rule]] = {}
+        self.by_name: dict[str, list[SyscallRule]] = {}
         for rule in profile.rules:
             if rule.applies(group.native, caps):
                 for name in rule.names:
@@ -66,7 +66,7 @@ class Semantics:
                     return unconditional[0].decision(self.profile.default_errno)
         return self.default
 
-    def _from_rules(self, rules: list[Rule], args: Sequence[int]) -> Decision:
+    def _from_rules(self, rules: list[SyscallRule], args: Sequence[int]) -> Decision:
         for rule in rules:
             if not rule.args:
                 return rule.decision(self.profile.default_errno)
@@ -76,5 +76,5 @@ class Semantics:
                     return rule.decision(self.profile.default_errno)
         return self.default
 
-    def conditions_for(self, name: str) -> list[Rule]:
+    def conditions_for(self, name: str) -> list[SyscallRule]:
         return [r for r in self.by_name.get(name, []) if r.args]

@@ -17,12 +17,14 @@ domain (a neverallow) is refused with the field that asked for it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from harden.kernel.capabilities import NUMBER
-from harden.layers.caps.build import CapabilityPlan
+from harden.layers.caps.build import build_capabilities
+from harden.layers.caps.model import CapabilityPlan
 from harden.layers.interface import Unexpressible, layer_name
-from harden.layers.selinux.base import SelinuxFacts
+from harden.layers.selinux.base import SelinuxBase, SelinuxFacts
 from harden.layers.selinux.model import Allow, CilModule, Inherit
 from harden.profile.spec import WorkloadSpec
 
@@ -63,7 +65,20 @@ def build_selinux(spec: WorkloadSpec, caps: CapabilityPlan, facts: SelinuxFacts)
             f"--security-opt label=type:{name}.process --security-opt "
             f"label=filetype:{name}.content",
         ),
+        base=facts.source,
     )
+
+
+class SelinuxHost(Protocol):
+    """What the SELinux layer needs from the host: the base policy (loaded on first use)."""
+
+    @property
+    def selinux_base(self) -> Callable[[], SelinuxBase]: ...
+
+
+def build(spec: WorkloadSpec, host: SelinuxHost) -> CilModule:
+    """The layer's builder: the module for the host's base policy and the spec's whitelist."""
+    return build_selinux(spec, build_capabilities(spec), host.selinux_base().facts)
 
 
 def _inherits(spec: WorkloadSpec) -> Iterator[Inherit]:

@@ -15,9 +15,12 @@ import functools
 from collections.abc import Iterator
 
 from harden.layers.selinux.cil import Node, parse
-from harden.layers.selinux.model import CilModule, allow_text, comment
+from harden.layers.selinux.model import CilModule
+from harden.layers.selinux.render import allow_text, comment
 from harden.profile.lsmdata import selinux_blocks
 
+# The bundle file of SPO's RawSelinuxProfile, whose policy is compiled with the module.
+SPO_RAW_FILE = "spo-selinux-raw.yaml"
 SPO_SELF = "@self"
 # Under SPO the engine labels the workload's files container_file_t (container-selinux),
 # not harden's <block>.content type.

@@ -17,7 +17,7 @@ from typing import Any
 
 from harden.generate import forms
 from harden.generate.reader import BundleOnDisk
-from harden.layers.seccomp import jsonio
+from harden.layers.seccomp import render as seccomp_json
 from harden.layers.seccomp.model import Action, Profile
 from harden.runtime.container import (
     DEFAULT_PREFIX,
@@ -104,7 +104,7 @@ def run_options(target: ProveTarget, variant: Variant) -> dict[str, Any]:
     profile: Profile = bundle.seccomp
     if variant.seccomp_default is not None:
         profile = dataclasses.replace(profile, default_action=variant.seccomp_default)
-    seccomp = jsonio.dumps(jsonio.to_docker_json(profile))
+    seccomp = seccomp_json.dumps(seccomp_json.to_docker_json(profile))
     opts = forms.docker_sdk_options(forms.Layers(bundle.spec, caps), seccomp)
     if variant.read_only is not None:
         opts["read_only"] = variant.read_only

@@ -23,6 +23,7 @@ from harden.audit.sources.docker.fields import (
     security_opts,
     selinux_parts,
 )
+from harden.audit.state.facts import mounts_in_order
 from harden.audit.state.model import Layer, LayerBuilder
 
 Raw = dict[str, Any]
@@ -213,7 +214,7 @@ def filesystem(layer: LayerBuilder, raw: Raw, origin: str, _d: EngineDefaults) -
                 "propagation": propagation_mode(get(entry, "Propagation", str, "")),
             }
         )
-    layer.set("mounts", mounts, f"{origin}: Mounts")
+    layer.set("mounts", mounts_in_order(mounts), f"{origin}: Mounts")
     privileged = get(raw, f"{hc}.Privileged", bool, False)
     for fact, key in (("masked_paths", "MaskedPaths"), ("readonly_paths", "ReadonlyPaths")):
         value = get(raw, f"{hc}.{key}", list, None)
@@ -286,67 +287,60 @@ def pod_only(layer: LayerBuilder, _raw: Raw, origin: str, _d: EngineDefaults) ->
     layer.set("windows.host_process", False, f"{origin}: an engine runs no HostProcess container")
 
 
+# Groups of declared facts set by one step (the CRI's declared layer sets the same groups).
+SECURITY_FACTS = (
+    "seccomp.profile",
+    "seccomp.mode",
+    "seccomp.allows_all",
+    "seccomp.requested",
+    "seccomp.annotated",
+    "no_new_privs",
+    "apparmor.profile",
+    "apparmor.requested",
+    "selinux.label",
+    "selinux.user",
+    "selinux.role",
+    "selinux.type",
+    "selinux.requested",
+    "proc_mount",
+    "lsm.apparmor_enabled",
+    "lsm.selinux_enabled",
+)
+NAMESPACE_FACTS = (
+    "namespaces.pid",
+    "namespaces.net",
+    "namespaces.ipc",
+    "namespaces.uts",
+    "namespaces.mnt",
+    "namespaces.user",
+    "namespaces.cgroup",
+    "userns.mode",
+    "userns.requested",
+)
+RESOURCE_FACTS = (
+    "resources.memory",
+    "resources.cpu_millis",
+    "resources.cpu_shares",
+    "resources.pids",
+    "resources.cgroup_parent",
+    "resources.ulimits",
+)
+CAPABILITY_FACTS = (
+    "privileged",
+    "caps.added",
+    "caps.dropped",
+    "caps.added_as_written",
+    "caps.dropped_as_written",
+    "caps.bounding",
+    "caps.effective",
+)
 STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
     (("id", "name", "image", "labels", "runtime", "os"), identity),
     (("user.name", "user.uid", "user.requested_uids"), user),
-    (
-        (
-            "privileged",
-            "caps.added",
-            "caps.dropped",
-            "caps.added_as_written",
-            "caps.dropped_as_written",
-            "caps.bounding",
-            "caps.effective",
-        ),
-        capabilities,
-    ),
-    (
-        (
-            "seccomp.profile",
-            "seccomp.mode",
-            "seccomp.allows_all",
-            "seccomp.requested",
-            "seccomp.annotated",
-            "no_new_privs",
-            "apparmor.profile",
-            "apparmor.requested",
-            "selinux.label",
-            "selinux.user",
-            "selinux.role",
-            "selinux.type",
-            "selinux.requested",
-            "proc_mount",
-            "lsm.apparmor_enabled",
-            "lsm.selinux_enabled",
-        ),
-        security,
-    ),
-    (
-        (
-            "namespaces.pid",
-            "namespaces.net",
-            "namespaces.ipc",
-            "namespaces.uts",
-            "namespaces.mnt",
-            "namespaces.user",
-            "namespaces.cgroup",
-            "userns.mode",
-            "userns.requested",
-        ),
-        namespaces,
-    ),
-    (
-        (
-            "resources.memory",
-            "resources.cpu_millis",
-            "resources.cpu_shares",
-            "resources.pids",
-            "resources.cgroup_parent",
-            "resources.ulimits",
-        ),
-        resources,
-    ),
+    (CAPABILITY_FACTS, capabilities),
+    (SECURITY_FACTS, security),
+    (NAMESPACE_FACTS, namespaces),
+    (RESOURCE_FACTS, resources),
     (("rootfs.read_only", "mounts", "masked_paths", "readonly_paths"), filesystem),
     (("devices.passed", "devices.all_allowed"), devices),
     (

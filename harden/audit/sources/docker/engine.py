@@ -35,6 +35,7 @@ from harden.system.engine import (
     EngineAPI,
     EngineError,
     Failure,
+    UnixSocketAPI,
     connect,
     container_path,
 )
@@ -174,10 +175,11 @@ class EngineSource:
 
     kind = SourceKind.ENGINE
 
-    def __init__(self, request: EngineScan, *, background: bool = True) -> None:
+    def __init__(self, request: EngineScan, *, background: bool = True, socket: str = "") -> None:
         self.request = request
+        self.socket = socket  # detection: a unix socket found (Podman's), not DOCKER_HOST's
         self._pid = os.getpid()
-        self._early = Early(listing=not request.names, background=background)
+        self._early = Early(listing=not request.names, background=background, socket=socket)
         self._prepared: Prepared | None = None
         self._failed: Scan | None = None
         self._api: EngineAPI | None = None
@@ -213,7 +215,7 @@ class EngineSource:
         if pid == self._pid and self._api is not None:
             return self._api
         if pid not in self._own:
-            self._own[pid] = connect()
+            self._own[pid] = UnixSocketAPI(self.socket) if self.socket else connect()
         return self._own[pid]
 
     def finish(self, reads: Sequence[Read]) -> Scan:

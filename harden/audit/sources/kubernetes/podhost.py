@@ -7,6 +7,7 @@ from typing import Any
 from harden.audit.sources.docker.fields import BadField
 from harden.audit.sources.kubernetes.pod import SC, PodContainer
 from harden.audit.sources.located import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, quantity
+from harden.audit.state.facts import mounts_in_order
 from harden.audit.state.model import LayerBuilder
 
 _PROPAGATION = {"Bidirectional": "shared", "HostToContainer": "slave"}
@@ -145,9 +146,8 @@ def filesystem(pc: PodContainer, layer: LayerBuilder) -> None:
                 "propagation": _PROPAGATION.get(str(mount.get("mountPropagation", "")), "private"),
             }
         )
-    layer.set(
-        "mounts", mounts, pc.origin(c, "volumeMounts") + " (hostPath volumes)", first or c.line()
-    )
+    origin = pc.origin(c, "volumeMounts") + " (hostPath volumes)"
+    layer.set("mounts", mounts_in_order(mounts), origin, first or c.line())
     privileged = c.get((SC, "privileged"), bool, False)
     unmasked = c.get((SC, "procMount"), str, "Default") == "Unmasked" or privileged
     where = (SC, "procMount")

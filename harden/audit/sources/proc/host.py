@@ -6,10 +6,7 @@ unprivileged runs), harden's own namespaces stand in and the origin says so.
 
 from __future__ import annotations
 
-import os
-import stat
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from harden.audit.sources.proc.mounts import HostMounts, parse_mountinfo
 from harden.kernel.capabilities import CAPABILITIES
@@ -32,7 +29,7 @@ class HostContext:
     def device_path(self, rule: str) -> str:
         """``c 10:229`` -> ``/dev/fuse`` (or the rule itself when no node matches)."""
         if self._devices is None:
-            self._devices = _scan_devices(Path("/dev"))
+            self._devices = self.proc.device_nodes()
         return self._devices.get(rule, rule)
 
 
@@ -60,29 +57,6 @@ def _read_flag(proc: ProcFS, path: str, on: str) -> bool:
         return proc.read_file(path).strip() == on
     except ProcUnreadable:
         return False
-
-
-def _scan_devices(root: Path) -> dict[str, str]:
-    out: dict[str, str] = {}
-    todo = [root]
-    while todo:
-        current = todo.pop()
-        try:
-            entries = list(os.scandir(current))
-        except OSError:
-            continue
-        for entry in sorted(entries, key=lambda e: e.name):
-            try:
-                info = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            if stat.S_ISDIR(info.st_mode) and current == root and entry.name not in ("fd",):
-                todo.append(Path(entry.path))
-            elif stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode):
-                kind = "c" if stat.S_ISCHR(info.st_mode) else "b"
-                key = f"{kind} {os.major(info.st_rdev)}:{os.minor(info.st_rdev)}"
-                out.setdefault(key, entry.path)
-    return out
 
 
 def host_context(proc: ProcFS | None = None) -> HostContext:

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from harden.audit.state.facts import mounts_in_order
+
 _OCTAL = re.compile(r"\\([0-7]{3})")
 _KERNEL_TREES = ("/proc/", "/sys/")
 # Mounts the runtime manages itself; shown by other facts (namespaces.ipc), not as host paths.
@@ -79,13 +81,23 @@ def _within(path: str, prefix: str) -> bool:
 
 
 class HostMounts:
-    """The host's mount table, indexed for host-path resolution and cgroup lookups."""
+    """The host's mount table, indexed for host-path resolution and cgroup lookups.
+
+    Per device, the host mount of each filesystem root (the shortest mount point when a
+    root is mounted twice): resolving a container mount walks up its root's parents,
+    a few dictionary lookups, whatever the size of the host's table (a host running
+    hundreds of containers has thousands of mounts on one device).
+    """
 
     def __init__(self, entries: Iterable[MountEntry]) -> None:
         self.entries = tuple(entries)
-        self._by_device: dict[str, list[MountEntry]] = {}
+        self._roots: dict[str, dict[str, MountEntry]] = {}
+        self._points: frozenset[str] | None = None
         for entry in self.entries:
-            self._by_device.setdefault(entry.device, []).append(entry)
+            roots = self._roots.setdefault(entry.device, {})
+            known = roots.get(entry.root)
+            if known is None or len(entry.mount_point) < len(known.mount_point):
+                roots[entry.root] = entry
         self._v1: dict[str, str] = {}
         for entry in self.entries:
             if entry.fstype == "cgroup":
@@ -95,23 +107,27 @@ class HostMounts:
 
     def host_path(self, entry: MountEntry) -> str | None:
         """Where the container mount's source lives on the host, or None if not a host path."""
-        candidates = self._by_device.get(entry.device)
-        if not candidates:
+        roots = self._roots.get(entry.device)
+        if not roots:
             return None
-        best: MountEntry | None = None
-        for cand in candidates:
-            if not _within(entry.root, cand.root):
-                continue
-            if best is None or (len(cand.root), -len(cand.mount_point)) > (
-                len(best.root),
-                -len(best.mount_point),
-            ):
-                best = cand
+        best = None
+        root = entry.root
+        while best is None:  # the host mount of the longest root that holds entry.root
+            best = roots.get(root)
+            if root == "/":
+                break
+            root = root.rsplit("/", 1)[0] or "/"
         if best is None:
             return None
         rest = entry.root[len(best.root.rstrip("/")) :] if best.root != "/" else entry.root
         joined = best.mount_point.rstrip("/") + "/" + rest.lstrip("/")
         return joined if joined == "/" else joined.rstrip("/")
+
+    def mount_points(self) -> frozenset[str]:
+        """Where the host has something mounted."""
+        if self._points is None:
+            self._points = frozenset(e.mount_point for e in self.entries)
+        return self._points
 
     def cgroup_v1(self) -> dict[str, str]:
         """Controller (``memory``, ``pids``, ``name=systemd``) -> mount point."""
@@ -173,6 +189,37 @@ def container_mounts(
                 "type": "bind",
                 "rw": not entry.read_only,
                 "propagation": entry.propagation,
+                "within": "",
             }
         )
-    return ContainerMounts(rootfs_ro, mounts, sorted(masked), sorted(readonly))
+    points = host.mount_points()
+    return ContainerMounts(rootfs_ro, _folded(mounts, points), sorted(masked), sorted(readonly))
+
+
+def _folded(mounts: list[dict[str, Any]], points: frozenset[str]) -> list[dict[str, Any]]:
+    """Mounts that a recursive bind brought along (where the host has a mount under the
+    bind's source, at the same place under its destination) name that bind in
+    ``within``; the ones that add nothing to it (no more writable, same propagation) are
+    left out: ``-v /:/host`` is one mount, not the host's whole table."""
+    out: list[dict[str, Any]] = []
+    parents: list[dict[str, Any]] = []  # the enclosing mounts of the current one, outermost first
+    for mount in sorted(mounts, key=lambda m: m["destination"]):
+        while parents and not _within(mount["destination"], parents[-1]["destination"]):
+            parents.pop()
+        parent = next((p for p in reversed(parents) if _brought(mount, p, points)), None)
+        if parent is not None:
+            if (
+                not (mount["rw"] and not parent["rw"])
+                and mount["propagation"] == parent["propagation"]
+            ):
+                continue  # adds nothing to the bind that brought it
+            mount["within"] = parent["destination"]
+        out.append(mount)
+        parents.append(mount)
+    return mounts_in_order(out)
+
+
+def _brought(mount: dict[str, Any], parent: dict[str, Any], points: frozenset[str]) -> bool:
+    """``mount`` is where a recursive bind of ``parent`` puts one of the host's mounts."""
+    inside = str(mount["destination"])[len(str(parent["destination"]).rstrip("/")) :]
+    return str(parent["source"]).rstrip("/") + inside in points
