@@ -21,7 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harden.audit.sources.cri import volumes
-from harden.audit.sources.docker.declared import NAMESPACE_FACTS, RESOURCE_FACTS, SECURITY_FACTS
+from harden.audit.sources.docker.declared import (
+    CAPABILITY_FACTS,
+    NAMESPACE_FACTS,
+    RESOURCE_FACTS,
+    SECURITY_FACTS,
+)
 from harden.audit.sources.docker.fields import ALLOWING, BadField, cap_names, get, selinux_parts
 from harden.audit.state.model import Layer, LayerBuilder
 from harden.kernel.capabilities import CAPABILITIES, DOCKER_DEFAULT
@@ -523,7 +528,7 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
         ),
         user,
     ),
-    (("privileged", *_CAP_LISTS, "caps.bounding", "caps.effective"), capabilities),
+    (CAPABILITY_FACTS, capabilities),
     (SECURITY_FACTS, security),
     ((*NAMESPACE_FACTS, "network.mode"), namespaces),
     (RESOURCE_FACTS, resources),

@@ -287,7 +287,8 @@ def pod_only(layer: LayerBuilder, _raw: Raw, origin: str, _d: EngineDefaults) ->
     layer.set("windows.host_process", False, f"{origin}: an engine runs no HostProcess container")
 
 
-# Groups of declared facts set by one step (the CRI's declared layer sets the same groups).
+# Groups of declared facts set by one step (the CRI's declared layer and the Kubernetes
+# source set the same groups).
 SECURITY_FACTS = (
     "seccomp.profile",
     "seccomp.mode",

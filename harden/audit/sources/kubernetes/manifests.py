@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
+from harden.audit.sources.docker.declared import CAPABILITY_FACTS
 from harden.audit.sources.docker.fields import BadField
 from harden.audit.sources.kubernetes import pod, podhost, podsecurity
 from harden.audit.sources.kubernetes.objects import Found, Workload, containers
@@ -38,18 +39,7 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
         ),
         pod.user,
     ),
-    (
-        (
-            "privileged",
-            "caps.added",
-            "caps.dropped",
-            "caps.added_as_written",
-            "caps.dropped_as_written",
-            "caps.bounding",
-            "caps.effective",
-        ),
-        pod.capabilities,
-    ),
+    (CAPABILITY_FACTS, pod.capabilities),
     (("seccomp.profile", "seccomp.mode", "seccomp.allows_all", "no_new_privs"), pod.seccomp),
     (("seccomp.requested",), podsecurity.seccomp),
     (("seccomp.annotated",), podsecurity.seccomp_annotations),

@@ -107,7 +107,7 @@ def user(pc: PodContainer, layer: LayerBuilder) -> None:
         "user.requested_uids",
         [uid for uid, _ in uids],
         f"{pc.origin(pc.pod, SC, 'runAsUser')} and {pc.c.dotted(SC, 'runAsUser')}",
-        (zero or [line for _, line in uids] or [pc.c.line(SC) or pc.c.line()])[0],
+        (zero or [line for _, line in uids] or [pc.sc_line])[0],
     )
     host_process, origin, line = _windows(pc)
     layer.set("windows.host_process", host_process, origin, line)

@@ -11,11 +11,12 @@ first, for the rules that judge a configuration as the standard does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from harden.audit.sources.docker.fields import BadField
 from harden.audit.sources.kubernetes.pod import SC, PodContainer
+from harden.audit.sources.located import Reader
 from harden.audit.state.model import LayerBuilder
 
 
@@ -33,20 +34,30 @@ _SECCOMP_POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
 _SECCOMP_ANNOTATION = "container.seccomp.security.alpha.kubernetes.io/"
 
 
-def seccomp(pc: PodContainer, layer: LayerBuilder) -> None:
-    """seccompProfile.type of the pod, then of the container (Kubernetes 1.19 on)."""
-    found: list[tuple[str, int | None]] = []
+def _profile_types(
+    pc: PodContainer, key: str, known: Iterable[str]
+) -> Iterator[tuple[Reader, tuple[str, str], str]]:
+    """(reader, path, type) of ``securityContext.<key>`` on the pod, then on the
+    container, where written; a type outside ``known`` is a located error."""
     for reader in (pc.pod, pc.c):
-        where = (SC, "seccompProfile")
+        where = (SC, key)
         if reader.get(where, dict, None) is None:
             continue
         kind = reader.get((*where, "type"), str, "")
-        if kind not in _SECCOMP_TYPES:
+        if kind not in known:
             raise BadField(
                 f"{pc.workload.doc.source}:{reader.line(*where)}: {reader.dotted(*where, 'type')}",
-                f"unknown type {kind!r} (RuntimeDefault, Localhost or Unconfined)",
+                f"unknown type {kind!r} ({', '.join(known)})",
             )
-        found.append((_SECCOMP_TYPES[kind], reader.line(*where)))
+        yield reader, where, kind
+
+
+def seccomp(pc: PodContainer, layer: LayerBuilder) -> None:
+    """seccompProfile.type of the pod, then of the container (Kubernetes 1.19 on)."""
+    found = [
+        (_SECCOMP_TYPES[kind], reader.line(*where))
+        for reader, where, kind in _profile_types(pc, "seccompProfile", _SECCOMP_TYPES)
+    ]
     _set_list(
         pc, layer, "seccomp.requested", found, worst=_unconfined, where=(SC, "seccompProfile")
     )
@@ -74,7 +85,8 @@ def seccomp_annotations(pc: PodContainer, layer: LayerBuilder) -> None:
     layer.set("seccomp.annotated", [v for v, _ in found], where, _line(found, _unconfined))
 
 
-_APPARMOR_TYPES = {"RuntimeDefault": "runtime/default", "Unconfined": "unconfined"}
+# appArmorProfile.type as an annotation value ('': localhost/<localhostProfile>)
+_APPARMOR_TYPES = {"RuntimeDefault": "runtime/default", "Localhost": "", "Unconfined": "unconfined"}
 _APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 
 
@@ -82,20 +94,10 @@ def apparmor(pc: PodContainer, layer: LayerBuilder) -> None:
     """appArmorProfile of the pod, then of the container, then the container's beta
     annotation, as annotation values (runtime/default, localhost/<name>, unconfined)."""
     found: list[tuple[str, int | None]] = []
-    for reader in (pc.pod, pc.c):
-        where = (SC, "appArmorProfile")
-        if reader.get(where, dict, None) is None:
-            continue
-        kind = reader.get((*where, "type"), str, "")
-        if kind == "Localhost":
-            value = "localhost/" + reader.get((*where, "localhostProfile"), str, "")
-        elif kind in _APPARMOR_TYPES:
-            value = _APPARMOR_TYPES[kind]
-        else:
-            raise BadField(
-                f"{pc.workload.doc.source}:{reader.line(*where)}: {reader.dotted(*where, 'type')}",
-                f"unknown type {kind!r} (RuntimeDefault, Localhost or Unconfined)",
-            )
+    for reader, where, kind in _profile_types(pc, "appArmorProfile", _APPARMOR_TYPES):
+        value = _APPARMOR_TYPES[kind] or "localhost/" + reader.get(
+            (*where, "localhostProfile"), str, ""
+        )
         found.append((value, reader.line(*where)))
     annotations, lines = pc.pod_annotations()
     key = _APPARMOR_ANNOTATION + pc.name
