@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from harden.audit.sources.located import Reader
 from harden.errors import Problem
@@ -100,6 +101,11 @@ class Workload:
 
     def title(self) -> str:
         return f"{self.kind}/{self.namespace}/{self.name}"
+
+    @functools.cached_property
+    def memo(self) -> dict[str, Any]:
+        """What is worked out once per workload for all its containers (by the source)."""
+        return {}
 
     @functools.cached_property
     def annotations(self) -> tuple[dict[str, str], dict[str, int | None]]:

@@ -10,6 +10,7 @@ or is *unavailable*; a field with the wrong type makes its facts *failed*.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,10 @@ SC = "securityContext"
 _PROPAGATION = {"Bidirectional": "shared", "HostToContainer": "slave"}
 _ANNOTATION_SECCOMP = "container.seccomp.security.alpha.kubernetes.io/"
 _ANNOTATION_APPARMOR = "container.apparmor.security.beta.kubernetes.io/"
+
+
+# (fact path, value, origin, line) of facts every container of a pod shares
+PodFacts = tuple[tuple[str, Any, str, int | None], ...]
 
 
 @dataclass(frozen=True)
@@ -45,9 +50,23 @@ class PodContainer:
         return f"{self.workload.doc.source}: {self.workload.title()} "
 
     @functools.cached_property
+    def sc_paths(self) -> tuple[str, str]:
+        """The dotted paths of the pod's and the container's securityContext."""
+        return self.pod.dotted(SC), self.c.dotted(SC)
+
+    @functools.cached_property
     def sc_line(self) -> int | None:
         """Where a securityContext field the container does not set would go."""
         return self.c.line(SC) or self.c.line()
+
+    def pod_facts(self, key: str, compute: Callable[[PodContainer], PodFacts]) -> PodFacts:
+        """Facts that depend on the pod alone, worked out once for all its containers (a
+        BadField is raised again for each container, failing each one's facts)."""
+        memo = self.workload.memo
+        if key not in memo:
+            memo[key] = compute(self)
+        facts: PodFacts = memo[key]
+        return facts
 
     def origin(self, reader: Reader, *path: str | int) -> str:
         return self.title + reader.dotted(*path)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from harden.audit.sources.docker.fields import BadField
-from harden.audit.sources.kubernetes.pod import SC, PodContainer
+from harden.audit.sources.kubernetes.pod import SC, PodContainer, PodFacts
 from harden.audit.sources.located import Reader
 from harden.audit.state.model import LayerBuilder
 
@@ -34,15 +34,22 @@ _SECCOMP_POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
 _SECCOMP_ANNOTATION = "container.seccomp.security.alpha.kubernetes.io/"
 
 
+def _written(pc: PodContainer, key: str) -> Iterator[tuple[Reader, tuple[str, str]]]:
+    """(reader, path) of ``securityContext.<key>`` on the pod, then on the container,
+    where written (most pods write none: a look at each securityContext decides)."""
+    for reader in (pc.pod, pc.c):
+        sc = reader.raw(SC)
+        if type(sc) is dict and sc.get(key) is not None:
+            yield reader, (SC, key)
+
+
 def _profile_types(
     pc: PodContainer, key: str, known: Iterable[str]
 ) -> Iterator[tuple[Reader, tuple[str, str], str]]:
     """(reader, path, type) of ``securityContext.<key>`` on the pod, then on the
     container, where written; a type outside ``known`` is a located error."""
-    for reader in (pc.pod, pc.c):
-        where = (SC, key)
-        if reader.get(where, dict, None) is None:
-            continue
+    for reader, where in _written(pc, key):
+        reader.get(where, dict, None)  # a map, or a located error
         kind = reader.get((*where, "type"), str, "")
         if kind not in known:
             raise BadField(
@@ -129,7 +136,8 @@ def _set_list(
     where: tuple[str, ...],
 ) -> None:
     """A list of values written at the pod and container level, each with its line."""
-    origin = f"{pc.origin(pc.pod, *where)} and {pc.c.dotted(*where)}"
+    pod_sc, container_sc = pc.sc_paths
+    origin = f"{pc.title}{pod_sc}.{where[-1]} and {container_sc}.{where[-1]}"
     line = _line(found, worst) or pc.sc_line
     layer.set(fact, [value for value, _ in found], origin, line)
 
@@ -138,12 +146,10 @@ def selinux(pc: PodContainer, layer: LayerBuilder) -> None:
     """seLinuxOptions of the pod, then of the container, each as written: a container's
     ``{}`` replaces the pod's options for the kubelet, but Pod Security judges both."""
     found: list[tuple[dict[str, str], int | None]] = []
-    for reader in (pc.pod, pc.c):
-        where = (SC, "seLinuxOptions")
-        options = reader.get(where, dict, None)
-        if options is not None:
-            parts = {k: str(options.get(k) or "") for k in ("user", "role", "type")}
-            found.append((parts, reader.line(*where)))
+    for reader, where in _written(pc, "seLinuxOptions"):
+        options = reader.get(where, dict, {})
+        parts = {k: str(options.get(k) or "") for k in ("user", "role", "type")}
+        found.append((parts, reader.line(*where)))
     _set_list(
         pc, layer, "selinux.requested", found, worst=_set_options, where=(SC, "seLinuxOptions")
     )
@@ -182,7 +188,12 @@ def probe_hosts(pc: PodContainer, layer: LayerBuilder) -> None:
 
 
 def operating_system(pc: PodContainer, layer: LayerBuilder) -> None:
+    for path, value, origin, line in pc.pod_facts("os", _pod_os):
+        layer.set(path, value, origin, line)
+
+
+def _pod_os(pc: PodContainer) -> PodFacts:
     pod, where = pc.pod, ("os", "name")
     name = pod.get(where, str, "")
     origin = pc.origin(pod, *where) + ("" if name else " (not set)")
-    layer.set("os", name, origin, pod.line(*where) if name else None)
+    return (("os", name, origin, pod.line(*where) if name else None),)
