@@ -54,6 +54,17 @@ def _image(client: Any) -> str:
     return f"{repo}:1"
 
 
+def start(client: Any, image: str, started: list[Any], count: int, **options: Any) -> None:
+    """Start busybox sleepers (harden-bench-*, no network) until ``started`` holds ``count``."""
+    while len(started) < count:
+        name = f"{PREFIX}{uuid.uuid4().hex[:10]}"
+        started.append(
+            client.containers.run(
+                image, ["sleep", "86400"], name=name, network_mode="none", detach=True, **options
+            )
+        )
+
+
 def _timed(argv: list[str]) -> tuple[float, str]:
     start = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True, check=False, env=ENV)
@@ -86,13 +97,7 @@ def main() -> None:
     header("audit: `harden audit --format json` vs raw API + /proc floor (issue 5)")
     try:
         for size in sizes:
-            while len(started) < size:
-                name = f"{PREFIX}{uuid.uuid4().hex[:10]}"
-                started.append(
-                    client.containers.run(
-                        image, ["sleep", "86400"], name=name, network_mode="none", detach=True
-                    )
-                )
+            start(client, image, started, size)
             _timed(audit)  # warm-up: rule-pack cache and bytecode
             (floor, floor_median, seen), (full, full_median, _) = _best(floor_cmd, audit)
             count = int(seen.strip() or 0)
@@ -108,18 +113,7 @@ def main() -> None:
         for container in started[:ROOT_MOUNTS]:  # the same count, 10 of them mounting /
             container.remove(force=True)
         started = started[ROOT_MOUNTS:]
-        for _ in range(ROOT_MOUNTS):
-            name = f"{PREFIX}{uuid.uuid4().hex[:10]}"
-            started.append(
-                client.containers.run(
-                    image,
-                    ["sleep", "86400"],
-                    name=name,
-                    network_mode="none",
-                    detach=True,
-                    volumes=["/:/host:ro"],
-                )
-            )
+        start(client, image, started, len(started) + ROOT_MOUNTS, volumes=["/:/host:ro"])
         _timed(audit)
         (floor, _fm, seen), (full, full_median, _) = _best(floor_cmd, audit)
         label = f"N={len(started)} with {ROOT_MOUNTS} mounting /"

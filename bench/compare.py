@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -89,13 +88,7 @@ def _audit(old: Path, new: Path, out: Path) -> None:
     started: list[Any] = []
     try:
         for size in sizes:
-            while len(started) < size:
-                name = f"{audit_bench.PREFIX}{uuid.uuid4().hex[:10]}"
-                started.append(
-                    client.containers.run(
-                        image, ["sleep", "86400"], name=name, network_mode="none", detach=True
-                    )
-                )
+            audit_bench.start(client, image, started, size)
             argv = ["audit", "--format", "json", "-o", str(out), "--fail-on", "never"]
             _compare(f"audit, {size} containers", [str(old), *argv], [str(new), *argv])
     finally:

@@ -12,6 +12,7 @@ public API is what ``__all__`` lists; each name is imported on first use, so tha
     report = harden.run_audit(harden.AuditRequest("2026-01-01T00:00:00Z"))
     report, _baseline = harden.run_gate(harden.GateRequest((Path("k8s"),), now, today))
     print(harden.render(report, harden.Format.SARIF))
+    fixed = harden.run_fix(harden.FixRequest(Path("k8s/web.yaml"), now, today))  # .fixed
 
 Every expected failure is a :class:`HardenError` with ``diagnostics()`` and an
 :class:`ExitCode`. (``run_audit`` and ``run_gate``, not ``audit`` and ``gate``: those
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from harden.audit.run import AuditRequest
     from harden.audit.run import audit as run_audit
     from harden.errors import ExitCode, HardenError
+    from harden.fix.run import FixRequest, FixResult
+    from harden.fix.run import fix as run_fix
     from harden.gate.run import GateRequest
     from harden.gate.run import gate as run_gate
     from harden.generate.bundle import Bundle, build_bundle
@@ -51,6 +54,9 @@ _API: dict[str, tuple[str, str]] = {
     "AuditRequest": ("harden.audit.run", "AuditRequest"),
     "run_gate": ("harden.gate.run", "gate"),
     "GateRequest": ("harden.gate.run", "GateRequest"),
+    "run_fix": ("harden.fix.run", "fix"),
+    "FixRequest": ("harden.fix.run", "FixRequest"),
+    "FixResult": ("harden.fix.run", "FixResult"),
     "Report": ("harden.audit.report", "Report"),
     "render": ("harden.report.formats", "render"),
     "Format": ("harden.report.formats", "Format"),
@@ -63,6 +69,8 @@ __all__ = [
     "AuditRequest",
     "Bundle",
     "ExitCode",
+    "FixRequest",
+    "FixResult",
     "Format",
     "GateRequest",
     "HardenError",
@@ -75,6 +83,7 @@ __all__ = [
     "merge",
     "render",
     "run_audit",
+    "run_fix",
     "run_gate",
     "verify_bundle",
 ]

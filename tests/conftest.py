@@ -121,7 +121,26 @@ def docker() -> Any:
     return docker_client()
 
 
-def _rootfs(base: Path, sysprobe: Path) -> Path:
+@pytest.fixture(scope="session")
+def sysprobe32(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The syscall probe as a real 32-bit x86 program (Debian's i386 glibc makes socket
+    calls through socketcall): built with gcc -m32 (gcc-multilib)."""
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.fail("gcc is needed to build the syscall probe (make test installs it)")
+    out = tmp_path_factory.mktemp("probe32") / "sysprobe32"
+    done = subprocess.run(
+        [gcc, "-m32", "-static", "-O2", "-o", str(out), str(DATA / "probe" / "sysprobe.c")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"gcc -m32 failed (make test installs gcc-multilib): {done.stderr[-500:]}")
+    return out
+
+
+def _rootfs(base: Path, sysprobe: Path, sysprobe32: Path) -> Path:
     busybox = shutil.which("busybox")
     if busybox is None:
         pytest.fail("busybox-static is needed for the test image (make test installs it)")
@@ -134,6 +153,7 @@ def _rootfs(base: Path, sysprobe: Path) -> Path:
         if applet != "busybox":
             (root / "bin" / applet).symlink_to("busybox")
     shutil.copy2(sysprobe, root / "bin" / "sysprobe")
+    shutil.copy2(sysprobe32, root / "bin" / "sysprobe32")
     (root / "etc" / "passwd").write_text(
         "root:x:0:0:root:/root:/bin/sh\nwww:x:101:101:www:/srv/www:/bin/false\n"
         "batch:x:1000:1000:batch:/tmp:/bin/sh\n"
@@ -148,11 +168,11 @@ def _rootfs(base: Path, sysprobe: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def test_image(
-    docker: Any, sysprobe: Path, tmp_path_factory: pytest.TempPathFactory
+    docker: Any, sysprobe: Path, sysprobe32: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """A busybox image with the probe, a web root and batch data, built locally."""
+    """A busybox image with the probes (64- and 32-bit), a web root and batch data."""
     base = tmp_path_factory.mktemp("image")
-    root = _rootfs(base, sysprobe)
+    root = _rootfs(base, sysprobe, sysprobe32)
     tar_path = base / "rootfs.tar"
     with tarfile.open(tar_path, "w") as tar:
         tar.add(root, arcname=".")
@@ -238,20 +258,24 @@ def run_harden(*args: str) -> CliResult:
 
 
 @pytest.fixture(scope="session")
-def service_image(docker: Any) -> Iterator[Callable[[tuple[str, ...]], str]]:
+def service_image(docker: Any) -> Iterator[Callable[..., str]]:
     """Images built from Debian packages with mmdebstrap (the tarball is cached between
-    runs under HARDEN_IMAGE_CACHE), imported once per session and removed afterwards."""
-    from tests.images import import_image, rootfs_tar
+    runs under HARDEN_IMAGE_CACHE), imported once per session and removed afterwards.
+    ``setup`` is a shell command run once as root in the image and committed."""
+    from tests.images import import_image, rootfs_tar, with_setup
 
-    made: dict[tuple[str, ...], str] = {}
+    made: dict[tuple[tuple[str, ...], str], str] = {}
 
-    def get(packages: tuple[str, ...]) -> str:
-        if packages not in made:
+    def get(packages: tuple[str, ...], setup: str = "") -> str:
+        if (packages, "") not in made:
             tar, _ = rootfs_tar(packages)
             repo = f"{PREFIX}{'-'.join(p.split('-')[0] for p in packages)}-{uuid.uuid4().hex[:8]}"
-            made[packages] = import_image(docker, tar, repo)
-        return made[packages]
+            made[(packages, "")] = import_image(docker, tar, repo)
+        if setup and (packages, setup) not in made:
+            base = made[(packages, "")]
+            made[(packages, setup)] = with_setup(docker, base, setup, f"{base.split(':')[0]}-set")
+        return made[(packages, setup)]
 
     yield get
-    for name in made.values():
+    for name in reversed(list(made.values())):
         docker.images.remove(name, force=True)

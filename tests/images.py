@@ -89,3 +89,19 @@ def import_image(docker: Any, tar: Path, repository: str, tag: str = "1") -> str
     """``docker import`` a root file system tarball; returns ``repository:tag``."""
     docker.api.import_image_from_file(str(tar), repository=repository, tag=tag)
     return f"{repository}:{tag}"
+
+
+def with_setup(docker: Any, image: str, setup: str, repository: str, tag: str = "1") -> str:
+    """``image`` with ``setup`` run once in it as root (network none), committed."""
+    container = docker.containers.run(
+        image, ["sh", "-c", setup], user="0", network_mode="none", detach=True,
+        name=f"{repository.rsplit('/', 1)[-1]}-{os.getpid()}",
+    )  # fmt: skip
+    try:
+        status = container.wait(timeout=120)
+        if status.get("StatusCode") != 0:
+            raise RuntimeError(f"image setup failed: {container.logs().decode(errors='replace')}")
+        container.commit(repository=repository, tag=tag)
+    finally:
+        container.remove(force=True)
+    return f"{repository}:{tag}"

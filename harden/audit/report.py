@@ -5,8 +5,9 @@ Built once by :func:`build_report`; every renderer reads only this.
 Score (:func:`score`, the one formula every command and format shows): 100, minus 40 per
 critical failure, 20 per high, 8 per medium, 2 per low (0 per info), at most 39 with a
 critical failure, 69 with a high one, 89 with a medium one, 99 with a low one, and never
-below 0; no score when no rule could be decided. It depends on the failures alone (not
-on how many rules passed), so one more failure never raises it. Order: the most severe
+below 0; no score when no rule could be decided, or when some rule could not be
+decided and none failed (100 would claim what was not read). It depends on the failures
+alone (not on how many rules passed), so one more failure never raises it. Order: the most severe
 failure first, then the lowest score, then unreadable targets before clean ones, then by
 name.
 """
@@ -125,6 +126,8 @@ def score(counts: Mapping[Status, int], failed: Mapping[Severity, int]) -> int |
     """A target's score from its status counts and its failures by severity (see above)."""
     if not counts.get(Status.PASS) and not counts.get(Status.FAIL):
         return None
+    if counts.get(Status.ERROR) and not counts.get(Status.FAIL):
+        return None  # 100 would claim what could not be read (e.g. --source proc gaps)
     lost = sum(severity.penalty * n for severity, n in failed.items())
     ceiling = min((severity.ceiling for severity, n in failed.items() if n), default=100)
     return max(0, min(ceiling, 100 - lost))
@@ -162,6 +165,21 @@ def target_result(state: TargetState, findings: tuple[Finding, ...]) -> TargetRe
         source=state.source,
         file=state.file,
         line=state.line,
+    )
+
+
+def rejudged(result: TargetResult, findings: tuple[Finding, ...]) -> TargetResult:
+    """``result`` with other findings (a policy waived some, left rules out): the counts,
+    worst failure and score follow them."""
+    counts, failed = tally(findings)
+    worst = max(failed, key=lambda s: s.rank) if failed else None
+    return dataclasses.replace(
+        result,
+        findings=findings,
+        counts=counts,
+        failed=failed,
+        worst=worst,
+        score=score(counts, failed),
     )
 
 

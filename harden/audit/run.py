@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from harden import __version__
-from harden.audit.sources.interface import Progress, Read, Scan, Source, no_progress
+from harden.audit.sources.interface import Read, Scan, Source
 from harden.audit.state.model import SourceKind, TargetKind, TargetState
 from harden.errors import ExitCode, InputError, Reported
+from harden.progress import Progress, no_progress
+from harden.system.engine import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from harden.audit.report import Report
@@ -56,6 +58,7 @@ class AuditRequest:
     packs: tuple[str, ...] = ()  # pack ids; empty: every pack
     rules_dir: Path | None = None  # another audit/ folder (tests, custom packs)
     parallel_from: int = 0  # containers from which two processes judge them; 0: the default
+    timeout: float = DEFAULT_TIMEOUT  # engine source: seconds to connect, and per whole answer
     cri_socket: str = ""  # cri source: the runtime's CRI socket ('': the one found here)
     namespaces: tuple[str, ...] = ()  # cri and auto sources: only pods of these namespaces
 
@@ -165,7 +168,7 @@ def _source(request: AuditRequest) -> Source[Any]:
         case SourceKind.ENGINE:
             from harden.audit.sources.docker.engine import EngineScan, EngineSource  # noqa: PLC0415
 
-            return EngineSource(EngineScan(request.names, not request.names))
+            return EngineSource(EngineScan(request.names, not request.names, request.timeout))
         case SourceKind.CRI:
             from harden.audit.sources.cri.scan import CRIScan, CRISource, default_socket  # noqa: PLC0415
 
@@ -173,7 +176,7 @@ def _source(request: AuditRequest) -> Source[Any]:
         case SourceKind.AUTO:
             from harden.audit.sources.detect import DetectedSource  # noqa: PLC0415
 
-            return DetectedSource(request.names, request.namespaces)
+            return DetectedSource(request.names, request.namespaces, timeout=request.timeout)
         case SourceKind.PROC:
             from harden.audit.sources.proc.scan import ProcSource  # noqa: PLC0415
 
@@ -227,7 +230,10 @@ def exit_code(report: Report, fail_on: Severity | None) -> ExitCode:
 
     if report.engine_unavailable:
         return ExitCode.ENVIRONMENT
-    if fail_on is not None and any(
+    if report.gate is not None:  # judged by a policy (waivers, expired ones): its verdict
+        if not report.gate.passed:
+            return ExitCode.FAILED
+    elif fail_on is not None and any(
         f.status is Status.FAIL and f.rule.severity.rank >= fail_on.rank
         for t in report.targets
         for f in t.findings

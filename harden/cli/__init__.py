@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -28,11 +29,14 @@ COMMANDS: dict[str, str] = {
     "userns": "harden.cli.userns:userns",
     "record": "harden.cli.record:record",
     "prove": "harden.cli.prove:prove",
+    "learn": "harden.cli.learn:learn",
     "minimize-caps": "harden.cli.prove:minimize_caps",
     "audit": "harden.cli.audit:audit",
     "rules": "harden.cli.rules:rules",
     "gate": "harden.cli.gate:gate",
     "report": "harden.cli.report:report",
+    "fix": "harden.cli.fix:fix",
+    "completion": "harden.cli.completion:completion",
 }
 
 _SHORT_HELP: dict[str, str] = {
@@ -46,11 +50,14 @@ _SHORT_HELP: dict[str, str] = {
     "userns": "Plan non-overlapping user-namespace ID ranges for many tenants.",
     "record": "Record what a workload does and write a spec for it.",
     "prove": "Run a workload under its bundle in the engine and prove its check passes.",
+    "learn": "Propose spec additions from a complain-mode bundle's kernel records.",
     "minimize-caps": "Drop each capability in turn; keep only those the check needs.",
     "audit": "Audit running containers: declared config, kernel truth and drift.",
     "rules": "List and show the audit rules.",
     "gate": "CI gate: check manifests, compose files and bundles against a policy.",
     "report": "Merge host reports into one fleet report.",
+    "fix": "Rewrite a compose file or Kubernetes manifest hardened (diff, patch or in place).",
+    "completion": "Print the shell completion script (bash, zsh or fish).",
 }
 
 
@@ -68,6 +75,7 @@ class LazyGroup(click.Group):
         module = __import__(module_name, fromlist=[attr])
         command = getattr(module, attr)
         assert isinstance(command, click.Command)
+        conventions(command, f"HARDEN_{cmd_name}")
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -85,6 +93,47 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
+def _quiet(_ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    from harden.cli.console import set_quiet  # noqa: PLC0415
+
+    set_quiet(value)
+    return value
+
+
+QUIET_OPTION = click.Option(
+    ["--quiet", "-q"],
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_quiet,
+    envvar="HARDEN_QUIET",
+    help="No progress, notes or summaries on stderr (errors and warnings still show).",
+)
+
+
+def long_name(option: click.Option) -> str:
+    """``fail_on`` for ``--fail-on``: what the config file and variables call an option."""
+    longs = [o for o in option.opts if o.startswith("--")]
+    return (longs[0][2:] if longs else option.name or "").replace("-", "_")
+
+
+def conventions(command: click.Command, prefix: str) -> None:
+    """Every command (and subcommand) takes --quiet, and every option reads
+    HARDEN_<COMMAND>_<OPTION> (named after its long flag: HARDEN_GATE_FAIL_ON)."""
+    own = next((p for p in command.params if p.name == "quiet"), None)
+    if own is None:
+        command.params.append(QUIET_OPTION)
+    elif isinstance(own, click.Option) and own.callback is None:
+        own.callback = _quiet  # a command's own --quiet silences the shared notes too
+    for param in command.params:
+        if isinstance(param, click.Option) and param.envvar is None:
+            param.envvar = f"{prefix}_{long_name(param)}".upper().replace("-", "_")
+            param.show_envvar = False
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            conventions(sub, f"{prefix}_{name}")
+
+
 EPILOG = """\b
 Exit codes:
   0  success
@@ -99,8 +148,31 @@ Exit codes:
 
 @click.group(cls=LazyGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="harden")
-def cli() -> None:
-    """harden: least-privilege profiles for containers, host audit and CI gate."""
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    envvar="HARDEN_CONFIG",
+    help="Option defaults per command (default: .harden.yaml from here up to the repository root).",
+)
+@click.option(
+    "--color/--no-color",
+    default=None,
+    envvar="HARDEN_COLOR",
+    help="Force colour on (even piped, for CI logs) or off [NO_COLOR, else a terminal].",
+)
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None, color: bool | None) -> None:
+    """harden: least-privilege profiles for containers, host audit and CI gate.
+
+    Every option also reads HARDEN_<COMMAND>_<OPTION> (HARDEN_GATE_FAIL_ON=medium) and
+    .harden.yaml; the command line wins.
+    """
+    from harden.cli.config import load_defaults  # noqa: PLC0415
+    from harden.cli.console import set_color  # noqa: PLC0415
+
+    set_color(color)
+    assert isinstance(ctx.command, click.Group)
+    ctx.default_map = load_defaults(ctx.command, ctx, config)
 
 
 def main(argv: list[str] | None = None) -> Any:
@@ -124,7 +196,7 @@ def _main(argv: list[str] | None) -> Any:
         click.echo(exc.diagnostics(), err=True)
         sys.exit(int(exc.exit_code))
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        code = exc.exit_code
     except click.ClickException as exc:
         exc.show()
         sys.exit(ExitCode.INPUT)
@@ -135,9 +207,7 @@ def _main(argv: list[str] | None) -> Any:
         click.echo("interrupted", err=True)
         sys.exit(ExitCode.INTERRUPTED)
     except BrokenPipeError:  # e.g. `harden explain ... | head`: the reader went away
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(1)
+        _reader_gone()
     except Exception as exc:
         if os.environ.get("HARDEN_DEBUG"):
             raise
@@ -148,4 +218,16 @@ def _main(argv: list[str] | None) -> Any:
             err=True,
         )
         sys.exit(ExitCode.INTERNAL)
+    try:  # what is still buffered: a reader that went away is no error either
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _reader_gone()
     sys.exit(int(code) if isinstance(code, int) else 0)
+
+
+def _reader_gone() -> None:
+    """The reader of stdout stopped reading (``| head``): that is what it wanted, so
+    exit 0, silently, every time (no error at exit from the unflushed rest either)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)

@@ -2,47 +2,17 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from harden.cli.output import render_to, report_options
+from harden.audit.rules.model import Severity
+from harden.cli.console import progress_reporter
+from harden.cli.output import Output, render_to, report_options
+from harden.system.engine import DEFAULT_TIMEOUT
 
-_FAIL_ON = ("critical", "high", "medium", "low", "never")
-_PROGRESS_FROM = 10  # show a progress bar from this many containers on
-
-
-@contextmanager
-def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int, str], None]]:
-    """The library's progress callback, drawn as a rich bar on a terminal's stderr."""
-    if not enabled or not sys.stderr.isatty():
-        yield lambda _done, _total, _what: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn  # noqa: PLC0415
-
-    from harden.cli.console import stderr_console  # noqa: PLC0415
-    from harden.report.text import shown  # noqa: PLC0415
-
-    columns = (
-        TextColumn("scanning"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}", markup=False),  # container names are untrusted
-    )
-    with Progress(*columns, console=stderr_console(), transient=True) as bar:
-        task = bar.add_task("", total=None, visible=False)
-
-        def update(done: int, total: int, what: str) -> None:
-            visible = total >= _PROGRESS_FROM
-            bar.update(
-                task, completed=done, total=total, description=shown(what, 40), visible=visible
-            )
-
-        yield update
+_FAIL_ON = ("critical", "high", "medium", "low", "info", "never")
 
 
 @click.command()
@@ -86,9 +56,23 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int, str], None]]:
 @click.option(
     "--fail-on",
     type=click.Choice(_FAIL_ON),
-    default="high",
+    default=None,
+    help="Exit 1 when a rule of this severity or worse fails [policy's, else high].",
+)
+@click.option(
+    "--policy",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Gate policy file: rules, threshold and waivers (also harden.dev/waive.RULE "
+    "container labels).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_TIMEOUT,
     show_default=True,
-    help="Exit 1 when a rule of this severity or worse fails.",
+    metavar="SECONDS",
+    help="Deadline to connect to the engine, and for each of its answers; an engine that "
+    "misses it (or answers malformed HTTP) is not used: exit 4, with the report.",
 )
 @report_options("Table: list every failing rule with its evidence.")
 def audit(
@@ -98,11 +82,14 @@ def audit(
     namespaces: tuple[str, ...],
     inputs: tuple[Path, ...],
     fmt: str,
-    output: Path | None,
+    outputs: tuple[Output, ...],
     packs: tuple[str, ...],
-    fail_on: str,
+    fail_on: str | None,
+    policy: Path | None,
+    timeout: float,
     details: bool,
     color: bool | None,
+    severities: frozenset[Severity] | None,
 ) -> None:
     """Audit containers for risk: what the engine declares, what the kernel applied, and
     the drift between them. Never changes, restarts or enters a container.
@@ -115,6 +102,7 @@ def audit(
     harden audit --namespace payments  pods of one Kubernetes namespace
     harden audit --source proc         no engine API: any runtime, through /proc
     harden audit --input inspect.json  offline: saved docker/podman inspect output
+    harden audit --policy policy.yaml  the gate's rules, threshold and waivers
 
     Exit codes: 0 nothing at or above --fail-on failed and everything was read; 1 a rule at
     or above --fail-on failed; 3 some facts could not be read (findings "unknown"); 4 the
@@ -136,8 +124,6 @@ def audit(
         raise InputError(f"--cri-socket names a CRI runtime; --source {source} does not use one")
     if namespaces and source not in ("auto", "cri"):
         raise InputError(f"--namespace selects Kubernetes pods; --source {source} has none")
-    if output is not None and output.is_dir():
-        raise InputError(f"{output}: is a directory, expected a file name")
     from harden.audit.run import AuditRequest, exit_code  # noqa: PLC0415
     from harden.audit.run import audit as run_audit  # noqa: PLC0415
     from harden.audit.state.model import SourceKind  # noqa: PLC0415
@@ -145,12 +131,21 @@ def audit(
     kind = SourceKind.INSPECT if inputs else SourceKind(source)
     now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     request = AuditRequest(
-        now, kind, names, inputs, packs, cri_socket=cri_socket, namespaces=namespaces
+        now,
+        kind,
+        names,
+        inputs,
+        packs,
+        cri_socket=cri_socket,
+        namespaces=namespaces,
+        timeout=timeout,
     )
-    with _progress_bar(True) as progress:
+    with progress_reporter() as progress:
         report = run_audit(request, progress)
-    from harden.audit.rules.model import Severity  # noqa: PLC0415
+    from harden.gate.policy import fail_on as parse_fail_on  # noqa: PLC0415
+    from harden.gate.run import apply_policy, policy_for  # noqa: PLC0415
 
-    render_to(report, fmt, output, details, color)
-    threshold = None if fail_on == "never" else Severity(fail_on)
-    click.get_current_context().exit(int(exit_code(report, threshold)))
+    chosen = policy_for(policy, parse_fail_on(fail_on) if fail_on is not None else "policy")
+    report = apply_policy(report, chosen, datetime.now(UTC).date())
+    render_to(report, fmt, outputs, details, color, severities)
+    click.get_current_context().exit(int(exit_code(report, chosen.fail_on)))

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
+from harden.audit.rules.model import Severity
 from harden.audit.rules.versions import KNOWN
-from harden.cli.output import render_to, report_options
+from harden.cli.output import Output, render_to, report_options
 
 _FAIL_ON = ("critical", "high", "medium", "low", "info", "never")
 
@@ -56,12 +57,13 @@ def gate(
     fail_on: str | None,
     k8s_version: str,
     fmt: str,
-    output: Path | None,
+    outputs: tuple[Output, ...],
     baseline: Path | None,
     write_baseline: Path | None,
     allow_empty: bool,
     details: bool,
     color: bool | None,
+    severities: frozenset[Severity] | None,
 ) -> None:
     """Check Kubernetes manifests, compose files, `docker inspect` output and harden
     bundles against a policy, with the same rules as the host audit.
@@ -79,6 +81,7 @@ def gate(
     3 nothing violated but some rule could not be decided, some object not read, or
     nothing to judge at all (unless --allow-empty).
     """
+    from harden.errors import InputError  # noqa: PLC0415
     from harden.gate.policy import fail_on as parse_fail_on  # noqa: PLC0415
     from harden.gate.run import GateRequest, exit_code  # noqa: PLC0415
     from harden.gate.run import gate as run_gate  # noqa: PLC0415
@@ -95,10 +98,31 @@ def gate(
         write_baseline=write_baseline,
         allow_empty=allow_empty,
     )
-    report, baseline_text = run_gate(request)
-    if write_baseline is not None and baseline_text is not None:
-        from harden.system.files import write_file  # noqa: PLC0415
+    reports = [path for _fmt, path in outputs]
+    if write_baseline is not None and any(_same(write_baseline, p) for p in reports):
+        raise InputError(f"{write_baseline}: is both a report (-o) and --write-baseline")
+    from harden.cli.console import progress_reporter  # noqa: PLC0415
 
-        write_file(write_baseline, baseline_text)
-    render_to(report, fmt, output, details, color)
+    with progress_reporter() as progress:
+        report, baseline_text = run_gate(request, progress)
+    from harden.cli.console import info  # noqa: PLC0415
+
+    also = {write_baseline: baseline_text} if write_baseline and baseline_text else {}
+    if not also and baseline is None and policy is not None:
+        from harden.gate.run import policy_for  # noqa: PLC0415
+
+        named = policy_for(policy).baseline
+        if named is not None and not named.exists():
+            info(
+                f"note: the policy's baseline {named} does not exist yet, so it accepts "
+                f"nothing; harden gate ... --write-baseline {named} writes it"
+            )
+    render_to(report, fmt, outputs, details, color, severities, also=also)  # all or none
+    if write_baseline is not None and baseline_text is not None:
+        accepted = baseline_text.count('"fingerprint"')
+        info(f"wrote {write_baseline}: {accepted} failing finding(s) accepted from now on")
     click.get_current_context().exit(int(exit_code(report)))
+
+
+def _same(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()

@@ -38,9 +38,20 @@ if TYPE_CHECKING:
     help="/etc/subuid-style file to take the user namespace range from (with --all; "
     "default: useradd's range starting at 100000).",
 )
+@click.option(
+    "--complain",
+    is_flag=True,
+    help="Seccomp logs the calls it does not allow (SCMP_ACT_LOG) instead of denying them: "
+    "run the workload under it, then harden learn BUNDLE --container NAME. Not a confinement.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def generate(
-    spec_file: Path, output: Path, all_layers: bool, userns_pool: Path | None, quiet: bool
+    spec_file: Path,
+    output: Path,
+    all_layers: bool,
+    userns_pool: Path | None,
+    complain: bool,
+    quiet: bool,
 ) -> None:
     """Generate a checked bundle from SPEC_FILE: capability whitelist, seccomp profile (JSON,
     compiled BPF and PFC per architecture, every call simulated), and the docker run,
@@ -48,24 +59,33 @@ def generate(
 
     Nothing is written unless every artefact passes its check.
     """
-    from harden.generate.bundle import MANIFEST, build_bundle  # noqa: PLC0415
+    from harden.generate.bundle import build_bundle  # noqa: PLC0415
+    from harden.generate.output import write_bundle  # noqa: PLC0415
     from harden.layers.interface import Unexpressible  # noqa: PLC0415
     from harden.layers.userns.parse import load_pool  # noqa: PLC0415
     from harden.profile.loader import load_spec  # noqa: PLC0415
-    from harden.system.files import write_tree  # noqa: PLC0415
 
     if userns_pool is not None and not all_layers:
         raise click.UsageError("--userns-pool needs --all")
     loaded = load_spec(spec_file)
     for problem in loaded.warnings:
         warn(problem.render(loaded.source))
+    if loaded.spec.syscalls.io_uring:
+        warn("syscalls.io_uring: io_uring is allowed; its operations (socket, openat, "
+             "unlinkat, ...) bypass the seccomp filter, so the allow-list no longer bounds "
+             "what the workload can do in the kernel")  # fmt: skip
     pool = load_pool(userns_pool) if userns_pool is not None else None
     with progress_reporter(not quiet) as progress:
         try:
-            bundle = build_bundle(loaded.spec, progress, all_layers=all_layers, userns_pool=pool)
+            bundle = build_bundle(
+                loaded.spec, progress, all_layers=all_layers, userns_pool=pool, complain=complain
+            )
         except Unexpressible as exc:
             raise located(exc, spec_file) from None
-        write_tree(output, bundle.files, marker=MANIFEST)
+        write_bundle(output, bundle.files)
+    if complain:
+        warn("complain mode: seccomp logs the calls it does not allow and denies none of "
+             "them; learn with harden learn, then generate without --complain")  # fmt: skip
     if quiet:
         return
     manifest = bundle.manifest()

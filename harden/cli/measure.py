@@ -31,7 +31,15 @@ from harden.cli.console import info, literal, progress_reporter
     help="Run the runtime itself on OCI bundles instead of through the engine (for a "
     "runtime the engine cannot start here, e.g. crun on hybrid cgroups).",
 )
-def measure_runtime(runtime: str, image: str, rounds: int, output: Path, direct: bool) -> None:
+@click.option(
+    "--container-prefix",
+    default="harden-",
+    show_default=True,
+    help="Name prefix of the containers harden starts (tests use harden-test-).",
+)
+def measure_runtime(
+    runtime: str, image: str, rounds: int, output: Path, direct: bool, container_prefix: str
+) -> None:
     """Measure which syscalls the container runtime makes after installing the seccomp
     filter (needs root and a Docker engine; briefly lifts kernel.printk_ratelimit)."""
     from harden.runtime.record.runtime_base import measure, to_set_yaml  # noqa: PLC0415
@@ -43,9 +51,11 @@ def measure_runtime(runtime: str, image: str, rounds: int, output: Path, direct:
         if direct:
             from harden.runtime.record.runtime_direct import measure_direct  # noqa: PLC0415
 
-            result = measure_direct(client, image, runtime, rounds, progress)
+            result = measure_direct(
+                client, image, runtime, rounds, progress, prefix=container_prefix
+            )
         else:
-            result = measure(client, image, runtime, rounds, progress)
+            result = measure(client, image, runtime, rounds, progress, prefix=container_prefix)
     write_file(output, to_set_yaml(result))
     info(
         f"{literal(str(output))}: {len(result.seen)} syscalls for {runtime} "

@@ -29,9 +29,20 @@ def _target_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      "network namespace, or on the host inside that namespace."),
         click.option("--check-image", metavar="IMAGE",
                      help="Image of the check container (default: the workload's)."),
+        click.option("--ready", metavar="CMD",
+                     help="Shell command that succeeds once the workload is ready (run beside "
+                     "it until it does, after it listens on the spec's ports)."),
         click.option("--ready-timeout", type=DURATION, default=30.0, show_default=True,
-                     help="How long the workload may take to listen on its spec's ports."),
+                     help="How long the workload may take to be ready."),
         click.option("--check-timeout", type=DURATION, default=120.0, show_default=True),
+        click.option("--load", metavar="CMD",
+                     help="A heavy workload to run beside the workload before the check "
+                     "(separate from it: a benchmark, a migration, a batch of clients)."),
+        click.option("--duration", type=DURATION,
+                     help="Repeat --load until this long has passed (e.g. 60s)."),
+        click.option("--restart", is_flag=True,
+                     help="After the check, SIGKILL the workload, start it again under the "
+                     "bundle (crash recovery) and run the check again."),
         click.option("--container-prefix", default="harden-", show_default=True,
                      help="Name prefix of the containers harden starts."),
     ]  # fmt: skip
@@ -52,14 +63,23 @@ def _target(bundle: Path, command: tuple[str, ...], kw: dict[str, Any]) -> Prove
         bundle=loaded, image=kw["image"], check=kw["check"], command=command,
         check_where=Where(kw["check_in"]), check_image=kw["check_image"],
         ready_timeout=kw["ready_timeout"], check_timeout=kw["check_timeout"],
-        prefix=kw["container_prefix"],
+        prefix=kw["container_prefix"], load=kw["load"], load_duration=kw["duration"],
+        restart=kw["restart"], ready=kw["ready"],
     )  # fmt: skip
 
 
 @click.command()
 @_target_options
 @click.option("--no-diagnose", is_flag=True, help="On failure, do not re-run to find the cause.")
-def prove(bundle: Path, command: tuple[str, ...], no_diagnose: bool, **kw: Any) -> None:
+@click.option(
+    "--audit-denials",
+    is_flag=True,
+    help="After a pass, run again with unlisted syscalls logged instead of denied and fail "
+    "on any the workload made (denials the check did not notice; read in the kernel log).",
+)
+def prove(
+    bundle: Path, command: tuple[str, ...], no_diagnose: bool, audit_denials: bool, **kw: Any
+) -> None:
     """Prove that a workload still works under its BUNDLE.
 
     Starts the workload (IMAGE, or COMMAND after --) in the real engine with every
@@ -77,9 +97,12 @@ def prove(bundle: Path, command: tuple[str, ...], no_diagnose: bool, **kw: Any) 
 
     target = _target(bundle, command, kw)
     with progress_reporter() as progress:
-        proof = run_proof(docker_client(), target, progress, explain=not no_diagnose)
+        proof = run_proof(
+            docker_client(), target, progress, explain=not no_diagnose,
+            audit_denials=audit_denials,
+        )  # fmt: skip
     _show(render_proof(proof))
-    if proof.passed:
+    if proof.passed and proof.quiet:
         return
     if proof.diagnosis is not None and proof.diagnosis.broken_check:
         raise InputError(
@@ -99,8 +122,16 @@ def prove(bundle: Path, command: tuple[str, ...], no_diagnose: bool, **kw: Any) 
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write the bundle's spec with the proven capability set to this file.",
 )
+@click.option(
+    "--spec",
+    "source_spec",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="The annotated spec the bundle came from: --write-spec then keeps its comments and "
+    "origins (so spec merge can still widen it) and only replaces the capabilities.",
+)
 def minimize_caps(bundle: Path, command: tuple[str, ...], start: str,
-                  write_spec: Path | None, **kw: Any) -> None:  # fmt: skip
+                  write_spec: Path | None, source_spec: Path | None,
+                  **kw: Any) -> None:  # fmt: skip
     """Find the proven-minimal capability set of a workload.
 
     Runs the workload under the bundle with each capability removed in turn and keeps
@@ -118,9 +149,11 @@ def minimize_caps(bundle: Path, command: tuple[str, ...], start: str,
     with progress_reporter() as progress:
         proof = run_minimize(docker_client(), target, progress, start=first)
     _show(render_caps(proof))
-    if write_spec is not None:
-        _write_spec(target, proof.kept, {v.capability: v.evidence for v in proof.verdicts},
-                    write_spec)  # fmt: skip
+    evidence = {v.capability: v.evidence for v in proof.verdicts}
+    if write_spec is not None and source_spec is not None:
+        _write_annotated(source_spec, proof.kept, evidence, write_spec)
+    elif write_spec is not None:
+        _write_spec(target, proof.kept, evidence, write_spec)
 
 
 def _show(text: str) -> None:
@@ -146,3 +179,32 @@ def _write_spec(target: ProveTarget, kept: tuple[str, ...], evidence: dict[str, 
     header = "# The bundle's spec with the capability set proven minimal by harden minimize-caps.\n"
     write_file(path, header + yaml.safe_dump(doc, sort_keys=False, width=100))
     info(f"wrote {literal(str(path))}")
+
+
+def _write_annotated(source: Path, kept: tuple[str, ...], evidence: dict[str, str],
+                     path: Path) -> None:  # fmt: skip
+    """The source spec, every comment and origin kept, with the proven capabilities."""
+    from harden.profile.loader import load_spec, parse_spec  # noqa: PLC0415
+    from harden.runtime.record.draft import Origin, read_draft  # noqa: PLC0415
+    from harden.runtime.record.render import render  # noqa: PLC0415
+    from harden.system.files import write_file  # noqa: PLC0415
+    from harden.system.yaml import read_text  # noqa: PLC0415
+
+    load_spec(source)
+    draft = read_draft(read_text(source, what="workload spec"), str(source))
+    old = {c["name"]: c for c in draft.data.get("capabilities") or [] if isinstance(c, dict)}
+    for name in old:
+        draft.notes.pop(("capabilities", name), None)
+    caps = []
+    for name in kept:
+        why = f"proven: without it {evidence.get(name, 'it failed')}"[:200]
+        caps.append({"name": name, "reason": old.get(name, {}).get("reason") or why})
+        draft.note(("capabilities", name), Origin.RECORDED, f"harden minimize-caps: {why}")
+    if caps:
+        draft.data["capabilities"] = caps
+    else:
+        draft.data.pop("capabilities", None)
+    text = render(draft)
+    parse_spec(text, str(path))
+    write_file(path, text)
+    info(f"wrote {literal(str(path))} (from {literal(str(source))}, comments kept)")

@@ -67,11 +67,31 @@ _CLIENT_WHERE = click.Choice(["container", "host"])
     help="Image of the exercise container (default: the workload's).",
 )
 @click.option(
+    "--ready",
+    metavar="CMD",
+    help="Shell command that succeeds once the workload is ready (run beside it like the "
+    "exercise, until it succeeds); without it the exercise starts once the workload listens.",
+)
+@click.option(
     "--ready-timeout",
     type=DURATION,
     default=30.0,
     show_default=True,
-    help="How long to wait for the workload to listen before the exercise.",
+    help="How long to wait for the workload to be ready before the exercise.",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["auto", "ebpf", "strace"]),
+    default="auto",
+    show_default=True,
+    help="eBPF (bpftrace: in-kernel aggregation, capability checks, little overhead) or "
+    "strace; auto takes eBPF and falls back to strace, saying why.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Also deny what the implied syscall sets allow but the workload never did "
+    "(syscalls.deny). Tighter, and the first thing to break under a heavier load.",
 )
 @click.option("--user", help="User for --image (name or uid[:gid]; default: the image's).")
 @click.option(
@@ -96,7 +116,10 @@ def record(
     exercise: str | None,
     exercise_in: str,
     exercise_image: str | None,
+    ready: str | None,
     ready_timeout: float,
+    backend: str,
+    strict: bool,
     user: str | None,
     trace_dir: Path | None,
     container_prefix: str,
@@ -116,6 +139,7 @@ def record(
     """
     from harden.errors import ExitCode, InputError  # noqa: PLC0415
     from harden.runtime.container import Where  # noqa: PLC0415
+    from harden.runtime.record.backend import Backend  # noqa: PLC0415
     from harden.runtime.record.recorder import RecordOptions  # noqa: PLC0415
 
     modes = [m for m in (container, image, pid) if m is not None]
@@ -132,10 +156,10 @@ def record(
                 work=work, duration=duration, exercise=exercise,
                 exercise_where=Where(exercise_in), exercise_image=exercise_image,
                 ready_timeout=ready_timeout, prefix=container_prefix, user=user,
-                progress=progress,
+                backend=Backend(backend), ready=ready, progress=progress,
             )  # fmt: skip
             recording = _record(command, container, image, pid, opts)
-        _write(recording, output, spec_name)
+        _write(recording, output, spec_name, strict=strict)
         if trace_dir is not None:
             trace_dir.mkdir(parents=True, exist_ok=True)
             for trace in work.glob("trace.*"):
@@ -190,21 +214,28 @@ def _record(
     return containers.record_image(client, image, command, opts)
 
 
-def _write(recording: Recording, output: Path, name: str) -> None:
+def _write(recording: Recording, output: Path, name: str, *, strict: bool) -> None:
     from harden.runtime.record.render import render  # noqa: PLC0415
     from harden.runtime.record.tospec import draft_from_recording  # noqa: PLC0415
     from harden.system.files import write_file  # noqa: PLC0415
 
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    text = render(draft_from_recording(recording, name=name, when=when))
+    draft = draft_from_recording(recording, name=name, when=when, strict=strict)
+    text = render(draft)
     write_file(output, text)
     obs = recording.observations
     seen = len(set().union(*obs.syscalls.values())) if obs.syscalls else 0
+    recorder = "eBPF" if recording.backend == "ebpf" else "strace"
+    for line in recording.details:
+        if line.startswith("eBPF recorder unavailable"):
+            warn(line)
     info(
-        f"wrote {literal(str(output))}: {seen} distinct syscalls from {len(obs.pids)} "
-        f"processes, {len(obs.listen)} listening ports, {len(obs.capability_hints)} "
-        "capability hints"
+        f"wrote {literal(str(output))} (recorded with {recorder}): {seen} distinct syscalls, "
+        f"{len(obs.listen)} listening ports, {len(obs.capability_hints)} capability hints"
+        + ("; syscalls.deny trims the implied sets (--strict)" if strict else "")
     )
+    for advice in draft.advice:
+        info(f"to decide: {advice}")
 
 
 def merge_specs(files: tuple[Path, ...], output: Path) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from harden.cli.output import render_to, report_options
+from harden.audit.rules.model import Severity
+from harden.cli.output import Output, render_to, report_options
 
 
 @click.group()
@@ -28,10 +29,11 @@ def report() -> None:
 def merge(
     files: tuple[Path, ...],
     fmt: str,
-    output: Path | None,
+    outputs: tuple[Output, ...],
     fail_on: str,
     details: bool,
     color: bool | None,
+    severities: frozenset[Severity] | None,
 ) -> None:
     """Merge host reports (harden audit --format json, e.g. one per node) into one fleet
     report: totals, hosts worst first, per-rule counts, every target with its host.
@@ -49,6 +51,6 @@ def merge(
 
     now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     merged = merge_reports(files, generated_at=now, tool_version=__version__)
-    render_to(merged, fmt, output, details, color)
+    render_to(merged, fmt, outputs, details, color, severities)
     threshold = None if fail_on == "never" else Severity(fail_on)
     click.get_current_context().exit(int(exit_code(merged, threshold)))

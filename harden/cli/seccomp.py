@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from harden.report.profile_text import ProfileFormat, ProfileOptions
@@ -30,6 +32,35 @@ def _caps_option(value: str) -> frozenset[str]:
     return frozenset(out)
 
 
+def _resolve(arg: str) -> tuple[str, Any]:
+    """A profile argument; 'docker-default' is the running engine's own when one answers."""
+    from harden.layers.seccomp.builtin import resolve  # noqa: PLC0415
+
+    if arg == "docker-default":
+        engine = _engine_default()
+        if engine is not None:
+            return engine
+        arg = "containers-common"
+    return resolve(arg)
+
+
+def _engine_default() -> tuple[str, Any] | None:
+    """The installed engine's own default profile, or None (said) when no engine answers."""
+    from harden.cli.console import warn  # noqa: PLC0415
+    from harden.errors import HardenError  # noqa: PLC0415
+    from harden.runtime.engine_default import engine_default  # noqa: PLC0415
+    from harden.system.engine import docker_client  # noqa: PLC0415
+
+    try:
+        return engine_default(docker_client(timeout=10))
+    except HardenError as exc:
+        warn(f"docker-default: {exc}; comparing with containers-common's profile instead")
+    except Exception as exc:  # no engine here: the installed JSON is the fallback
+        warn(f"docker-default: no Docker engine answered ({type(exc).__name__}); "
+             "comparing with containers-common's profile instead")  # fmt: skip
+    return None
+
+
 @click.command()
 @click.argument("profile_a")
 @click.argument("profile_b")
@@ -47,8 +78,9 @@ def diff(
     profile_a: str, profile_b: str, caps: str, arches: tuple[str, ...], fmt: str, names: bool
 ) -> None:
     """Compare two seccomp profiles: per architecture, what each allows that the other does
-    not. A profile is a JSON file, a bundle directory, or the name 'docker-default' (the
-    engine default installed here, e.g. /usr/share/containers/seccomp.json).
+    not. A profile is a JSON file, a bundle directory, 'docker-default' (the profile the
+    installed Docker engine applies, read from a probe container's OCI config; without an
+    engine, containers-common's) or 'containers-common' (/usr/share/containers/seccomp.json).
 
     \b
     Example:
@@ -63,7 +95,7 @@ def diff(
         chosen = tuple(Arch(x) for x in arches) or None
     except ValueError:
         raise InputError(f"--arch: use one of {', '.join(a.value for a in Arch)}") from None
-    result = compare(profile_a, profile_b, _caps_option(caps), chosen)
+    result = compare(profile_a, profile_b, _caps_option(caps), chosen, resolver=_resolve)
     click.echo(render_diff(result, ProfileOptions(ProfileFormat(fmt), names)), nl=False)
 
 

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from harden.audit.rules import versions
 
 FailOn = Literal["critical", "high", "medium", "low", "info", "never"]
 RULE_PATTERN = r"^[A-Za-z0-9*?\[\]-]+$"
+
+
+def _date_only(value: Any) -> Any:
+    """A date is a YAML date or YYYY-MM-DD text, never a number (pydantic would read 0 as
+    1970-01-01, a timestamp)."""
+    if isinstance(value, datetime.date | str):
+        return value
+    raise ValueError("must be a date, YYYY-MM-DD")
 
 
 class _Strict(BaseModel):
@@ -29,7 +37,7 @@ class WaiverIn(_Strict):
     file: str = Field(default="*", min_length=1, description="glob on the input file path")
     reason: str = Field(min_length=3, description="why the risk is accepted")
     owner: str = Field(min_length=1, description="who accepted it (a person or team)")
-    expires: datetime.date = Field(
+    expires: Annotated[datetime.date, BeforeValidator(_date_only)] = Field(
         description="YYYY-MM-DD; after this day the waiver accepts nothing and fails the gate"
     )
 

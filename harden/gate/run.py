@@ -9,17 +9,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harden import __version__
-from harden.audit.report import GateOutcome, Report, ReportKind, build_report
+from harden.audit.report import (
+    GateOutcome,
+    Report,
+    ReportKind,
+    TargetResult,
+    build_report,
+    order_key,
+    rejudged,
+)
 from harden.audit.rules.catalog import load_catalog
 from harden.audit.rules.evaluator import Evaluator
 from harden.audit.rules.model import RulePack, Severity, Status
 from harden.audit.run import Parallel, collect, select_packs
-from harden.audit.sources.interface import Progress, Scan, no_progress
+from harden.audit.sources.interface import Scan
 from harden.audit.state.model import TargetKind
 from harden.errors import ExitCode, FileProblems
 from harden.gate import baseline as baseline_file
 from harden.gate.policy import Policy, kubernetes_version, load_policy
-from harden.gate.waivers import Accepting, accept
+from harden.gate.waivers import Accepting, accept, judge, label_waivers
+from harden.progress import Progress, no_progress
 from harden.report.locate import fingerprint
 
 _UNSET = "policy"
@@ -39,6 +48,7 @@ class GateRequest:
     allow_empty: bool = False  # judging nothing is a pass, not "incomplete" (exit 3)
     jobs: int = 0  # processes reading and judging the inputs; 0: one per core (up to 4)
     parallel_from: int = 64  # inputs from which more than one process is used
+    contents: tuple[tuple[Path, str], ...] = ()  # files judged with this text, not the disk's
 
 
 # Many small chunks, and this process only collects: a worker holds (and pickles) one
@@ -48,10 +58,7 @@ CHUNK_MOST = 250
 
 
 def _policy(request: GateRequest) -> Policy:
-    policy = load_policy(request.policy) if request.policy is not None else Policy()
-    if request.fail_on != _UNSET:
-        threshold = request.fail_on if isinstance(request.fail_on, Severity) else None
-        policy = dataclasses.replace(policy, fail_on=threshold)
+    policy = policy_for(request.policy, request.fail_on)
     if request.baseline is not None:
         policy = dataclasses.replace(policy, baseline=request.baseline)
     if request.kubernetes_version:
@@ -79,14 +86,17 @@ def gate(request: GateRequest, progress: Progress = no_progress) -> tuple[Report
         where = policy.source or "the policy"
         raise FileProblems(where, wrong, hint="harden rules list shows the packs and rules")
     packs = select_packs(catalog, policy.packs)
-    accepted = baseline_file.load(policy.baseline) if policy.baseline is not None else {}
+    accepted = {}
+    if policy.baseline is not None and (request.baseline is not None or policy.baseline.exists()):
+        # a baseline the policy names may not exist yet: --write-baseline makes it
+        accepted = baseline_file.load(policy.baseline)
     parallel = Parallel(
         jobs=request.jobs or workers(),
         from_items=request.parallel_from,
         chunks_per_job=CHUNKS_PER_JOB,
         most=CHUNK_MOST,
     )
-    source = FilesSource(request.paths, policy.ignore_kinds)
+    source = FilesSource(request.paths, policy.ignore_kinds, request.contents)
     found, results = collect(source, evaluators(packs, policy), parallel, progress)
     if not found.targets and not request.allow_empty:
         found = dataclasses.replace(found, problems=(*found.problems, _nothing(found)))
@@ -122,25 +132,74 @@ def gate(request: GateRequest, progress: Progress = no_progress) -> tuple[Report
         generated_at=request.generated_at,
         tool_version=__version__,
     )
-    violations = sum(
-        1
-        for t in report.targets
-        for f in t.findings
-        if f.status is Status.FAIL
-        and (
-            (policy.fail_on is not None and f.rule.severity.rank >= policy.fail_on.rank)
-            or "[waiver expired:" in f.message
-        )
-    )
     outcome = GateOutcome(
         policy=policy.source,
         fail_on=policy.fail_on,
-        violations=violations,
+        violations=violations(report.targets, policy.fail_on),
         expired=tuple(dict.fromkeys(ctx.expired)),
         unused=tuple(ctx.unused()),
         baseline=ctx.baseline_name,
     )
     return dataclasses.replace(report, kind=ReportKind.GATE, gate=outcome), baseline_text
+
+
+def violations(targets: Iterable[TargetResult], fail_on: Severity | None) -> int:
+    """Failures at or above ``fail_on``, and failures whose waiver expired."""
+    return sum(
+        1
+        for t in targets
+        for f in t.findings
+        if f.status is Status.FAIL
+        and (
+            (fail_on is not None and f.rule.severity.rank >= fail_on.rank)
+            or "[waiver expired:" in f.message
+        )
+    )
+
+
+def policy_for(path: Path | None, fail_on: Severity | str | None = _UNSET) -> Policy:
+    """The policy file's (or the defaults), with a command line threshold winning."""
+    policy = load_policy(path) if path is not None else Policy()
+    if fail_on != _UNSET:
+        threshold = fail_on if isinstance(fail_on, Severity) else None
+        policy = dataclasses.replace(policy, fail_on=threshold)
+    return policy
+
+
+def apply_policy(report: Report, policy: Policy, today: datetime.date) -> Report:
+    """An audit judged by a gate policy: its rule selection, waivers (in the policy, and
+    inline as ``harden.dev/waive.RULE`` container labels) and threshold, with the verdict
+    every format shows. Malformed inline waivers are scan problems (the audit goes on)."""
+    catalog = load_catalog()
+    known = frozenset(r.id for r in catalog.rules())
+    # the audit chooses its packs (--pack); a gate policy's packs are the gate's
+    wrong = policy.check_names(policy.packs, sorted(known))
+    if wrong and policy.source:
+        raise FileProblems(policy.source, wrong, hint="harden rules list shows the packs and rules")
+    ctx = Accepting(policy, {}, today)
+    targets, problems = [], list(report.problems)
+    for target in report.targets:
+        inline, found = label_waivers(target.labels, known)
+        problems += [f"{target.name}: {p}" for p in found]
+        findings = tuple(
+            judge(target, f, inline, ctx) if f.status is Status.FAIL else f
+            for f in target.findings
+            if policy.selects(f.rule.id, f.rule.since)
+        )
+        targets.append(rejudged(target, findings))
+    outcome = GateOutcome(
+        policy=policy.source,
+        fail_on=policy.fail_on,
+        violations=violations(targets, policy.fail_on),
+        expired=tuple(dict.fromkeys(ctx.expired)),
+        unused=tuple(ctx.unused()),
+    )
+    return dataclasses.replace(
+        report,
+        targets=tuple(sorted(targets, key=order_key)),
+        problems=tuple(problems),
+        gate=outcome,
+    )
 
 
 def _nothing(scan: Scan) -> str:

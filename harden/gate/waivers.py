@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from harden.audit.rules.model import Acceptance, Accepted, Finding, Status
+from harden.audit.sources.located import waiver_key
 from harden.audit.state.model import TargetState
 from harden.errors import FileProblems, Problem
 from harden.gate.baseline import Entry
@@ -75,7 +77,40 @@ def _expired(expires: datetime.date | None, today: datetime.date) -> bool:
     return expires is not None and expires < today
 
 
-def _judge(state: TargetState, finding: Finding, inline: list[_Inline], ctx: Accepting) -> Finding:
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def file(self) -> str: ...
+
+
+def label_waivers(
+    labels: Mapping[str, str], known: frozenset[str]
+) -> tuple[list[_Inline], list[str]]:
+    """Inline waivers in a live container's labels (``harden.dev/waive.RULE``), and the
+    problems of malformed ones (a live scan reports them; it does not stop)."""
+    out, problems = [], []
+    for key, text in sorted(labels.items()):
+        rule = waiver_key(key)
+        if rule is None:
+            continue
+        where = f"label {key}"
+        if rule.upper() not in known:
+            problems.append(f"{where}: inline waiver names no rule {rule!r}")
+            continue
+        try:
+            reason, expires = parse_inline(text)
+        except ValueError as exc:
+            problems.append(f"{where}: inline waiver of {rule}: {exc}")
+            continue
+        out.append(_Inline(rule.upper(), reason, expires, where))
+    return out, problems
+
+
+def judge(state: _Named, finding: Finding, inline: list[_Inline], ctx: Accepting) -> Finding:
+    """A failing finding, waived when an inline waiver, a policy waiver or the baseline
+    accepts it (marked when the waiver that would have accepted it expired)."""
     rule = finding.rule.id
     expired_by = ""
     for own in (w for w in inline if w.rule == rule):
@@ -129,7 +164,7 @@ def accept(results: Results, ctx: Accepting, known: frozenset[str]) -> Results:
         if found:
             problems.setdefault(state.file, []).extend(found)
         judged = tuple(
-            _judge(state, f, inline, ctx) if f.status is Status.FAIL else f for f in findings
+            judge(state, f, inline, ctx) if f.status is Status.FAIL else f for f in findings
         )
         out.append((state, judged))
     if problems:

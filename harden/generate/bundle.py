@@ -11,9 +11,10 @@ then renamed).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,10 +25,11 @@ from harden.layers.caps.model import CapabilityPlan
 from harden.layers.interface import Checked, Verdict
 from harden.layers.registry import LAYERS, Host
 from harden.layers.seccomp.build import allowed_names
-from harden.layers.seccomp.model import Profile
+from harden.layers.seccomp.model import Action, Profile
 from harden.layers.seccomp.render import dumps
 from harden.layers.userns.model import Pool, default_pool
 from harden.profile.spec import WorkloadSpec
+from harden.progress import Progress, no_progress, step
 
 if TYPE_CHECKING:
     from harden.layers.selinux.base import SelinuxBase
@@ -35,8 +37,6 @@ if TYPE_CHECKING:
 MANIFEST = "manifest.json"
 BUNDLE_KIND = "harden.bundle"
 BUNDLE_VERSION = 1
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -55,13 +55,13 @@ class Bundle:
 
 
 def check_files(
-    built: Built, files: Mapping[str, bytes], host: Host, progress: Progress = lambda _m: None
+    built: Built, files: Mapping[str, bytes], host: Host, progress: Progress = no_progress
 ) -> tuple[Checked, ...]:
     """Every built layer's checker on its files; the first refusal is CheckFailed and a
     missing checker ToolMissing (nothing is written)."""
     out = []
     for name in built.models:
-        progress(f"checking the {name} layer")
+        step(progress, f"checking the {name} layer")
         for checked in LAYERS[name].check(files, host):
             if checked.verdict is Verdict.ERROR:
                 raise ToolMissing(checked.detail, hint=checked.hint)
@@ -83,27 +83,31 @@ def _host(
         return Host(pool=pool)
     from harden.layers.selinux.base import load_base  # noqa: PLC0415 - only --all needs it
 
-    progress("loading the SELinux base policy")
+    step(progress, "loading the SELinux base policy")
     loaded = base or load_base()
     return Host(lambda: loaded, pool)
 
 
 def build_bundle(
     spec: WorkloadSpec,
-    progress: Progress = lambda _m: None,
+    progress: Progress = no_progress,
     *,
     all_layers: bool = False,
     selinux_base: SelinuxBase | None = None,
     userns_pool: Pool | None = None,
+    complain: bool = False,
 ) -> Bundle:
     """Build and check every artefact: capabilities + seccomp (+ forms), and with
     ``all_layers`` also AppArmor, SELinux, user namespace, SPO objects and README.txt.
 
     The SELinux base policy is loaded (converted and cached) when not given; the user
     namespace range comes from ``userns_pool`` (default: useradd's subordinate range).
+    With ``complain``, the seccomp profile logs what it would deny instead (harden learn).
     """
     host = _host(progress, all_layers, selinux_base, userns_pool)
     built = build_layers(spec, host, all_layers=all_layers)
+    if complain:
+        built = _complain(built)
     files = bundle_files(built)
     checked = check_files(built, files, host, progress)
     for c in checked:
@@ -132,6 +136,14 @@ def manifest(
         "seccomp": {"allowed_syscalls": allowed, "simulated_calls": simulated},
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
     }
+    if profile.default_action is Action.LOG:
+        doc["seccomp"]["mode"] = "complain"  # logs what it would deny (harden learn)
     if built.all_layers:
         doc["layers"] = manifest_layers(built)
     return doc
+
+
+def _complain(built: Built) -> Built:
+    """The seccomp layer logs (SCMP_ACT_LOG) what it would deny instead: for harden learn."""
+    profile = dataclasses.replace(built.seccomp, default_action=Action.LOG)
+    return dataclasses.replace(built, models={**built.models, "seccomp": profile})

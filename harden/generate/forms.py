@@ -5,7 +5,9 @@ Pure functions of the spec and the other layers; the bundle decides file names.
 
 from __future__ import annotations
 
+import itertools
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +66,31 @@ def security_opts(layers: Layers, seccomp_ref: str) -> list[str]:
     return opts
 
 
+_KERNEL_TREES = ("/dev/", "/proc/", "/sys/")
+
+
+def writable_dirs(write: Sequence[str], tmpfs: Sequence[str]) -> list[str]:
+    """The directories of the root filesystem a workload writes to, where a volume or a
+    tmpfs would go: a glob's fixed part (``/var/lib/pg/**`` -> ``/var/lib/pg``; a per-run
+    name such as ``/dev/shm/PostgreSQL.*`` is no mount point), kernel trees left out
+    (/dev, /proc and /sys are not on the root filesystem), tmpfs mounts and their
+    contents left out (already writable), each directory once (not also its subdirectories)."""
+    out: list[str] = []
+    for path in write:
+        if path.startswith(_KERNEL_TREES):
+            continue
+        parts = path.split("/")
+        fixed = "/".join(
+            p for p in itertools.takewhile(lambda p: not any(c in p for c in "*?[{"), parts)
+        )
+        directory = fixed if fixed != path else path
+        if any(directory == t or directory.startswith(t.rstrip("/") + "/") for t in tmpfs):
+            continue
+        if directory and directory not in out:
+            out.append(directory)
+    return [d for d in out if not any(d.startswith(o.rstrip("/") + "/") for o in out if o != d)]
+
+
 def docker_flags(layers: Layers, bundle_dir: str = ".") -> list[str]:
     """``docker run`` flags, with the seccomp profile referenced inside ``bundle_dir``."""
     spec = layers.spec
@@ -97,8 +124,9 @@ def docker_run_text(layers: Layers) -> str:
             + ", ".join(layers.caps.keep)
             + " only through file capabilities (setcap) on the executable."
         )
-    if spec.files.write:
-        lines.append("# writable paths (mount a volume or tmpfs): " + " ".join(spec.files.write))
+    volumes = writable_dirs(spec.files.write, spec.files.tmpfs)
+    if volumes:
+        lines.append("# writable paths (mount a volume or tmpfs): " + " ".join(volumes))
     if layers.apparmor_profile:
         lines.append(
             "# load the AppArmor profile first: apparmor_parser -r -W ./apparmor.profile "

@@ -47,6 +47,13 @@ ADDRESS_FAMILIES: dict[str, int] = {
 }
 
 SOCK_TYPE_MASK = 0xF
+NETLINK_ROUTE = 0  # socket(AF_NETLINK, type, protocol): routes, addresses, links (getifaddrs)
+
+# ioctl(2) requests that push input into a terminal or drive the console: a program
+# with a terminal descriptor could type commands as whoever reads that terminal.
+TIOCSTI = 0x5412
+TIOCLINUX = 0x541C
+IPC_CALL_MASK = 0xFFFF  # ipc(2): the call number is the low 16 bits of its first argument
 SOCK_STREAM = 1
 SOCK_DGRAM = 2
 SOCK_RAW = 3

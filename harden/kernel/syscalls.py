@@ -135,3 +135,16 @@ def number(arch: Arch, name: str) -> int | None:
 def known_anywhere(name: str) -> bool:
     """Whether any supported ABI has a syscall of this name."""
     return any(name in names(arch) for arch in Arch)
+
+
+def audited_syscall(audit_arch: int, nr: int) -> tuple[Arch, str] | None:
+    """The ABI and syscall name of a kernel audit record's ``arch=`` token and
+    ``syscall=`` number (None for an architecture harden does not know)."""
+    by_token = {a.audit_arch: a for a in Arch if a is not Arch.X32}
+    found = by_token.get(audit_arch)
+    if found is None:
+        return None
+    arch: Arch = found
+    if arch is Arch.X86_64 and nr & X32_SYSCALL_BIT:
+        arch, nr = Arch.X32, nr & ~X32_SYSCALL_BIT
+    return arch, table(arch).get(nr, f"syscall {nr} ({arch})")

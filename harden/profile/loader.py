@@ -126,7 +126,22 @@ def _deny_problems(spec: WorkloadSpec, doc: Located) -> list[Problem]:
             problems.append(
                 Problem(f"{name!r} is in both allow and deny", f"syscalls.deny[{i}]", line)
             )
+        elif name in ESSENTIAL:
+            problems.append(Problem(ESSENTIAL[name], f"syscalls.deny[{i}]", line))
     return problems
+
+
+# What no workload runs without: denied, the container or `harden run` fails at its start
+# (or, for exit, never ends) however the rest of the profile is written.
+_MEMORY = "cannot be denied: the dynamic loader and libc map and protect memory with it"
+ESSENTIAL: dict[str, str] = {
+    "execve": "cannot be denied: the runtime starts the workload with execve after the "
+    "filter is loaded",
+    **dict.fromkeys(("brk", "mmap", "mmap2", "munmap", "mprotect"), _MEMORY),
+    **dict.fromkeys(
+        ("exit", "exit_group"), "cannot be denied: a process that cannot exit never ends"
+    ),
+}
 
 
 def _arch_specific_problems(spec: WorkloadSpec, doc: Located) -> list[Problem]:

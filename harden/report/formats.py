@@ -33,6 +33,7 @@ class RenderOptions:
     details: bool = False  # every failing finding with its evidence (table)
     pretty: bool = False  # indented JSON (compact is ~4x faster to write)
     max_bytes: int = 60_000  # Markdown: stay under a pull-request comment's limit
+    docs_url: str = "https://harden.invalid/audit/docs/{id}.md"  # a rule's page ({id})
 
 
 Renderer = Callable[["Report", RenderOptions], str]

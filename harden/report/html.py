@@ -11,9 +11,11 @@ import functools
 import json
 from typing import Any
 
-from harden.audit.report import Report
+from harden.audit.report import Report, TargetResult
 from harden.audit.rules.model import Severity, Status
+from harden.audit.state.model import TargetKind
 from harden.report.formats import RenderOptions
+from harden.report.ruledoc import DEFAULT_DOCS_URL, docs_url, references_text
 from harden.report.summary import (
     finding_rows,
     host_rows,
@@ -53,17 +55,16 @@ def _found(row: Any) -> str:
     if finding.accepted is not None:
         a = finding.accepted
         text = f"waived ({a.how.value}): {a.reason}"
-        return (
-            text
-            + (f"; owner {a.owner}" if a.owner else "")
-            + (f"; until {a.expires}" if a.expires else "")
+        text += (f"; owner {a.owner}" if a.owner else "") + (
+            f"; until {a.expires}" if a.expires else ""
         )
+        return shown(text, 400)
     if finding.status is Status.ERROR or finding.detail is None:
         return shown(finding.message, 400)
     return shown(json.dumps(finding.detail, ensure_ascii=False, default=str), 400)
 
 
-def context(report: Report) -> dict[str, Any]:
+def context(report: Report, docs: str = DEFAULT_DOCS_URL) -> dict[str, Any]:
     severities = severity_counts(report)
     statuses = status_counts(report)
     cards = [{"css": s.value, "label": s.value, "count": severities[s]} for s in Severity]
@@ -82,8 +83,8 @@ def context(report: Report) -> dict[str, Any]:
     static = any(t.file for t in report.targets)
     return {
         "title": title(report),
-        "generated_at": report.generated_at,
-        "tool_version": report.tool_version,
+        "generated_at": shown(report.generated_at, 40),
+        "tool_version": shown(report.tool_version, 40),
         "endpoint": shown(f"{report.source.value} {report.endpoint}".strip(), 300),
         "verdict": verdict(report),
         "verdict_class": "info" if gate is None else ("pass" if gate.passed else "fail"),
@@ -108,35 +109,27 @@ def context(report: Report) -> dict[str, Any]:
                 "failed": r.failed,
                 "waived": r.waived,
                 "errors": r.errors,
-                "title": r.rule.title,
+                "title": shown(r.rule.title, 200),
+                "rationale": shown(" ".join(r.rule.rationale.split()), 2000),
+                "refs": shown(" · ".join(references_text(r.rule)), 400),
+                "url": docs_url(r.rule.id, docs),
             }
             for r in rule_rows(report)
         ],
         "static": static,
-        "targets": [
-            {
-                "score": "?" if t.score is None else t.score,
-                "name": shown((f"{t.host}: " if t.host else "") + t.name, 120),
-                "where": shown(
-                    (f"{t.file}:{t.line}" if t.line else t.file) if static else t.image, 120
-                ),
-                "failed": [t.failed.get(s, 0) for s in Severity],
-                "waived": t.counts.get(Status.WAIVED, 0),
-                "errors": t.counts.get(Status.ERROR, 0),
-            }
-            for t in report.targets
-        ],
+        "engines": [_target(t, static) for t in report.targets if t.kind is TargetKind.HOST],
+        "targets": [_target(t, static) for t in report.targets if t.kind is not TargetKind.HOST],
         "findings": [
             {
                 "severity": r.finding.rule.severity.value,
                 "status": r.finding.status.value,
                 "status_label": _STATUS_LABEL.get(r.finding.status, r.finding.status.value),
                 "rule": r.finding.rule.id,
-                "title": r.finding.rule.title,
+                "title": shown(r.finding.rule.title, 200),
                 "target": shown(r.target.name, 120),
                 "where": shown(where(r), 160),
                 "found": _found(r),
-                "fix": remediation(r.finding.rule, r.target.source),
+                "fix": shown(remediation(r.finding.rule, r.target.source), 400),
             }
             for r in rows
         ],
@@ -145,7 +138,17 @@ def context(report: Report) -> dict[str, Any]:
     }
 
 
+def _target(t: TargetResult, static: bool) -> dict[str, Any]:
+    return {
+        "score": "?" if t.score is None else t.score,
+        "name": shown((f"{t.host}: " if t.host else "") + t.name, 120),
+        "where": shown((f"{t.file}:{t.line}" if t.line else t.file) if static else t.image, 120),
+        "failed": [t.failed.get(s, 0) for s in Severity],
+        "waived": t.counts.get(Status.WAIVED, 0),
+        "errors": t.counts.get(Status.ERROR, 0),
+    }
+
+
 def render_html(report: Report, options: RenderOptions) -> str:
-    del options
-    text: str = _template().render(**context(report))
+    text: str = _template().render(**context(report, options.docs_url))
     return text

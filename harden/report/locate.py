@@ -31,4 +31,8 @@ def fingerprint(result: TargetResult, finding: Finding) -> str:
 def fingerprint_of(rule: str, target: str, file: str, host: str = "") -> str:
     path = os.path.normpath(file) if file else ""
     key = "\0".join((str(FINGERPRINT_VERSION), rule, host, target, path))
-    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    try:  # a name read from undecodable bytes hashes as those bytes
+        data = key.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate from a JSON escape (\ud800) is no byte
+        data = key.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()[:32]

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 
 from harden.audit.report import Report
-from harden.audit.rules.model import Severity, Status
+from harden.audit.rules.model import Rule, Severity, Status
 from harden.report.formats import RenderOptions
+from harden.report.ruledoc import docs_url
 from harden.report.summary import (
     finding_rows,
     host_rows,
+    remediation,
     rule_rows,
     severity_counts,
     shown_count,
@@ -68,22 +70,29 @@ def _head(report: Report) -> list[str]:
     return lines
 
 
-def _rules(report: Report) -> list[str]:
+def _rules(report: Report, docs: str) -> list[str]:
     rows = rule_rows(report)
     if not rows:
         return []
     lines = [
         "### Rules",
         "",
-        "| rule | severity | failed | waived | unknown | title |",
-        "| --- | --- | ---: | ---: | ---: | --- |",
+        "| rule | severity | failed | waived | unknown | title | fix |",
+        "| --- | --- | ---: | ---: | ---: | --- | --- |",
     ]
     lines += [
-        f"| {r.rule.id} | {r.rule.severity.value} | {r.failed} | {r.waived} | {r.errors} "
-        f"| {md(r.rule.title)} |"
+        f"| [{r.rule.id}]({docs_url(r.rule.id, docs)}) | {r.rule.severity.value} | {r.failed} "
+        f"| {r.waived} | {r.errors} | {md(r.rule.title)} | {md(_fix(r.rule, report), 160)} |"
         for r in rows
     ]
     return [*lines, ""]
+
+
+def _fix(rule: Rule, report: Report) -> str:
+    """The fix in the form of the report's inputs (the first target's the rule is on)."""
+    kinds = {t.source for t in report.targets for f in t.findings if f.rule.id == rule.id}
+    source = next(iter(sorted(k for k in kinds if k is not None)), None) if kinds else None
+    return remediation(rule, source)
 
 
 def _hosts(report: Report) -> list[str]:
@@ -105,7 +114,7 @@ def _hosts(report: Report) -> list[str]:
 
 
 def render_markdown(report: Report, options: RenderOptions) -> str:
-    head = "\n".join(_head(report) + _hosts(report) + _rules(report)) + "\n"
+    head = "\n".join(_head(report) + _hosts(report) + _rules(report, options.docs_url)) + "\n"
     rows = finding_rows(report, limit=options.max_bytes // 40)  # a row takes more than 40 bytes
     total = shown_count(report)
     table = [

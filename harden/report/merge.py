@@ -9,9 +9,14 @@ the field; nothing is written.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import jsonschema_rs
 
 from harden.audit.report import Report, ReportKind, TargetResult, order_key, score, tally
 from harden.audit.rules.model import (
@@ -29,11 +34,14 @@ from harden.audit.rules.model import (
 )
 from harden.audit.state.model import SourceKind, TargetKind
 from harden.errors import FileProblems, HardenError, Problem, Reported
+from harden.report.text import shown
+from harden.resources import data_dir
 from harden.system import parallel
 from harden.system.yaml import load_json
 
 MAX_REPORT_BYTES = 256 << 20
 PARALLEL_FROM = 16  # reports; below this a second process costs more than it saves
+SCHEMA_FILE = "audit-report.schema.json"
 
 
 class _Merger:
@@ -133,17 +141,9 @@ class _Merger:
             host=raw.get("host") or host,
         )
 
-    def add(self, path: Path, data: Any) -> None:
-        if not isinstance(data, dict) or data.get("kind") != "harden-audit-report":
-            raise FileProblems(
-                str(path), [Problem("not a harden report (kind harden-audit-report)")]
-            )
-        version = str(data.get("schema_version", ""))
-        if not version.startswith("1."):
-            raise FileProblems(
-                str(path),
-                [Problem(f"report schema {version!r}; this harden reads 1.x", "schema_version")],
-            )
+    def add(self, path: Path, data: dict[str, Any]) -> None:
+        """One report that :func:`_checked` accepted."""
+        _check_references(path, data)
         scan = data["scan"]
         host = str(scan.get("host", {}).get("hostname") or path.stem)
         if host in self.hosts:
@@ -193,22 +193,69 @@ class _Merger:
         )
 
 
+@functools.cache
+def _schema() -> dict[str, Any]:
+    schema: dict[str, Any] = load_json(data_dir("reports") / SCHEMA_FILE, what="schema")
+    return schema
+
+
+@functools.cache
+def _validator() -> jsonschema_rs.Validator:
+    return jsonschema_rs.validator_for(_schema())
+
+
+def _schema_errors(data: dict[str, Any]) -> list[tuple[str, list[str | int]]]:
+    """(message, path) of the first few places ``data`` breaks the report schema.
+
+    jsonschema-rs checks a host report in a fraction of a millisecond (the pure-Python
+    validator takes ~200 ms); it cannot take a lone surrogate (a JSON escape such as
+    ``\\ud800`` in a name), and such a report is checked by the pure-Python one."""
+    try:
+        errors = itertools.islice(_validator().iter_errors(data), 10)
+        return [(e.message, list(e.instance_path)) for e in errors]
+    except UnicodeEncodeError:
+        from jsonschema import Draft202012Validator  # noqa: PLC0415
+
+        slow = itertools.islice(Draft202012Validator(_schema()).iter_errors(data), 10)
+        return [(e.message, list(e.absolute_path)) for e in slow]
+
+
+def _checked(path: Path, data: Any) -> dict[str, Any]:
+    """``data`` if it is a report this harden reads: kind, major version, then the schema
+    (the merge relies on every field's type; a host's report is not trusted)."""
+    source = str(path)
+    if not isinstance(data, dict) or data.get("kind") != "harden-audit-report":
+        raise FileProblems(source, [Problem("not a harden report (kind harden-audit-report)")])
+    version = data.get("schema_version")
+    if not isinstance(version, str) or not version.startswith("1."):
+        problem = Problem(f"report schema {shown(str(version), 40)!r}; this harden reads 1.x")
+        raise FileProblems(source, [dataclasses.replace(problem, field="schema_version")])
+    problems = [
+        Problem(shown(message, 200), _pointer(path)) for message, path in _schema_errors(data)
+    ]
+    if problems:
+        raise FileProblems(
+            source,
+            problems,
+            hint=f"merge the files `harden audit --format json` wrote ({SCHEMA_FILE})",
+        )
+    return data
+
+
+def _pointer(path: Sequence[str | int]) -> str:
+    return "/".join(shown(str(p), 60) for p in path) or "(top)"
+
+
 def _load(path: Path, shared: dict[tuple[Any, ...], list[Any]]) -> Any:
     """A report as data, its findings and rule lists shared with equal ones seen before
     (hosts run the same images: most findings repeat, and pickle sends a shared object once)."""
-    data = load_json(path, what="report", max_bytes=MAX_REPORT_BYTES)
-    if not isinstance(data, dict):
-        return data
-    if isinstance(data.get("rules"), list):
-        data["rules"] = _shared(("rules",), data["rules"], shared)
-    for target in data.get("targets") or ():
-        if isinstance(target, dict) and isinstance(target.get("findings"), list):
-            target["findings"] = [
-                _shared((f.get("rule"), f.get("status"), f.get("message")), f, shared)
-                if isinstance(f, dict)
-                else f
-                for f in target["findings"]
-            ]
+    data = _checked(path, load_json(path, what="report", max_bytes=MAX_REPORT_BYTES))
+    data["rules"] = _shared(("rules",), data["rules"], shared)
+    for target in data["targets"]:
+        target["findings"] = [
+            _shared((f["rule"], f["status"], f.get("message")), f, shared)
+            for f in target["findings"]
+        ]
     return data
 
 
@@ -254,12 +301,34 @@ def merge(paths: Iterable[Path], *, generated_at: str, tool_version: str, jobs: 
     for path, data, error in _loaded(files, jobs or parallel.workers()):
         if error:
             raise Reported(error)
-        try:
-            merger.add(path, data)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise FileProblems(
-                str(path),
-                [Problem(f"not a harden report: {type(exc).__name__} {exc}")],
-                hint="merge the files `harden audit --format json` wrote",
-            ) from None
+        merger.add(path, data)
     return merger.report(generated_at, tool_version)
+
+
+def _check_references(path: Path, data: dict[str, Any]) -> None:
+    """What the schema cannot say: every rule a finding, a pass or a pack names is in the
+    report's rule list, and every rule's pack in its pack list."""
+    rules = {r["id"]: r for r in data["rules"]}
+    packs = {p["id"] for p in data["packs"]}
+    problems = [
+        Problem(
+            f"rule {shown(r['id'], 60)!r} names pack {shown(r['pack'], 60)!r}, not listed",
+            f"rules/{i}/pack",
+        )
+        for i, r in enumerate(data["rules"])
+        if r["pack"] not in packs
+    ]
+    for t, target in enumerate(data["targets"]):
+        named = [(f"findings/{i}/rule", f["rule"]) for i, f in enumerate(target["findings"])]
+        named += [(f"passed/{i}", rule) for i, rule in enumerate(target["passed"])]
+        problems += [
+            Problem(
+                f"rule {shown(rule, 60)!r} is not in the report's rules", f"targets/{t}/{where}"
+            )
+            for where, rule in named
+            if rule not in rules
+        ]
+    if problems:
+        raise FileProblems(
+            str(path), problems[:10], hint="merge the files `harden audit --format json` wrote"
+        )

@@ -7,7 +7,9 @@ decided it; waived ones carry an accepted ``suppression`` with the reason. Findi
 a running host have no file: they get a stable synthetic location
 (``harden-runtime/<host>/<container>``, line 1). ``partialFingerprints`` holds harden's
 fingerprint, which does not change when lines move. Rules that could not be decided are
-tool execution notifications, and ``executionSuccessful`` is false then.
+tool execution notifications, and ``executionSuccessful`` is false then. Every text a
+person reads (messages, justifications, rule help: a fleet merge takes rules from the
+hosts' reports) goes through :func:`shown`, as in every other format.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from harden.audit.report import Report
 from harden.audit.rules.model import Rule, Severity, Status
 from harden.report.formats import RenderOptions
 from harden.report.locate import fingerprint
+from harden.report.ruledoc import DEFAULT_DOCS_URL, docs_url
 from harden.report.summary import Row, finding_rows, remediation, skipped_notes
+from harden.report.text import shown
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/harden/harden"
@@ -43,31 +47,37 @@ FINGERPRINT_KEY = "harden/v1"
 MAX_RESULTS = 25_000  # GitHub code scanning refuses a run with more results
 
 
-def _rule(rule: Rule, documents: dict[str, str]) -> dict[str, Any]:
+def _rule(rule: Rule, documents: dict[str, str], docs: str) -> dict[str, Any]:
     refs = [
-        f"{documents.get(k, k)} {i}"
+        shown(f"{documents.get(k, k)} {i}")
         for k in ("cis", "nist", "pss")
         for i in getattr(rule.references, k)
     ]
-    fixes = rule.remediation
+    rationale = shown(rule.rationale)
+    docker, compose, kubernetes = (
+        shown(rule.remediation.docker),
+        shown(rule.remediation.compose),
+        shown(rule.remediation.kubernetes),
+    )
     text = (
-        f"{rule.rationale}\n\nFix (docker): {fixes.docker}\n"
-        f"Fix (compose): {fixes.compose}\nFix (kubernetes): {fixes.kubernetes}"
+        f"{rationale}\n\nFix (docker): {docker}\n"
+        f"Fix (compose): {compose}\nFix (kubernetes): {kubernetes}"
     )
     markdown = (
-        f"{rule.rationale}\n\n| form | fix |\n| --- | --- |\n"
-        f"| docker | `{rule.remediation.docker}` |\n| compose | `{rule.remediation.compose}` |\n"
-        f"| kubernetes | `{rule.remediation.kubernetes}` |"
+        f"{rationale}\n\n| form | fix |\n| --- | --- |\n"
+        f"| docker | `{docker}` |\n| compose | `{compose}` |\n"
+        f"| kubernetes | `{kubernetes}` |"
     )
     if refs:
         text += "\n\nReferences: " + "; ".join(refs)
         markdown += "\n\nReferences: " + "; ".join(refs)
-    tags = ["security", rule.pack, *(f"pss/{p}" for p in rule.references.pss)]
+    tags = [shown(t) for t in ("security", rule.pack, *(f"pss/{p}" for p in rule.references.pss))]
     return {
         "id": rule.id,
         "name": rule.id.replace("-", ""),
-        "shortDescription": {"text": rule.title},
-        "fullDescription": {"text": rule.rationale},
+        "shortDescription": {"text": shown(rule.title)},
+        "fullDescription": {"text": rationale},
+        "helpUri": docs_url(rule.id, docs),
         "help": {"text": text, "markdown": markdown},
         "defaultConfiguration": {"level": LEVEL[rule.severity]},
         "properties": {
@@ -80,17 +90,22 @@ def _rule(rule: Rule, documents: dict[str, str]) -> dict[str, Any]:
 
 def _location(row: Row) -> dict[str, Any]:
     if row.file:
-        uri, line = quote(row.file.replace("\\", "/"), safe="/"), row.line or 1
+        uri, line = _uri(row.file.replace("\\", "/"), "/"), row.line or 1
     else:
         host = row.target.host or "localhost"
-        uri, line = (
-            "harden-runtime/" + quote(host, safe="") + "/" + quote(row.target.name, safe=""),
-            1,
-        )
+        uri, line = f"harden-runtime/{_uri(host)}/{_uri(row.target.name)}", 1
     return {
         "physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": line}},
-        "logicalLocations": [{"name": row.target.name, "kind": "resource"}],
+        "logicalLocations": [{"name": shown(row.target.name), "kind": "resource"}],
     }
+
+
+def _uri(text: str, safe: str = "") -> str:
+    """``text`` percent-encoded; a lone surrogate (no UTF-8 for it) as its escape."""
+    try:
+        return quote(text, safe=safe)
+    except UnicodeEncodeError:
+        return quote(shown(text), safe=safe)
 
 
 def _result(row: Row, index: dict[str, int]) -> dict[str, Any]:
@@ -98,7 +113,7 @@ def _result(row: Row, index: dict[str, int]) -> dict[str, Any]:
     text = f"{rule.title} ({row.target.name})"
     if finding.detail is not None:
         text += f": {json.dumps(finding.detail, ensure_ascii=False, default=str)}"
-    text += f". Fix: {remediation(rule, row.target.source)}"
+    text = shown(f"{text}. Fix: {remediation(rule, row.target.source)}")
     result: dict[str, Any] = {
         "ruleId": rule.id,
         "ruleIndex": index[rule.id],
@@ -106,7 +121,7 @@ def _result(row: Row, index: dict[str, int]) -> dict[str, Any]:
         "message": {"text": text},
         "locations": [_location(row)],
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint(row.target, finding)},
-        "properties": {"target": row.target.name, "severity": rule.severity.value},
+        "properties": {"target": shown(row.target.name), "severity": rule.severity.value},
     }
     if finding.accepted is not None:
         a = finding.accepted
@@ -116,7 +131,7 @@ def _result(row: Row, index: dict[str, int]) -> dict[str, Any]:
             + (f", until {a.expires}" if a.expires else "")
         )
         result["suppressions"] = [
-            {"kind": "external", "status": "accepted", "justification": justification}
+            {"kind": "external", "status": "accepted", "justification": shown(justification)}
         ]
     return result
 
@@ -124,13 +139,15 @@ def _result(row: Row, index: dict[str, int]) -> dict[str, Any]:
 _RESULTS = "\x00results\x00"  # where the results go in the serialised skeleton
 
 
-def document(report: Report) -> dict[str, Any]:
-    skeleton, results = _document(report)
+def document(report: Report, docs: str = DEFAULT_DOCS_URL) -> dict[str, Any]:
+    skeleton, results = _document(report, docs)
     skeleton["runs"][0]["results"] = list(results)
     return skeleton
 
 
-def _document(report: Report) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+def _document(
+    report: Report, docs: str = DEFAULT_DOCS_URL
+) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
     rules = sorted({r.id: r for p in report.packs for r in p.rules}.values(), key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(rules)}
     rows = finding_rows(report, (Status.FAIL, Status.WAIVED))
@@ -153,14 +170,16 @@ def _document(report: Report) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]
         {
             "level": "warning",
             "message": {
-                "text": f"{row.finding.rule.id} on {row.target.name}: {row.finding.message}"
+                "text": shown(f"{row.finding.rule.id} on {row.target.name}: {row.finding.message}")
             },
             "locations": [_location(row)],
         }
         for row in finding_rows(report, (Status.ERROR,))
     ]
-    notifications += [{"level": "error", "message": {"text": p}} for p in report.problems]
-    notifications += [{"level": "note", "message": {"text": n}} for n in skipped_notes(report, 100)]
+    notifications += [{"level": "error", "message": {"text": shown(p)}} for p in report.problems]
+    notifications += [
+        {"level": "note", "message": {"text": shown(n)}} for n in skipped_notes(report, 100)
+    ]
     if left_out:
         text = f"{left_out} less severe results left out: GitHub accepts {MAX_RESULTS} per run"
         notifications.append({"level": "warning", "message": {"text": text}})
@@ -175,7 +194,7 @@ def _document(report: Report) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]
                         "version": report.tool_version,
                         "semanticVersion": report.tool_version,
                         "informationUri": INFORMATION_URI,
-                        "rules": [_rule(r, dict(report.documents)) for r in rules],
+                        "rules": [_rule(r, dict(report.documents), docs) for r in rules],
                     }
                 },
                 "automationDetails": {"id": f"harden/{report.kind.value}/"},
@@ -194,11 +213,14 @@ def _document(report: Report) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]
 
 def render_sarif(report: Report, options: RenderOptions) -> str:
     if options.pretty:
-        return json.dumps(document(report), indent=2, ensure_ascii=True, default=str) + "\n"
+        return (
+            json.dumps(document(report, options.docs_url), indent=2, ensure_ascii=True, default=str)
+            + "\n"
+        )
     # Serialised result by result into the skeleton: the same text as one json.dumps of the
     # whole document, without holding every result as a dict at once (25,000 of them).
     # One join at the end: the parts and the text are the only copies held at once.
-    skeleton, results = _document(report)
+    skeleton, results = _document(report, options.docs_url)
     head, tail = json.dumps(skeleton, ensure_ascii=True, default=str).split(json.dumps(_RESULTS), 1)
     parts = [head, "["]
     for n, result in enumerate(results):

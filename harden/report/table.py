@@ -124,7 +124,7 @@ def _gate_lines(report: Report) -> list[Text]:
     for unused in gate.unused:
         out.append(Text(f"  unused waiver: {shown(unused, 300)}", style="dim"))
     style = "bold green" if gate.passed else "bold red"
-    out.append(Text(f"gate: {verdict(report)}", style=style))
+    out.append(Text(f"{report.kind.value}: {verdict(report)}", style=style))
     return out
 
 
@@ -151,7 +151,7 @@ def _finding_lines(result: TargetResult, finding: Finding) -> list[Text]:
         at = [Text(f"           at:    {shown(file, 160)}:{line or ''}")]
     if finding.status is Status.WAIVED and finding.accepted is not None:
         head = Text("  WAIVED   ", style="dim")
-        head.append(f"{rule.id} {rule.title}")
+        head.append(shown(f"{rule.id} {rule.title}", 200))
         accepted = finding.accepted
         why = f"{accepted.how.value}: {accepted.reason}" + (
             f" (until {accepted.expires})" if accepted.expires else ""
@@ -159,16 +159,17 @@ def _finding_lines(result: TargetResult, finding: Finding) -> list[Text]:
         return [head, *at, Text(f"           why:   {shown(why, 200)}", style="dim")]
     if finding.status is Status.FAIL:
         head = Text(f"  {rule.severity.value.upper():8} ", style=_STYLE[rule.severity])
-        head.append(f"{rule.id} {rule.title}")
+        head.append(shown(f"{rule.id} {rule.title}", 200))
         lines = [head, *at]
         if finding.detail is not None:
             lines.append(Text(f"           found: {shown(_value(finding.detail), 160)}"))
         if finding.message != rule.title:
             lines.append(Text(f"           note:  {shown(finding.message, 300)}", style="bold"))
-        lines.append(Text(f"           fix:   {remediation(rule, result.source)}", style="dim"))
+        fix = shown(remediation(rule, result.source), 300)
+        lines.append(Text(f"           fix:   {fix}", style="dim"))
         return lines
     head = Text("  UNKNOWN  ", style="magenta")
-    head.append(f"{rule.id} {rule.title}")
+    head.append(shown(f"{rule.id} {rule.title}", 200))
     return [head, Text(f"           why:   {shown(finding.message, 200)}", style="dim")]
 
 

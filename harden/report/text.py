@@ -2,8 +2,10 @@
 
 Container names, labels, images and mount paths are chosen by whoever started the
 container. Control characters (terminal escapes included), Unicode line separators and
-bidirectional overrides are shown as escapes, never interpreted. (Rich markup such as
-``[red]`` needs no escaping here: renderers build Text objects, never markup strings.)
+bidirectional overrides are shown as escapes, never interpreted; so are lone surrogates
+and noncharacters (U+FFFE, U+FFFF), which no UTF-8 output and no XML document can hold.
+(Rich markup such as ``[red]`` needs no escaping here: renderers build Text objects,
+never markup strings.)
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ _INVISIBLE = frozenset(
 )
 
 
+def _noncharacter(code: int) -> bool:
+    """U+FFFE, U+FFFF (and their kin in every plane), U+FDD0..U+FDEF: not text, and not
+    allowed in XML."""
+    return code & 0xFFFE == 0xFFFE or 0xFDD0 <= code <= 0xFDEF
+
+
 def shown(text: str, limit: int = 0) -> str:
     """``text`` safe for a terminal; ``limit`` > 0 shortens it with an ellipsis."""
     out = []
@@ -27,8 +35,9 @@ def shown(text: str, limit: int = 0) -> str:
             out.append(_NAMED[ch])
         elif code < 0x20 or 0x7F <= code <= 0x9F:
             out.append(f"\\x{code:02x}")
-        elif code in _INVISIBLE or 0xDC80 <= code <= 0xDCFF:  # surrogate-escaped bytes too
-            out.append(f"\\u{code:04x}")
+        elif code in _INVISIBLE or 0xD800 <= code <= 0xDFFF or _noncharacter(code):
+            # lone surrogates (undecodable bytes too)
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
         else:
             out.append(ch)
     result = "".join(out)

@@ -21,6 +21,7 @@ from harden.system import proc, tools
 
 DEFAULT_PREFIX = "harden-"
 _OUTPUT_LIMIT = 4000
+_NOT_STARTED = 125  # what `docker run` exits with when the container cannot start
 
 
 class Where(enum.StrEnum):
@@ -106,6 +107,12 @@ def remove(container: Any) -> None:
         container.remove(force=True)
 
 
+def remove_named(client: Any, name: str) -> None:
+    """Remove a container harden created by name, if it exists (e.g. created, not started)."""
+    with contextlib.suppress(Exception):
+        client.containers.get(name).remove(force=True)
+
+
 def wait_ready(
     container: Any, ports: set[tuple[int, str]], timeout: float, settle: float = 0.5
 ) -> str | None:
@@ -152,14 +159,22 @@ def _on_host(pid: int, command: str, timeout: float) -> ClientResult:
 def _in_container(
     client: Any, container: Any, command: str, *, image: str, prefix: str, timeout: float
 ) -> ClientResult:
+    import docker.errors  # noqa: PLC0415
+
     start = time.monotonic()
-    helper = client.containers.run(
-        image,
-        ["sh", "-c", command],
-        name=unique_name(prefix, "client"),
-        network_mode=f"container:{container.id}",
-        detach=True,
-    )
+    name = unique_name(prefix, "client")
+    try:
+        helper = client.containers.run(
+            image,
+            ["sh", "-c", command],
+            name=name,
+            network_mode=f"container:{container.id}",
+            detach=True,
+        )
+    except docker.errors.APIError as exc:  # e.g. the workload died: no namespace to join
+        remove_named(client, name)  # created, never started
+        return ClientResult(command, _NOT_STARTED, f"the client could not start: "
+                            f"{exc.explanation or exc}", time.monotonic() - start)  # fmt: skip
     try:
         try:
             status = helper.wait(timeout=timeout)
@@ -170,3 +185,27 @@ def _in_container(
     finally:
         remove(helper)
     return ClientResult(command, code, output, time.monotonic() - start)
+
+
+def wait_ready_command(
+    client: Any, container: Any, command: str, *, where: Where, image: str, prefix: str,
+    timeout: float,
+) -> str | None:  # fmt: skip
+    """Run ``command`` beside the workload until it succeeds (None) or ``timeout`` passes
+    (a problem description): readiness as the workload defines it, not a fixed delay."""
+    deadline = time.monotonic() + timeout
+    last: ClientResult | None = None
+    while time.monotonic() < deadline:
+        running, code = exit_status(container)
+        if not running:
+            return f"the workload exited with status {code} before it was ready"
+        left = max(1.0, deadline - time.monotonic())
+        last = run_client(client, container, command, where=where, image=image, prefix=prefix,
+                          timeout=left)  # fmt: skip
+        if last.ok:
+            return None
+        time.sleep(0.2)
+    said = last.output.strip().splitlines()[-1:] if last else []
+    return f"the ready check {command!r} did not succeed within {timeout:g} s" + (
+        f": {said[0][:200]}" if said else ""
+    )

@@ -15,6 +15,9 @@ A child that fails in any way (an exception, a signal, a short or undecodable re
 costs only time: its remaining chunks are done here, so the result is always the one a
 single process makes. Children exit with ``os._exit``: no atexit handlers, no flushing of
 the parent's buffers.
+
+:func:`in_new_session` is the other forked work: one child in a session of its own
+(``harden run``'s confined program), this process waiting for it.
 """
 
 from __future__ import annotations
@@ -145,3 +148,46 @@ class _Child:
                     os.kill(self.pid, signal.SIGKILL)
                 os.waitpid(self.pid, 0)
             self.pid = -1
+
+
+FORWARDED = (
+    signal.SIGINT,
+    signal.SIGTERM,
+    signal.SIGHUP,
+    signal.SIGQUIT,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+)
+
+
+def in_new_session(child: Callable[[], object]) -> int:
+    """Run ``child`` (which execs, or raises) in a forked process that leads a new session:
+    it has no controlling terminal, so it cannot push input into the caller's (TIOCSTI)
+    even where a filter would let it. This process forwards the usual signals to it and
+    returns its exit status (128 + the signal that killed it). A HardenError in the child
+    exits with its code after its diagnostics; anything else with 70."""
+    from harden.errors import ExitCode, HardenError  # noqa: PLC0415
+
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = int(ExitCode.INTERNAL)
+        try:
+            os.setsid()
+            child()
+        except HardenError as exc:
+            os.write(2, (exc.diagnostics() + "\n").encode(errors="replace"))
+            code = int(exc.exit_code)
+        except BaseException as exc:
+            text = f"internal error: {type(exc).__name__}: {exc}\n"
+            os.write(2, text.encode(errors="replace"))
+        finally:
+            os._exit(code)
+    previous = {s: signal.signal(s, lambda number, _frame: os.kill(pid, number)) for s in FORWARDED}
+    try:
+        _, status = os.waitpid(pid, 0)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)

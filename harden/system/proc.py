@@ -334,3 +334,19 @@ def _entry(text: str, key: str) -> list[str] | None:
         if cols[0] == key or (key.isdigit() and cols[2] == key):
             return cols
     return None
+
+
+def directories(pid: int) -> list[tuple[int, str]]:
+    """(inode, path) of a process's working directory and open directories (empty if it
+    is gone): how a recorder resolves the relative paths it saw."""
+    procfs = ProcFS()
+    out = []
+    links = [procfs.path(pid, "cwd"), *(procfs.path(pid, f"fd/{n}") for n in _entries(pid, "fd"))]
+    for link in links:
+        try:
+            info = os.stat(link)  # noqa: PTH116 - str paths like the rest of this module
+            if stat.S_ISDIR(info.st_mode):
+                out.append((info.st_ino, os.readlink(link)))  # noqa: PTH115
+        except OSError:
+            continue
+    return out

@@ -8,6 +8,8 @@ bombs, oversized files and undecodable bytes are located errors, never crashes.
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,14 +48,22 @@ PathKey = tuple[str | int, ...]
 DEFAULT_MAX_BYTES = 1 << 20
 DEFAULT_MAX_NODES = 200_000
 _MAX_DEPTH = 64
+_TOO_DEEP = f"nested deeper than {_MAX_DEPTH} levels"
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
 _BOOL = "tag:yaml.org,2002:bool"
 _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
-_PLAIN_TAGS = frozenset(
-    f"tag:yaml.org,2002:{t}"
-    for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp", "merge")
+_SCALAR_TAGS = frozenset(
+    f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp", "merge")
 )
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+# The text each typed tag accepts: what YAML would read as that type without a tag. An
+# explicit tag on other text (`!!timestamp "x"`, `!!int ""`) is an error, not a crash.
+_TYPED: dict[str, re.Pattern[str]] = {}
+for _resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.values():
+    for _tag, _pattern in _resolvers:
+        _TYPED.setdefault(_tag, _pattern)
 
 
 @dataclass(frozen=True)
@@ -96,19 +106,19 @@ class _Walker:
                 hint="split the file or remove recursive anchors/aliases",
             )
         if len(path) > _MAX_DEPTH:
-            raise FileProblems(self.source, [Problem("nesting is too deep", line=line)])
+            raise FileProblems(self.source, [Problem(_TOO_DEEP, line=line)])
         self.lines.setdefault(path, line)
-        if node.tag not in _PLAIN_TAGS:
-            field_name = ".".join(str(p) for p in path)
-            raise FileProblems(
-                self.source,
-                [Problem(f"unsupported YAML tag {node.tag!r}", field=field_name, line=line)],
-            )
-        if isinstance(node, yaml.MappingNode):
+        if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
             return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
+        if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
             return [self.walk(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self._scalar(node, path)
+        if isinstance(node, yaml.ScalarNode) and node.tag in _SCALAR_TAGS:
+            return self._scalar(node, path)
+        field_name = ".".join(str(p) for p in path)
+        raise FileProblems(  # !!set, !!python/..., or a tag that does not fit: !!int {a: 1}
+            self.source,
+            [Problem(f"unsupported YAML tag {node.tag!r} here", field=field_name, line=line)],
+        )
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -143,24 +153,24 @@ class _Walker:
             and (value[0] != "0" or value == "0")
         ):
             return int(value)  # decimal only: YAML 1.1 reads 0755 as octal, the constructor knows
+        field_name = ".".join(str(p) for p in path)
+        line = node.start_mark.line + 1
         if not isinstance(node, yaml.ScalarNode):
-            line = node.start_mark.line + 1
-            field_name = ".".join(str(p) for p in path)
             raise FileProblems(
                 self.source, [Problem("a key must be a scalar", field=field_name, line=line)]
             )
+        pattern = _TYPED.get(tag)
+        if pattern is None or not pattern.match(value):
+            short = tag.removeprefix("tag:yaml.org,2002:")
+            problem = Problem(f"{value!r} is not a valid !!{short}", field_name, line)
+            raise FileProblems(self.source, [problem])
         try:
             return self._scalars.construct_object(node)
         except yaml.constructor.ConstructorError as exc:
-            raise FileProblems(
-                self.source,
-                [Problem(f"unsupported value: {exc.problem}", line=node.start_mark.line + 1)],
-            ) from None
+            problem = Problem(f"unsupported value: {exc.problem}", field_name, line)
+            raise FileProblems(self.source, [problem]) from None
         except ValueError as exc:  # a timestamp-like value that is no date: 2024-13-45
-            field_name = ".".join(str(p) for p in path)
-            problem = Problem(
-                f"{node.value!r} is not a valid date: {exc}", field_name, node.start_mark.line + 1
-            )
+            problem = Problem(f"{node.value!r} is not a valid date: {exc}", field_name, line)
             raise FileProblems(self.source, [problem]) from None
 
 
@@ -213,12 +223,48 @@ def read_text(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str = "fi
 
 def load_json(path: Path, *, what: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
     """A JSON file's value; unreadable or invalid JSON is an input error with the line."""
-    text = read_text(path, max_bytes=max_bytes, what=what)
+    return parse_json(read_text(path, max_bytes=max_bytes, what=what), str(path))
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is too large for a number")
+    return value
+
+
+def parse_json(text: str | bytes, source: str, *, hint: str = "") -> Any:
+    """The value of a JSON document, as strict as the standard: no NaN or Infinity, no
+    number too large for a float, nesting at most as deep as YAML's; anything else is a
+    located input error, never a crash in a reader that walks the value."""
     try:
-        return json.loads(text)
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
     except json.JSONDecodeError as exc:
         problem = Problem(f"not valid JSON: {exc.msg}", line=exc.lineno)
-        raise FileProblems(str(path), [problem]) from None
+        raise FileProblems(source, [problem], hint=hint) from None
+    except RecursionError:
+        raise FileProblems(source, [Problem(f"not valid JSON: {_TOO_DEEP}")], hint=hint) from None
+    except ValueError as exc:  # NaN, Infinity, 1e400
+        raise FileProblems(source, [Problem(f"not valid JSON: {exc}")], hint=hint) from None
+    if not _shallow(value):
+        raise FileProblems(source, [Problem(f"not valid JSON: {_TOO_DEEP}")], hint=hint)
+    return value
+
+
+def _shallow(value: Any) -> bool:
+    """Whether no array or object in ``value`` is more than _MAX_DEPTH levels down."""
+    stack = [(value, 0)] if type(value) is dict or type(value) is list else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            return False
+        items = node.values() if type(node) is dict else node
+        stack.extend((x, depth + 1) for x in items if type(x) is dict or type(x) is list)
+    return True
 
 
 def parse_documents(text: str, source: str, *, max_nodes: int = DEFAULT_MAX_NODES) -> list[Located]:

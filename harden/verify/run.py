@@ -23,10 +23,9 @@ from harden.layers.interface import Checked, Verdict, judge
 from harden.layers.registry import LAYERS, Host
 from harden.layers.selinux.base import SelinuxBase, SelinuxFacts, load_base
 from harden.profile.loader import load_spec
+from harden.progress import Progress, no_progress, step
 from harden.verify.crosslayer import Conflict, run_checks
 from harden.verify.schema import DOCUMENTS, check_document
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ def _documents(path: Path, base: Callable[[], SelinuxBase]) -> list[Checked]:
 
 def verify_bundle(
     path: Path,
-    progress: Progress = lambda _m: None,
+    progress: Progress = no_progress,
     *,
     selinux_base: Callable[[], SelinuxBase] = load_base,
 ) -> VerifyReport:
@@ -78,7 +77,7 @@ def verify_bundle(
     host = Host(selinux_base)
     results = [_spec(path)]
     for name, layer in LAYERS.items():
-        progress(f"checking the {name} layer")
+        step(progress, f"checking the {name} layer")
         results += layer.check(files, host)
     results += _documents(path, selinux_base)
     conflicts = tuple(run_checks(read_layers(path)))

@@ -18,7 +18,9 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from harden.errors import HardenError
 from harden.layers.selinux.base import SelinuxFacts
+from harden.system.yaml import parse_json
 
 SCHEMAS = Path(__file__).parent / "schemas"
 
@@ -51,7 +53,7 @@ def _validator(name: str, entry: str) -> Draft202012Validator:
 def _documents(path: Path) -> list[Any]:
     text = path.read_text(errors="replace")
     if path.suffix == ".json":
-        return [json.loads(text)]
+        return [parse_json(text, path.name)]
     return [d for d in yaml.safe_load_all(text) if d is not None]
 
 
@@ -64,8 +66,10 @@ def check_document(path: Path, facts: SelinuxFacts | None = None) -> list[str]:
     name, entry = DOCUMENTS[path.name]
     try:
         docs = _documents(path)
-    except (ValueError, yaml.YAMLError) as exc:
-        return [f"not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}"]
+    except HardenError as exc:
+        return [exc.message.removeprefix(f"{path.name}: ")]
+    except yaml.YAMLError as exc:
+        return [f"not valid YAML: {exc}"]
     if not docs:
         return ["no document"]
     problems = []

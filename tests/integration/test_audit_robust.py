@@ -153,3 +153,73 @@ def test_an_engine_that_refuses_the_user_is_exit_4() -> None:
     done = _harden("audit", user=True)
     assert done.returncode == ExitCode.ENVIRONMENT, done.stdout + done.stderr
     assert "permission denied" in done.stdout
+
+
+def _peer(path: str) -> int:
+    import socket
+    import struct
+
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect(path)
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return int(struct.unpack("3i", creds)[0])
+
+
+def _origins(report: dict[str, Any], rule: str) -> list[str]:
+    host = next(t for t in report["targets"] if t["kind"] == "host")
+    finding = next((f for f in host["findings"] if f["rule"] == rule), None)
+    return [e.get("origin", "") for e in finding["evidence"]] if finding else []
+
+
+def test_the_daemon_rules_read_the_dockerd_that_serves_the_engine_audited(
+    tmp_path: Path,
+) -> None:
+    """The real engine: the arguments of the dockerd behind the socket are judged (here,
+    --iptables=false); behind a proxy no dockerd serves, they are not, and /info still is."""
+    socket_path = os.path.realpath("/var/run/docker.sock")
+    pid = _peer(socket_path)
+    assert Path(f"/proc/{pid}/comm").read_text().strip() == "dockerd"
+    out = tmp_path / "host.json"
+    done = _harden("audit", "--format", "json", "-o", str(out), "--fail-on", "never")
+    assert done.returncode in (ExitCode.OK, ExitCode.INCOMPLETE), done.stderr
+    assert f"dockerd --iptables (/proc/{pid}/cmdline)" in _origins(
+        json.loads(out.read_text()), "DMN-004"
+    )
+
+    import socketserver
+    import threading
+
+    class Proxy(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            import socket
+
+            with socket.socket(socket.AF_UNIX) as engine:
+                engine.connect(socket_path)
+                engine.settimeout(5)
+                while line := self.rfile.readline():
+                    request = line
+                    while (header := self.rfile.readline()) not in (b"\r\n", b""):
+                        if not header.lower().startswith(b"connection"):
+                            request += header
+                    engine.sendall(request + b"Connection: close\r\n\r\n")
+                    while data := engine.recv(1 << 16):
+                        self.wfile.write(data)
+                    return
+
+    proxy_path = str(tmp_path / "proxy.sock")
+    server = socketserver.ThreadingUnixStreamServer(proxy_path, Proxy)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = {"DOCKER_HOST": f"unix://{proxy_path}"}
+        done = _harden("audit", "--format", "json", "-o", str(out), "--fail-on", "never", env=env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode in (ExitCode.OK, ExitCode.INCOMPLETE), done.stderr
+    report = json.loads(out.read_text())
+    host = next(t for t in report["targets"] if t["kind"] == "host")
+    dmn004 = next(f for f in host["findings"] if f["rule"] == "DMN-004")
+    assert dmn004["status"] == "skipped"
+    assert f"no dockerd on this host serves unix://{proxy_path}" in dmn004["message"]
+    assert "DMN-016" in host["passed"]  # from the engine's /info, through the proxy

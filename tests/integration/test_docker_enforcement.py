@@ -20,6 +20,12 @@ from harden.profile.spec import WorkloadSpec
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
+X86 = pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86 syscall numbers, 32-bit")
+
+
+def _shell_probe(extra: str) -> WorkloadSpec:
+    """A spec for probes run from a shell, plus ``extra`` (YAML lines)."""
+    return parse_spec(f"name: probe\nfiles: {{exec: [/bin/sh]}}\n{extra}\n").spec
 
 
 def _options(spec: WorkloadSpec) -> dict[str, Any]:
@@ -73,7 +79,7 @@ def test_web_example_serves_under_its_bundle(
     assert status["Processes"]
 
 
-@pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86_64 syscall numbers")
+@X86
 def test_denied_syscalls_and_dropped_capabilities_fail_in_the_container(
     docker: Any, test_image: str, container_name: Callable[[], str]
 ) -> None:
@@ -128,3 +134,72 @@ def test_the_same_probe_succeeds_with_the_capability_granted(
         "4242",
     )
     assert out == "ok 0\n"
+
+
+@X86
+def test_32_bit_programs_use_exactly_the_socket_operations_granted(
+    docker: Any, test_image: str, container_name: Callable[[], str]
+) -> None:
+    """Debian's i386 glibc makes socket calls through socketcall: filtered on its call
+    number, the granted operations pass (families cannot be checked there) and no other."""
+    socketcall = number(Arch.X86, "socketcall")
+    spec = _shell_probe("network: {outbound: [{port: 443}]}")
+    script = "; ".join(
+        [
+            "sysprobe32 socket 2 1",  # glibc: socketcall(SYS_SOCKET, ...)
+            f"sysprobe32 {socketcall} 3 0",  # SYS_CONNECT, arguments at NULL: EFAULT
+            f"sysprobe32 {socketcall} 8 0",  # SYS_SOCKETPAIR: not granted
+            f"sysprobe32 {socketcall} 4 0",  # SYS_LISTEN: a client has no listen
+        ]
+    )
+    out = _run(docker, test_image, container_name(), spec, "sh", "-c", script).splitlines()
+    assert out[0].startswith("ok "), out
+    assert out[1] == "errno 14"  # passed the filter, then the kernel read NULL
+    assert out[2] == "errno 1"
+    assert out[3] == "errno 1"
+    none = _shell_probe("")
+    alone = _run(docker, test_image, container_name(), none, "sysprobe32", "socket", "2", "1")
+    assert alone.strip() == "errno 38"  # no network asked: ENOSYS, as before
+
+
+@X86
+def test_32_bit_ipc_gives_shared_memory_and_not_semaphores(
+    docker: Any, test_image: str, container_name: Callable[[], str]
+) -> None:
+    ipc = number(Arch.X86, "ipc")
+    spec = _shell_probe("syscalls: {sets: [ipc-shm]}")
+    script = f"sysprobe32 {ipc} 23 0 4096 0x380; sysprobe32 {ipc} 2 0 1 0x380"
+    out = _run(docker, test_image, container_name(), spec, "sh", "-c", script).splitlines()
+    assert out[0].startswith("ok "), out  # shmget(IPC_PRIVATE, 4096, 0600)
+    assert out[1] == "errno 1"  # semget: not asked for
+
+
+@X86
+def test_in_a_container_no_program_types_into_its_terminal_and_netlink_is_route_only(
+    docker: Any, test_image: str, container_name: Callable[[], str]
+) -> None:
+    socket_nr = number(Arch.X86_64, "socket")
+    spec = _shell_probe("network: {netlink: true}")
+    script = "; ".join(
+        [
+            "sysprobe tiocsti 0",  # its own terminal (docker run -t)
+            "sysprobe tiocsti 0 0xffffffff",
+            "sysprobe32 tiocsti 0",
+            f"sysprobe {socket_nr} 16 3 0",  # AF_NETLINK, SOCK_RAW, NETLINK_ROUTE
+            f"sysprobe {socket_nr} 16 3 9",  # NETLINK_AUDIT
+        ]
+    )
+    container = docker.containers.run(
+        test_image,
+        ["sh", "-c", script],
+        name=container_name(),
+        network_mode="none",
+        detach=True,
+        tty=True,
+        **_options(spec),
+    )
+    assert container.wait(timeout=60)["StatusCode"] == 0
+    out = container.logs().decode(errors="replace").split()
+    assert out[:6] == ["errno", "1", "errno", "1", "errno", "1"], out
+    assert out[6] == "ok", out
+    assert out[8:] == ["errno", "1"], out

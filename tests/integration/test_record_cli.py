@@ -112,6 +112,22 @@ def test_a_local_server_is_recorded_while_a_client_exercises_it(tmp_path: Path) 
 
 
 @pytest.mark.root
+def test_a_relative_command_path_is_recorded_as_an_absolute_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copy("/bin/true", tmp_path / "server")
+    monkeypatch.chdir(tmp_path)
+    result = harden("record", "-o", "x.yaml", "--", "./server")
+    assert result.exit_code == 0, result.output
+    spec = load_spec(tmp_path / "x.yaml").spec
+    assert str(tmp_path / "server") in spec.files.exec
+    # it ran as root with no limits: the spec and the command say what to decide
+    assert "to decide: the workload ran as root" in result.output
+    assert "set resources:" in result.output
+    assert "# TO DECIDE: the workload ran as root" in (tmp_path / "x.yaml").read_text()
+
+
+@pytest.mark.root
 def test_a_failing_command_keeps_its_partial_recording(tmp_path: Path) -> None:
     out = tmp_path / "x.yaml"
     result = harden("record", "-o", out, "--", "sh", "-c", "cat /etc/hostname; exit 3")
@@ -152,11 +168,11 @@ def test_attaching_to_a_container_follows_new_processes(
     out = tmp_path / "box.yaml"
 
     def later() -> None:
-        time.sleep(1.5)  # attached by then; the new process is not a child of a traced one
+        time.sleep(10)  # attached by then (bpftrace compiles for 3-5 s); not a traced child
         box.exec_run(["sh", "-c", "sleep 1; cat /etc/passwd >/dev/null"])
 
     threading.Thread(target=later, daemon=True).start()
-    result = harden("record", "-o", out, "--container", box.name, "--duration", "5s")
+    result = harden("record", "-o", out, "--container", box.name, "--duration", "15s")
     assert result.exit_code == 0, result.output
     text = out.read_text()
     assert "/etc/passwd  # recorded: busybox" in text or "/etc/passwd  # recorded: cat" in text
@@ -168,7 +184,7 @@ def test_attaching_to_a_container_follows_new_processes(
 def test_a_container_dying_mid_recording_keeps_the_recording(
     running: Callable[[str], Any], tmp_path: Path
 ) -> None:
-    box = running("sleep 2; cat /etc/group >/dev/null; exit 3")
+    box = running("sleep 10; cat /etc/group >/dev/null; exit 3")
     out = tmp_path / "dying.yaml"
     result = harden("record", "-o", out, "--container", box.name, "--duration", "30s")
     assert result.exit_code == ExitCode.INCOMPLETE, result.output

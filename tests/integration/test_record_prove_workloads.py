@@ -31,11 +31,11 @@ def harden(*args: str | Path) -> Result:
 
 
 @pytest.fixture(scope="session")
-def image_of(
-    test_image: str, service_image: Callable[[tuple[str, ...]], str]
-) -> Callable[[Workload], str]:
+def image_of(test_image: str, service_image: Callable[..., str]) -> Callable[[Workload], str]:
     def get(workload: Workload) -> str:
-        return service_image(workload.packages) if workload.packages else test_image
+        if not workload.packages:
+            return test_image
+        return service_image(workload.packages, workload.setup)
 
     return get
 
@@ -60,15 +60,19 @@ def recorded(
     return get
 
 
-def record(workload: Workload, image: str, out: Path) -> Result:
+def record(workload: Workload, image: str, out: Path, *extra: str) -> Result:
     user = ["--user", workload.user] if workload.user else []
+    ready = ["--ready", workload.ready] if workload.ready else []
     return harden("record", "-o", out, "--image", image, "--exercise", workload.exercise,
-                  "--container-prefix", PREFIX, *user, "--", *workload.command)  # fmt: skip
+                  "--container-prefix", PREFIX, *user, *ready, *extra,
+                  "--", *workload.command)  # fmt: skip
 
 
-def prove(workload: Workload, bundle: Path, image: str, check: str | None = None) -> Result:
+def prove(workload: Workload, bundle: Path, image: str, check: str | None = None,
+          *extra: str) -> Result:  # fmt: skip
+    ready = ["--ready", workload.ready] if workload.ready else []
     return harden("prove", bundle, "--image", image, "--check", check or workload.check,
-                  "--check-timeout", "20s", "--container-prefix", PREFIX,
+                  "--check-timeout", "20s", "--container-prefix", PREFIX, *ready, *extra,
                   "--", *workload.command)  # fmt: skip
 
 
@@ -93,8 +97,10 @@ def test_recorded_bundle_passes_its_check(
     generated = harden("generate", spec, "-o", bundle)
     assert generated.exit_code == 0, generated.output
     allowed = json.loads((bundle / "manifest.json").read_text())["seccomp"]["allowed_syscalls"]
-    assert allowed["x86_64"] < 150
-    assert allowed["x86_64"] < engine_default_count() * 0.5
+    # implied sets kept whole and the safety floor (nothing denied unseen) cost tightness,
+    # yet the profile stays far below the engine's default
+    assert allowed["x86_64"] < 200
+    assert allowed["x86_64"] < engine_default_count() * 0.7
     proven = prove(workload, bundle, image)
     assert proven.exit_code == 0, proven.output
     assert proven.output.startswith("PASS")
@@ -115,7 +121,7 @@ def test_prove_names_a_removed_syscall(
     image = image_of(workload)
     spec = recorded(workload, tmp_path)
     # Remove a syscall the server needs (to start, or to answer): caught and named.
-    text = spec.read_text().replace("  deny:\n", f"  deny:\n    - {syscall}\n", 1)
+    text = spec.read_text().replace("\nsyscalls:\n", f"\nsyscalls:\n  deny:\n    - {syscall}\n", 1)
     assert f"- {syscall}\n" in text
     spec.write_text(text)
     bundle = tmp_path / "bundle"
@@ -159,8 +165,11 @@ def test_minimize_caps_keeps_only_what_nginx_needs_and_proves_it(
     bundle = tmp_path / "bundle"
     assert harden("generate", spec, "-o", bundle).exit_code == 0
     minimal = tmp_path / "minimal.yaml"
-    result = minimize(NGINX, bundle, image, "--write-spec", str(minimal))
+    result = minimize(NGINX, bundle, image, "--write-spec", str(minimal), "--spec", str(spec))
     assert result.exit_code == 0, result.output
+    text = minimal.read_text()
+    assert "runtime: runc  # runtime base:" in text  # the recorded spec's origins are kept
+    assert "# recorded: harden minimize-caps: proven: without it" in text
     keep = [line for line in result.output.splitlines() if line.startswith("  KEEP ")]
     assert keep, result.output  # nginx starts as root and switches its workers to www-data
     for line in keep:

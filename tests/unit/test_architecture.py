@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "harden"
-BASE = frozenset({"errors", "resources", "system", "kernel"})
+BASE = frozenset({"errors", "progress", "resources", "system", "kernel"})
 
 # package -> the packages it may import (besides itself and the root `harden`)
 ALLOWED: dict[str, frozenset[str]] = {
     "errors": frozenset(),
+    "progress": frozenset(),
     "resources": frozenset({"errors"}),
     "system": frozenset({"errors"}),
     "kernel": frozenset({"errors", "resources", "system"}),
@@ -30,7 +31,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "audit": BASE | {"generate", "layers", "profile"},  # bundles as targets; capability data
     "report": BASE | {"audit", "verify", "layers", "profile"},
     "gate": BASE | {"audit", "report"},
-    "cli": BASE | {"profile", "layers", "generate", "verify", "runtime", "audit", "report", "gate"},
+    "fix": BASE | {"audit", "generate", "report", "gate"},
+    "cli": BASE
+    | {"profile", "layers", "generate", "verify", "runtime", "audit", "report", "gate", "fix"},
     "__main__": frozenset({"cli"}),
 }
 SPLIT = ("layers", "audit", "runtime")  # packages whose subpackages are units of their own

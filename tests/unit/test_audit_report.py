@@ -197,3 +197,9 @@ def test_one_more_failure_never_raises_the_score(
 def test_nothing_decided_has_no_score() -> None:
     assert score({Status.ERROR: 3, Status.SKIPPED: 5}, {}) is None
     assert score({Status.PASS: 1}, {}) == 100
+
+
+def test_unknown_facts_and_no_failure_are_no_clean_score() -> None:
+    # --source proc: the kernel rules pass, the configuration rules cannot be read
+    assert score({Status.PASS: 9, Status.ERROR: 4}, {}) is None
+    assert score({Status.PASS: 9, Status.ERROR: 4, Status.FAIL: 1}, {Severity.LOW: 1}) == 98

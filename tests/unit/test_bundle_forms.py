@@ -113,3 +113,17 @@ def test_a_pool_too_small_for_the_spec_is_refused(tmp_path: Path) -> None:
     assert "user_namespace.size" in result.stderr
     assert "too small" in result.stderr
     assert not out.exists()
+
+
+def test_docker_run_lists_where_volumes_go_not_per_run_names() -> None:
+    from harden.generate.forms import writable_dirs
+
+    write = [
+        "/var/lib/postgresql/**",
+        "/dev/shm/PostgreSQL.*",  # a per-run name: no mount point
+        "/proc/self/task/*/comm",
+        "/run/postgresql/**",  # inside a tmpfs: writable already
+        "/srv/data/report.txt",
+        "/var/lib/postgresql/15/**",
+    ]
+    assert writable_dirs(write, ["/run", "/tmp"]) == ["/var/lib/postgresql", "/srv/data/report.txt"]

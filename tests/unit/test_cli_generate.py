@@ -72,7 +72,7 @@ def test_a_foreign_directory_is_not_overwritten(tmp_path: Path) -> None:
     (out / "notes.txt").write_text("keep me")
     code, output = _generate(str(WEB), "-o", str(out))
     assert code == ExitCode.INPUT
-    assert "not a harden output" in output
+    assert "not a harden bundle" in output
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
 
 

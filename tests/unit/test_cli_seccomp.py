@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 from harden.cli import cli
 from harden.errors import ExitCode
-from harden.generate.bundle import MANIFEST, build_bundle
+from harden.generate.bundle import build_bundle
+from harden.generate.output import write_bundle
 from harden.profile.loader import load_spec
-from harden.system.files import write_tree
 from tests.conftest import DATA
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +23,7 @@ DEFAULT = DATA / "seccomp" / "containers-common-0.50.1.json"
 def web_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("web") / "bundle"
     spec = load_spec(ROOT / "profiles" / "workloads" / "web.yaml").spec
-    write_tree(out, build_bundle(spec).files, marker=MANIFEST)
+    write_bundle(out, build_bundle(spec).files)
     return out
 
 
@@ -64,6 +64,24 @@ def test_explain_gives_origin_and_reason(web_bundle: Path) -> None:
     assert entries["clone"]["decision"].startswith("allow if arg0 & 0x7e020080 == 0x0")
     assert entries["clone3"]["decision"] == "ENOSYS"
     assert all(e["origins"] for e in entries.values())
+
+
+def test_explain_says_what_the_x86_multiplexer_and_ioctl_filters_cannot_check(
+    web_bundle: Path,
+) -> None:
+    result = CliRunner().invoke(cli, ["explain", str(web_bundle), "--format", "json"])
+    entries = {e["syscall"]: e for e in json.loads(result.output)["syscalls"]}
+    socketcall = entries["socketcall"]
+    assert (
+        "allow if arg0 == 0x1 (SYS_SOCKET (1): address families and types cannot be "
+        in (socketcall["decision"])
+    )
+    assert "SYS_SOCKETPAIR" not in socketcall["decision"]  # web asks for no AF_UNIX
+    assert "the call's own arguments are in memory" in socketcall["reasons"][0]
+    assert entries["ioctl"]["decision"] == (
+        "allow if any request but TIOCSTI and TIOCLINUX (terminal input, console), "
+        "32 bits (34 argument rules)"
+    )
 
 
 def test_explain_text_lists_every_syscall(web_bundle: Path) -> None:

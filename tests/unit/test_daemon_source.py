@@ -9,7 +9,7 @@ from typing import Any
 from harden.audit.rules.catalog import load_catalog
 from harden.audit.rules.evaluator import run_rules
 from harden.audit.rules.model import Status
-from harden.audit.sources.docker.daemon import host_target, parse_args
+from harden.audit.sources.docker.daemon import host_target, local_daemon, parse_args
 from harden.audit.state.model import GapKind, SourceKind
 from harden.system.proc import ProcFS
 
@@ -74,7 +74,7 @@ def test_flags_win_over_daemon_json_and_defaults_fill_the_rest(tmp_path: Path) -
         }
     )
     proc = _dockerd(tmp_path, ["--icc=false", "-H", "tcp://0.0.0.0:2375"], config)
-    state = host_target(SourceKind.ENGINE, None, local=True, proc=proc)
+    state = host_target(SourceKind.ENGINE, None, local_daemon(proc), proc=proc)
     facts = {p: f.value for p, f in state.declared.items()}
     assert facts["daemon.icc"] is False
     assert "--icc" in state.declared["daemon.icc"].origin
@@ -91,7 +91,7 @@ def test_flags_win_over_daemon_json_and_defaults_fill_the_rest(tmp_path: Path) -
 
 def test_engine_info_is_the_effective_layer(tmp_path: Path) -> None:
     proc = _dockerd(tmp_path, [], None)
-    state = host_target(SourceKind.ENGINE, INFO, local=True, proc=proc)
+    state = host_target(SourceKind.ENGINE, INFO, local_daemon(proc), proc=proc)
     effective = {p: f.value for p, f in state.effective.items()}
     assert state.name == "node-1"
     assert effective["daemon.userns_remap"] == "enabled"
@@ -108,7 +108,7 @@ def test_engine_info_is_the_effective_layer(tmp_path: Path) -> None:
 
 def test_a_broken_daemon_json_makes_its_facts_unknown(tmp_path: Path) -> None:
     proc = _dockerd(tmp_path, [], '{"icc": false,')
-    state = host_target(SourceKind.ENGINE, None, local=True, proc=proc)
+    state = host_target(SourceKind.ENGINE, None, local_daemon(proc), proc=proc)
     gap = state.gaps["declared.daemon.icc"]
     assert gap.kind is GapKind.FAILED
     assert "daemon.json: cannot be read" in gap.reason
@@ -119,7 +119,7 @@ def test_a_broken_daemon_json_makes_its_facts_unknown(tmp_path: Path) -> None:
 
 def test_without_dockerd_the_daemon_rules_are_not_applicable(tmp_path: Path) -> None:
     proc = ProcFS(str(tmp_path), str(tmp_path))
-    state = host_target(SourceKind.PROC, None, local=True, proc=proc)
+    state = host_target(SourceKind.PROC, None, local_daemon(proc), proc=proc)
     assert state.effective["daemon.running"].value is False
     findings = run_rules(load_catalog().rules(), state)
     assert {f.status for f in findings} == {Status.SKIPPED}

@@ -16,9 +16,9 @@ import pytest
 from harden.audit.sources.docker import inspect as inputs
 from harden.audit.sources.docker.declared import collect
 from harden.audit.sources.docker.fields import EngineDefaults, security_opts
-from harden.audit.sources.interface import no_progress
 from harden.audit.state.model import GapKind, TargetState
 from harden.errors import FileProblems
+from harden.progress import no_progress
 from tests.conftest import DATA
 
 INSPECT = DATA / "audit" / "inspect"

@@ -28,6 +28,7 @@ from harden.system.engine import (
     container_path,
     docker_client,
 )
+from tests.fakeengine import answers_for, info, inspect_object, unix_engine
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -202,26 +203,6 @@ def test_transport_follows_docker_host_and_contexts(
         connect({"DOCKER_CONFIG": str(tmp_path), "DOCKER_CONTEXT": "nope"})
 
 
-class _StoppedEngine(socketserver.StreamRequestHandler):
-    """An engine whose only listed container stops before it is inspected."""
-
-    def handle(self) -> None:
-        from tests.conftest import DATA
-
-        stopped = json.loads((DATA / "audit" / "inspect" / "docker-20.10.json").read_text())[0]
-        stopped["State"] = {"Running": False, "Pid": 0, "Status": "exited"}
-        answers = {
-            "/info": {"Name": "fake", "ServerVersion": "20.10", "SecurityOptions": []},
-            "/containers/json": [{"Id": stopped["Id"], "Names": [stopped["Name"]]}],
-        }
-        while line := self.rfile.readline():
-            path = line.split()[1].decode()
-            while self.rfile.readline() not in (b"\r\n", b""):
-                pass
-            body = json.dumps(answers.get(path, stopped)).encode()
-            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
-
-
 @pytest.mark.parametrize(
     ("names", "status"), [((), "error"), (("harden-test-explore1",), "skipped")]
 )
@@ -233,16 +214,12 @@ def test_a_container_that_stops_before_its_inspect(
     from harden.audit.state.model import SourceKind, TargetKind
 
     path = str(tmp_path / "engine.sock")
-    server = socketserver.ThreadingUnixStreamServer(path, _StoppedEngine)
-    server.daemon_threads = True
-    server.block_on_close = False
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stopped = inspect_object()  # listed, then stopped before its inspect
+    answers = answers_for(info(), [stopped])
+    answers[f"/containers/{names[0]}/json" if names else "/none"] = stopped
     monkeypatch.setenv("DOCKER_HOST", f"unix://{path}")
-    try:
+    with unix_engine(path, answers):
         report = audit(AuditRequest("2026-01-01T00:00:00Z", SourceKind.ENGINE, names=names))
-    finally:
-        server.shutdown()
-        server.server_close()
     target = next(t for t in report.targets if t.kind is TargetKind.CONTAINER)
     krn = next(f for f in target.findings if f.rule.id == "KRN-001")
     assert krn.status is Status(status)

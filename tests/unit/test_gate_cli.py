@@ -12,6 +12,8 @@ import pytest
 
 from harden.errors import ExitCode
 from harden.report.formats import Format
+from harden.report.text import shown
+from tests.conformance import junit_problems, sarif_problems
 from tests.conftest import DATA, ROOT, run_harden
 
 CORPUS = DATA / "gate" / "corpus"
@@ -241,8 +243,12 @@ def test_hostile_names_stay_literal_in_every_format(tmp_path: Path) -> None:
             assert json.loads(text)["targets"][0]["name"] == f"Pod/{HOSTILE}/{HOSTILE}/{HOSTILE}"
         elif fmt is Format.SARIF:
             results = json.loads(text)["runs"][0]["results"]
-            assert HOSTILE in results[0]["message"]["text"]
+            message = results[0]["message"]["text"]  # what code review shows a person
+            assert shown(f"Pod/{HOSTILE}/{HOSTILE}/{HOSTILE}") in message
+            assert not re.search(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", message)
+            assert sarif_problems(text) == []
         elif fmt is Format.JUNIT:
+            assert junit_problems(text) == []
             suite = ET.fromstring(text).find("testsuite")
             assert suite is not None
             assert "<script>" in suite.get("name", "")

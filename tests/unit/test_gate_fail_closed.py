@@ -133,9 +133,10 @@ def test_a_repository_root_is_scanned_and_what_is_no_input_is_listed(tmp_path: P
         "web/tsconfig.json",
     }
     assert skipped["chart/templates/deploy.yaml"].startswith("an unrendered Helm template")
-    assert skipped[".github"] == "hidden directory"
+    assert skipped[".github"] == "hidden directory, not walked (name it to gate it)"
     table = run_harden("gate", str(repo))
     assert "skipped chart/Chart.yaml: YAML that is neither" in table.output
+    assert "skipped .github: hidden directory, not walked (name it to gate it)" in table.output
     # a file that is clearly an input and broken is still an error
     (repo / "k8s" / "broken.yaml").write_text("apiVersion: v1\nkind: Pod\nspec: [\n")
     broken = run_harden("gate", str(repo))

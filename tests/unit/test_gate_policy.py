@@ -108,6 +108,7 @@ waivers:
     [
         ("version: 1\nwaivers: [{rule: X, reason: r, owner: o, expires: 2024-13-45}]\n", "expires"),
         ("version: 1\nwaivers: [{rule: X, reason: r, owner: o}]\n", "expires"),
+        ("version: 1\nwaivers: [{rule: X, reason: rrr, owner: o, expires: 0}]\n", "YYYY-MM-DD"),
         ("version: 2\n", "version"),
         ("version: 1\nfail_on: sometimes\n", "fail_on"),
         ("version: 1\nversion: 1\n", "duplicate key"),

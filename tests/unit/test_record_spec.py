@@ -26,8 +26,8 @@ def recording(obs: Observations, user: tuple[int, int] = (0, 0)) -> Recording:
                      (), 3.0, (), None, 0)  # fmt: skip
 
 
-def recorded_text(user: tuple[int, int] = (0, 0)) -> str:
-    return render(draft_from_recording(recording(observe(), user), name="server"))
+def recorded_text(user: tuple[int, int] = (0, 0), *, strict: bool = False) -> str:
+    return render(draft_from_recording(recording(observe(), user), name="server", strict=strict))
 
 
 def test_recorded_spec_matches_golden(golden: Golden) -> None:
@@ -43,7 +43,14 @@ def test_recorded_spec_is_a_valid_spec_with_what_was_seen() -> None:
     assert "/var/cache/server" in spec.files.tmpfs
     assert spec.read_only_rootfs
     assert "socketcall" in spec.syscalls.arch_specific[Arch.X86]
+    assert spec.syscalls.deny == ()  # nothing is denied that was not seen to fail
+    assert "floor" in spec.syscalls.sets
+
+
+def test_strict_denies_what_the_implied_sets_allow_but_was_never_made() -> None:
+    spec = parse_spec(recorded_text(strict=True)).spec
     assert "accept" in spec.syscalls.deny  # implied by network-server, never made
+    assert "getrusage" not in spec.syscalls.deny  # the floor stays whole
 
 
 def test_a_non_root_recording_grants_no_capabilities() -> None:
@@ -61,7 +68,7 @@ def test_every_item_note_survives_a_round_trip() -> None:
 
 
 def test_hand_written_items_are_user_items() -> None:
-    text = recorded_text().replace("  deny:\n", "  allow:\n    - madvise\n  deny:\n", 1)
+    text = recorded_text(strict=True).replace("  deny:\n", "  allow:\n    - madvise\n  deny:\n", 1)
     back = read_draft(text, "x.yaml")
     assert back.notes[("syscalls", "allow", "madvise")] == Note((Origin.USER,))
     assert back.notes[("syscalls", "deny", "accept")].origins == (Origin.RECORDED,)
@@ -78,7 +85,7 @@ def test_comments_are_found_outside_quotes_only() -> None:
 def test_merge_is_the_union_and_keeps_origins(
     golden: Golden,
 ) -> None:
-    a = read_draft(recorded_text(), "a.yaml")
+    a = read_draft(recorded_text(strict=True), "a.yaml")
     b_text = (DATA / "record" / "hand-written.yaml").read_text()
     b = read_draft(b_text, "b.yaml")
     merged, warnings = merge_drafts([("a.yaml", a), ("b.yaml", b)])
@@ -96,8 +103,8 @@ def test_merge_is_the_union_and_keeps_origins(
 
 
 def test_recorded_denials_give_way_to_what_another_recording_made() -> None:
-    a = read_draft(recorded_text(), "a.yaml")
-    b = read_draft(recorded_text(), "b.yaml")
+    a = read_draft(recorded_text(strict=True), "a.yaml")
+    b = read_draft(recorded_text(strict=True), "b.yaml")
     b.data["syscalls"]["deny"].remove("accept")  # b's workload accepted connections
     merged, _ = merge_drafts([("a.yaml", a), ("b.yaml", b)])
     assert "accept" not in merged.data["syscalls"]["deny"]
@@ -107,8 +114,11 @@ def test_recorded_denials_give_way_to_what_another_recording_made() -> None:
 def test_paths_are_grouped_and_scratch_space_is_planned() -> None:
     many = {f"/usr/lib/mod/{i}.so": {"x"} for i in range(8)}
     many["/proc/123/status"] = {"x"}
+    many["/sys/devices/pci0000:00/0000:00:1f.2/vendor"] = {"x"}
+    many["/dev/shm/PostgreSQL.3381199092"] = {"x"}
     grouped = collapse(many)
-    assert set(grouped) == {"/usr/lib/mod/*", "/proc/*/status"}
+    assert set(grouped) == {"/usr/lib/mod/*", "/proc/*/status", "/sys/devices/*/*/vendor",
+                            "/dev/shm/PostgreSQL.*"}  # fmt: skip
     obs = Observations(writes={"/data/db": {"x"}, "/dev/null": {"x"}},
                        reads={"/data/seed": {"x"}})  # fmt: skip
     plan = scratch_plan(obs)
@@ -131,3 +141,13 @@ def test_spec_merge_cli(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["spec", "merge", str(a), str(bad), "-o", str(out)])
     assert result.exit_code == ExitCode.INPUT
     assert "bad.yaml:2" in result.output
+
+
+def test_a_root_workload_without_limits_is_told_to_decide_user_and_resources() -> None:
+    text = recorded_text()
+    assert "# TO DECIDE: the workload ran as root: if it can run as another user, set user:" in text
+    assert "# TO DECIDE: no resource limits were recorded" in text
+    assert parse_spec(text).spec.user.uid == 0  # a note, not a change
+    non_root = recorded_text(user=(101, 101))
+    assert "ran as root" not in non_root
+    assert "TO DECIDE: no resource limits" in non_root

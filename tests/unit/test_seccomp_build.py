@@ -100,9 +100,42 @@ def test_personality_only_safe_values() -> None:
     assert _decide(p, "personality", 0x0040000) == EPERM  # ADDR_NO_RANDOMIZE
 
 
-def test_x86_socketcall_cannot_bypass_socket_filters() -> None:
+def test_x86_socketcall_passes_only_the_granted_socket_operations() -> None:
+    """32-bit x86 programs (Debian's glibc) make socket calls through socketcall: it is
+    filtered on its call number, so the operations the spec grants pass and no other."""
     p = _profile("name: x\nnetwork: {listen: [{port: 80}]}\n")
-    assert _decide(p, "socketcall", 1, arch=Arch.X86) == ENOSYS
+    for number in (1, 2, 4, 18):  # socket, bind, listen, accept4
+        assert _decide(p, "socketcall", number, arch=Arch.X86) == ALLOW, number
+    assert _decide(p, "socketcall", 8, arch=Arch.X86) == EPERM  # socketpair: no AF_UNIX
+    assert _decide(p, "socketcall", 0x100000001, arch=Arch.X86) == EPERM
+    assert _decide(_profile("name: x\n"), "socketcall", 1, arch=Arch.X86) == ENOSYS
+
+
+@pytest.mark.parametrize("arch", [Arch.X86_64, Arch.X86, Arch.X32, Arch.AARCH64, Arch.ARM])
+def test_no_profile_lets_a_program_type_into_a_terminal(arch: Arch) -> None:
+    p = _profile("name: x\n")
+    for request in (k.TIOCSTI, k.TIOCLINUX):
+        for high in (0, 1, 0xFFFFFFFF):  # the kernel reads 32 bits: the upper ones are noise
+            assert _decide(p, "ioctl", 0, high << 32 | request, arch=arch) == EPERM
+    for request in (0x5401, 0x5413, 0x541B, 0x541D, 0x5421, 0x80045430, 0xFFFFFFFF):
+        assert _decide(p, "ioctl", 0, request, arch=arch) == ALLOW, hex(request)
+
+
+def test_x86_ipc_passes_only_the_granted_system_v_calls() -> None:
+    p = _profile("name: x\nsyscalls: {sets: [ipc-shm]}\n")
+    for call in (21, 22, 23, 24):  # shmat, shmdt, shmget, shmctl
+        assert _decide(p, "ipc", call, arch=Arch.X86) == ALLOW
+        assert _decide(p, "ipc", 1 << 16 | call, arch=Arch.X86) == ALLOW  # a version
+    for call in (1, 2, 3, 4, 11, 12, 13, 14):  # semaphores and message queues
+        assert _decide(p, "ipc", call, arch=Arch.X86) == EPERM
+
+
+def test_netlink_is_route_queries_only() -> None:
+    p = _profile("name: x\nnetwork: {netlink: true}\n")
+    netlink = k.ADDRESS_FAMILIES["netlink"]
+    assert _decide(p, "socket", netlink, k.SOCK_RAW, k.NETLINK_ROUTE) == ALLOW
+    for protocol in (9, 12, 15):  # audit, netfilter, kobject uevents
+        assert _decide(p, "socket", netlink, k.SOCK_RAW, protocol) == EPERM
 
 
 def test_runtime_base_set_is_always_in() -> None:

@@ -30,7 +30,7 @@ from harden.audit.rules.model import Catalog
 from harden.audit.state.facts import FACTS
 from harden.resources import cache_dir
 
-_FORMAT = 2
+_FORMAT = 3
 
 
 def fingerprint(files: list[Path], folder: Path) -> str:

@@ -201,7 +201,22 @@ def program(text: str) -> Any:
 
 
 def context(variables: dict[str, Any]) -> Any:
-    return runtime().Context(variables)
+    try:
+        return runtime().Context(variables)
+    except ValueError:  # a string CEL cannot hold: a lone surrogate from a JSON escape
+        return runtime().Context(_text_cel_holds(variables))
+
+
+def _text_cel_holds(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings written as its escape (no rule
+    compares with such text: a path or name that has one matches nothing it names)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_text_cel_holds(k): _text_cel_holds(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_text_cel_holds(v) for v in value]
+    return value
 
 
 @functools.cache

@@ -6,6 +6,7 @@ fails to compile or lacks pass/fail examples is refused with the file, line and 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from harden.audit.rules import versions
 from harden.audit.rules.cel import (
+    CONSTANTS_VARIABLE,
     HAS,
     Constants,
     check_compiles,
@@ -25,6 +27,10 @@ from harden.audit.rules.cel import (
 from harden.audit.rules.model import (
     Catalog,
     Example,
+    Fix,
+    FixOp,
+    FixScope,
+    FixStep,
     Flat,
     Mode,
     ReferenceItem,
@@ -170,6 +176,39 @@ def _examples(raw: Any, kind: TargetKind, at: _Place, problems: list[Problem]) -
     return examples
 
 
+def _fix(raw: Any, at: _Place, values: Constants, problems: list[Problem]) -> Fix:
+    """The rule's fix steps, with constants among the items written out."""
+    if raw is None:
+        return Fix()
+    kinds: dict[str, tuple[FixStep, ...]] = {}
+    for kind in ("kubernetes", "compose"):
+        steps = []
+        for index, step in enumerate(getattr(raw, kind)):
+            items: list[str] = []
+            for item in step.items:
+                if item.startswith(CONSTANTS_VARIABLE + "."):
+                    if item not in values:
+                        where = f"{at.where}.fix.{kind}[{index}].items"
+                        line = at.line("fix", kind, index, "items")
+                        problems.append(Problem(f"unknown constant {item!r}", where, line))
+                    items += values.get(item, ())
+                else:
+                    items.append(item)
+            steps.append(
+                FixStep(
+                    FixOp(step.op),
+                    tuple(step.path.split(".")),
+                    step.to,
+                    tuple(items),
+                    step.matching,
+                    FixScope(step.scope),
+                    step.capabilities,
+                )
+            )
+        kinds[kind] = tuple(steps)
+    return Fix(kinds["kubernetes"], kinds["compose"], raw.like)
+
+
 def _rule(
     raw: Any,
     index: int,
@@ -197,6 +236,7 @@ def _rule(
                 message = f"unknown {kind} reference {item!r}"
                 problems.append(at.problem(message, f"references.{kind}", "references"))
     examples = _examples(raw, pack.target, at, problems)
+    fix = _fix(raw.fix, at, values, problems)
     if problems:
         return None, problems
     rule = Rule(
@@ -219,6 +259,7 @@ def _rule(
         since=raw.since,
         covers=raw.covers,
         flat=flat,
+        fix=fix,
     )
     return rule, []
 
@@ -283,7 +324,30 @@ def load_strict(folder: Path) -> Catalog:
                 )
             ids[rule.id] = pack.source
     _check_covers(packs)
-    return Catalog(packs, refs, docs)
+    return Catalog(_resolve_likes(packs), refs, docs)
+
+
+def _resolve_likes(packs: tuple[RulePack, ...]) -> tuple[RulePack, ...]:
+    """``fix: {like: RULE}`` becomes that rule's own fix steps (which must be its own)."""
+    rules = {r.id: r for p in packs for r in p.rules}
+    out = []
+    for pack in packs:
+        resolved = []
+        for original in pack.rules:
+            rule, like = original, original.fix.like
+            if like:
+                other = rules.get(like)
+                problem = ""
+                if other is None:
+                    problem = f"fix.like names no rule {like!r}"
+                elif other.fix.like or not (other.fix.kubernetes or other.fix.compose):
+                    problem = f"fix.like: {like} has no fix steps of its own"
+                if problem or other is None:
+                    raise FileProblems(pack.source, [Problem(problem, rule.id, rule.line)])
+                rule = dataclasses.replace(rule, fix=dataclasses.replace(other.fix, like=like))
+            resolved.append(rule)
+        out.append(dataclasses.replace(pack, rules=tuple(resolved)))
+    return tuple(out)
 
 
 def _check_covers(packs: tuple[RulePack, ...]) -> None:

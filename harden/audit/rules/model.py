@@ -79,6 +79,42 @@ class Remediation:
     kubernetes: str
 
 
+class FixOp(enum.StrEnum):
+    """What one step of a mechanical fix does to the container's (or service's) fields."""
+
+    SET = "set"  # set the field at the path to ``value`` (maps on the way are created)
+    UNSET = "unset"  # remove the field at the path (nothing when it is absent)
+    ADD = "add"  # append ``items`` missing from the list at the path (created if absent)
+    REMOVE = "remove"  # remove the list's entries among ``items`` or matching ``matching``
+    KEEP = "keep"  # keep only the list's entries among ``items``
+
+
+class FixScope(enum.StrEnum):
+    CONTAINER = "container"  # Kubernetes: the container entry; compose: the service
+    POD = "pod"  # Kubernetes: the pod spec the container is in
+
+
+@dataclass(frozen=True)
+class FixStep:
+    op: FixOp
+    path: tuple[str, ...]  # keys from the scope: ("securityContext", "privileged")
+    value: Any = None  # set: the new value
+    items: tuple[str, ...] = ()  # add, remove, keep (constants written out by the loader)
+    matching: str = ""  # remove: a regular expression an entry must match in full
+    scope: FixScope = FixScope.CONTAINER
+    capabilities: bool = False  # entries are capability names: CAP_ prefix and case ignored
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A rule's mechanical fix: steps per input kind that ``harden fix`` applies to the
+    target a failing finding is about (empty: no mechanical fix for that kind)."""
+
+    kubernetes: tuple[FixStep, ...] = ()
+    compose: tuple[FixStep, ...] = ()
+    like: str = ""  # as written: the rule whose fix this is (the loader copies it in)
+
+
 @dataclass(frozen=True)
 class References:
     cis: tuple[str, ...] = ()  # CIS Docker Benchmark v1.6.0 recommendation numbers
@@ -126,6 +162,7 @@ class Rule:
     since: str = ""  # the Kubernetes version the control applies from ("v1.19"; PSS packs)
     covers: tuple[str, ...] = ()  # rule ids whose failures this rule's failure explains
     flat: Flat = Flat()  # what the evaluator compiles (empty for rules read from reports)
+    fix: Fix = Fix()  # what ``harden fix`` changes when the rule fails
 
 
 @dataclass(frozen=True)

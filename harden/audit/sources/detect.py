@@ -22,9 +22,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harden.audit.sources.interface import Progress, Read, Scan, Source
+from harden.audit.sources.interface import Read, Scan, Source
 from harden.audit.state.model import SourceKind, TargetKind, TargetState
-from harden.system.engine import DEFAULT_SOCKET
+from harden.progress import Progress
+from harden.system.engine import DEFAULT_SOCKET, DEFAULT_TIMEOUT
 
 PODMAN_SOCKETS = ("/run/podman/podman.sock",)
 CRI_SOCKETS = (
@@ -150,6 +151,8 @@ class DetectedSource:
         names: tuple[str, ...] = (),
         namespaces: tuple[str, ...] = (),
         engines: list[Engine] | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         from harden.audit.sources.cri.scan import CRIScan, CRISource  # noqa: PLC0415
         from harden.audit.sources.docker.engine import EngineScan, EngineSource  # noqa: PLC0415
@@ -167,7 +170,7 @@ class DetectedSource:
                 self.parts.append((engine, CRISource(request, quiet_if_not_cri=True)))
             else:
                 socket = engine.socket if engine.name != "docker" else ""
-                scan = EngineScan(names, not names)
+                scan = EngineScan(names, not names, timeout)
                 self.parts.append((engine, EngineSource(scan, socket=socket)))
 
     def plan(self, progress: Progress) -> list[tuple[int, Any]]:

@@ -37,12 +37,13 @@ from typing import Any
 
 from harden.audit.sources.compose import project as compose
 from harden.audit.sources.docker import inspect as inspect_input
-from harden.audit.sources.interface import Progress, Read, Scan, no_progress
+from harden.audit.sources.interface import Read, Scan
 from harden.audit.sources.kubernetes import manifests
 from harden.audit.sources.kubernetes import objects as k8s
 from harden.audit.state.model import SourceKind, TargetState
 from harden.errors import FileProblems, HardenError, InputError, Problem
-from harden.system.yaml import Located, parse_documents, read_text
+from harden.progress import Progress, no_progress
+from harden.system.yaml import Located, parse_documents, parse_json, read_text
 
 MAX_FILE_BYTES = 8 << 20
 MAX_NODES = 1_000_000
@@ -53,6 +54,7 @@ _HELM = re.compile(
     r"\{\{-?\s*(?:\.|\$|include\b|template\b|toYaml\b|if\b|range\b|with\b|end\b|define\b|tpl\b|required\b|default\b)"
 )
 # A file that says it is an input (a top-level apiVersion/kind or services key).
+HIDDEN = "hidden directory, not walked (name it to gate it)"
 _LOOKS_LIKE_INPUT = re.compile(r"^(?:apiVersion|kind|services)\s*:", re.MULTILINE)
 
 
@@ -101,8 +103,8 @@ def is_bundle(path: Path) -> bool:
     try:
         if not manifest.is_file() or manifest.stat().st_size > 1 << 20:
             return False
-        data = json.loads(manifest.read_bytes())
-    except (OSError, ValueError):
+        data = parse_json(manifest.read_bytes(), str(manifest))
+    except (OSError, HardenError):
         return False
     return isinstance(data, dict) and data.get("kind") == BUNDLE_KIND
 
@@ -130,11 +132,12 @@ def _classify(text: str, source: str, named: bool) -> tuple[str, Any]:
     """(kind, parsed) where kind is inspect, compose or kubernetes; raises Skip for what
     is not an input, FileProblems for YAML that cannot be read."""
     stripped = text.lstrip()
+    refused: FileProblems | None = None
     if stripped.startswith(("{", "[")):
         try:
-            data = json.loads(text)
-        except ValueError:
-            data = None  # YAML flow style, or broken: the YAML reader says which
+            data = parse_json(text, source)
+        except FileProblems as exc:
+            refused = exc  # YAML flow style, or broken: the YAML reader says which
         else:
             return _json_kind(data, text, stripped, source, named)
     match = _HELM.search(text)
@@ -145,7 +148,13 @@ def _classify(text: str, source: str, named: bool) -> tuple[str, Any]:
             hint="render it first: helm template RELEASE CHART > manifests.yaml",
             plain=True,
         )
-    docs = [d for d in parse_documents(text, source, max_nodes=MAX_NODES) if d.data is not None]
+    try:
+        parsed = parse_documents(text, source, max_nodes=MAX_NODES)
+    except FileProblems:
+        if refused is not None:
+            raise refused from None  # meant as JSON: its own error says more
+        raise
+    docs = [d for d in parsed if d.data is not None]
     if not docs:
         return "empty", None  # e.g. a chart that renders nothing: nothing to judge here
     if len(docs) == 1 and compose.is_compose(docs[0].data):
@@ -233,9 +242,17 @@ class FilesSource:
 
     kind = SourceKind.FILES
 
-    def __init__(self, paths: tuple[Path, ...], ignore_kinds: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        paths: tuple[Path, ...],
+        ignore_kinds: frozenset[str] = frozenset(),
+        contents: tuple[tuple[Path, str], ...] = (),
+    ) -> None:
         self.paths = paths
         self.ignore_kinds = ignore_kinds
+        # files judged with this text instead of what is on disk (harden fix judges its
+        # result before writing it)
+        self.contents = {p.resolve(): text for p, text in contents}
         self.root = root_of(paths)
         self._skipped: list[tuple[str, str]] = []
 
@@ -257,7 +274,7 @@ class FilesSource:
                 else:
                     yield from self._directory(path)
             elif path.is_file():
-                yield Input(path, shown, named=True)
+                yield Input(path, shown, named=True, text=self.contents.get(path.resolve()))
             else:  # a pipe or a device: readable once, so read now
                 text = read_text(path, max_bytes=MAX_FILE_BYTES, what="input")
                 yield Input(path, shown, named=True, text=text)
@@ -266,7 +283,7 @@ class FilesSource:
         for root, dirs, files in os.walk(top):
             here = Path(root)
             hidden = sorted(d for d in dirs if d.startswith("."))
-            self._skipped += [(shown_path(here / d, self.root), "hidden directory") for d in hidden]
+            self._skipped += [(shown_path(here / d, self.root), HIDDEN) for d in hidden]
             bundles = [d for d in dirs if d not in hidden and is_bundle(here / d)]
             dirs[:] = sorted(d for d in dirs if d not in hidden and d not in bundles)
             for name in sorted([*files, *bundles]):

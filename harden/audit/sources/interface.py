@@ -17,21 +17,15 @@ request chooses it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from harden.audit.state.model import Gap, GapKind, Layer, SourceKind, TargetKind, TargetState
 from harden.errors import HardenError
-
-# done, total, what is being read now (a container name, a path: untrusted text)
-Progress = Callable[[int, int, str], None]
+from harden.progress import Progress
 
 Item = TypeVar("Item")
-
-
-def no_progress(_done: int, _total: int, _what: str) -> None:
-    """The default progress callback: the library never prints."""
 
 
 @dataclass

@@ -9,6 +9,7 @@ only the facts of that step *failed*, as for inspect objects.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -187,12 +188,29 @@ def quantity(value: Any, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise BadField(field, f"is not a quantity: {value!r}")
     if isinstance(value, int | float):
-        return float(value)
+        return _finite(value, field, value)
     match = _QUANTITY.match(value.strip())
-    if not match or match[3] not in _SUFFIX:
+    if not match or match[3] not in _SUFFIX or len(match[2] or "") > 3:
         raise BadField(field, f"is not a quantity: {value!r}")
-    exponent = 10 ** int(match[2]) if match[2] else 1
-    return float(match[1]) * exponent * _SUFFIX[match[3]]
+    try:
+        number = float(match[1]) * 10 ** int(match[2] or 0) * _SUFFIX[match[3]]
+    except OverflowError:  # 1e400
+        number = math.inf
+    return _finite(number, field, value)
+
+
+_LARGEST = float(2**63)  # no limit the kernel or the engine keeps is larger
+
+
+def _finite(number: float, field: str, value: Any) -> float:
+    """``number`` as a float, if it is a number a limit can be (.inf, .nan, 1e400 are not)."""
+    try:
+        result = float(number)
+    except OverflowError:  # an int past any float
+        result = math.inf
+    if not math.isfinite(result) or abs(result) > _LARGEST:
+        raise BadField(field, f"is not a finite quantity: {value!r}")
+    return result
 
 
 def compose_bytes(value: Any, field: str) -> int:
@@ -200,11 +218,13 @@ def compose_bytes(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise BadField(field, f"is not a byte value: {value!r}")
     if isinstance(value, int):
-        return value
+        return int(_finite(value, field, value))
     match = re.match(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*$", value)
     if not match or match[2].lower() not in {**_COMPOSE_SUFFIX, "": 1}:
         raise BadField(field, f"is not a byte value: {value!r}")
-    return int(float(match[1]) * {**_COMPOSE_SUFFIX, "": 1}[match[2].lower()])
+    return int(
+        _finite(float(match[1]) * {**_COMPOSE_SUFFIX, "": 1}[match[2].lower()], field, value)
+    )
 
 
 def waiver_key(key: str) -> str | None:

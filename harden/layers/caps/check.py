@@ -7,7 +7,6 @@ sets the file carries are the whitelist itself, as the engine would apply them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from harden.errors import HardenError
@@ -16,6 +15,7 @@ from harden.layers.caps.model import CapabilityPlan
 from harden.layers.caps.parse import parse_capabilities
 from harden.layers.caps.render import CAPS_FILE
 from harden.layers.interface import Checked, Verdict, judge
+from harden.system.yaml import parse_json
 
 CHECKER = "capability table"
 
@@ -36,10 +36,7 @@ def _sets(oci: object) -> object:
 
 
 def _check(text: str) -> Checked:
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise HardenError(f"not valid JSON: {exc}") from None
+    doc = parse_json(text, CAPS_FILE)
     keep, reasons = parse_capabilities(doc, CAPS_FILE)
     user = doc.get("user")
     uid, gid = (_id(user, key) for key in ("uid", "gid"))

@@ -28,6 +28,9 @@ from harden.profile.spec import WorkloadSpec
 from harden.profile.triggers import triggers
 
 ORIGIN_PREFIX = "harden: "
+# io_uring submits socket, openat, unlinkat, symlinkat, ... as ring operations that never
+# reach the seccomp filter: allowing these three allows all of that.
+IO_URING = ("io_uring_setup", "io_uring_enter", "io_uring_register")
 _GO_ARCH = {Arch.X86_64: "amd64", Arch.AARCH64: "arm64"}
 
 
@@ -74,7 +77,18 @@ def _plan(
                 plan.only_on[name] = arch
     for name in spec.syscalls.deny:
         plan.allowed.pop(name, None)
+    _io_uring(spec, plan)
     return plan
+
+
+def _io_uring(spec: WorkloadSpec, plan: _Plan) -> None:
+    """io_uring only with ``syscalls.io_uring``: a set, a capability or syscalls.allow naming
+    one of its calls does not allow it (it would bypass the rest of the filter)."""
+    for name in IO_URING:
+        if spec.syscalls.io_uring:
+            plan.add(name, Origin("spec", "syscalls.io_uring"))
+        else:
+            plan.allowed.pop(name, None)
 
 
 def _families(spec: WorkloadSpec) -> list[str]:
@@ -108,10 +122,71 @@ def _comment(origins: Iterable[Origin], note: str = "") -> str:
     return f"{text} -- {note}" if note else text
 
 
-def _conditional_rules(spec: WorkloadSpec, plan: _Plan) -> list[SyscallRule]:
+def all_but(excluded: Iterable[int], bits: int = 32) -> list[tuple[int, int]]:
+    """(mask, value) pairs whose masked-equality tests together match every ``bits``-bit
+    number but ``excluded``: one filter cannot say "not A and not B" on one argument."""
+    full = (1 << bits) - 1
+
+    def cover(mask: int, value: int, left: list[int], bit: int) -> list[tuple[int, int]]:
+        if not left:
+            return [(mask, value)]
+        if mask == full:
+            return []
+        out: list[tuple[int, int]] = []
+        for one in (0, 1):
+            side = [v for v in left if (v >> bit) & 1 == one]
+            out += cover(mask | 1 << bit, value | one << bit, side, bit - 1)
+        return out
+
+    return cover(0, 0, sorted({v & full for v in excluded}), bits - 1)
+
+
+_IOCTL_NOTE = "any request but TIOCSTI and TIOCLINUX (terminal input, console), 32 bits"
+# socketcall sub-calls whose direct syscall has another name (x86 has no send/recv/accept)
+SOCKETCALL_DIRECT = {"send": ("sendto",), "recv": ("recvfrom",), "accept": ("accept4", "accept")}
+
+
+def _ioctl_rules(origins: set[Origin]) -> list[SyscallRule]:
+    comment = _comment(origins, _IOCTL_NOTE)
+    return [
+        SyscallRule(
+            ("ioctl",), Action.ALLOW, (ArgCond(1, Op.MASKED_EQ, mask, value),), comment=comment
+        )
+        for mask, value in all_but((k.TIOCSTI, k.TIOCLINUX))
+    ]
+
+
+def _multiplexer_rules(plan: _Plan, families_checked: bool) -> list[SyscallRule]:
+    """x86's socketcall and ipc, allowed by their call number (argument 0) for exactly the
+    sub-calls whose direct syscalls are allowed; their other arguments are in memory."""
     rules: list[SyscallRule] = []
+    allowed = plan.allowed
+    for number, sub in k.SOCKETCALL_CALLS.items():
+        direct = [n for n in (SOCKETCALL_DIRECT.get(sub) or (sub,)) if n in allowed]
+        if direct:
+            note = f"SYS_{sub.upper()} ({number})"
+            if sub in ("socket", "socketpair") and families_checked:
+                note += ": address families and types cannot be checked here"
+            origins = allowed[direct[0]]
+            cond = ArgCond(0, Op.EQ, number)
+            rules.append(
+                SyscallRule(("socketcall",), Action.ALLOW, (cond,), comment=_comment(origins, note))
+            )
+    ipc = allowed.pop("ipc", None)
+    for number, sub in k.IPC_CALLS.items():
+        if ipc is not None and sub in allowed:
+            cond = ArgCond(0, Op.MASKED_EQ, k.IPC_CALL_MASK, number)
+            note = f"call {number} ({sub})"
+            rules.append(SyscallRule(("ipc",), Action.ALLOW, (cond,), comment=_comment(ipc, note)))
+    return rules
+
+
+def _conditional_rules(spec: WorkloadSpec, plan: _Plan) -> list[SyscallRule]:
+    rules: list[SyscallRule] = _multiplexer_rules(plan, "socket" in plan.allowed)
     granted = set(spec.capability_names)
     allowed = plan.allowed
+    if "ioctl" in allowed:
+        rules.extend(_ioctl_rules(allowed.pop("ioctl")))
     if "clone" in allowed and "SYS_ADMIN" not in granted:
         origins = allowed.pop("clone")
         rules.append(
@@ -129,9 +204,15 @@ def _conditional_rules(spec: WorkloadSpec, plan: _Plan) -> list[SyscallRule]:
             types = _socket_types(family, spec.network.raw_sockets)
             fam = ArgCond(0, Op.EQ, number)
             note = f"AF_{family.upper()}"
+            protocol: tuple[ArgCond, ...] = ()
+            if family == "netlink":  # route queries only: no audit, no netfilter, no uevents
+                protocol = (ArgCond(2, Op.EQ, k.NETLINK_ROUTE),)
+                note += " protocol NETLINK_ROUTE"
             if types is None:
                 rules.append(
-                    SyscallRule(("socket",), Action.ALLOW, (fam,), comment=_comment(origins, note))
+                    SyscallRule(
+                        ("socket",), Action.ALLOW, (fam, *protocol), comment=_comment(origins, note)
+                    )
                 )
                 continue
             for sock_type in types:
@@ -140,7 +221,7 @@ def _conditional_rules(spec: WorkloadSpec, plan: _Plan) -> list[SyscallRule]:
                     SyscallRule(
                         ("socket",),
                         Action.ALLOW,
-                        (fam, cond),
+                        (fam, cond, *protocol),
                         comment=_comment(origins, f"{note} type {sock_type}"),
                     )
                 )
@@ -175,9 +256,10 @@ def _enosys_rule(
     if "clone3" in plan.allowed and "SYS_ADMIN" not in granted:
         plan.allowed.pop("clone3")  # clone3 flags live in memory: no argument filter can see them
     names: list[str] = []
+    multiplexed = {"socketcall"} if _socket_operations(plan) else set()
     for set_ in sets.values():
         if set_.kind == "enosys":
-            names.extend(n for n in set_.syscalls if n not in plan.allowed)
+            names.extend(n for n in set_.syscalls if n not in {*plan.allowed, *multiplexed})
     present = frozenset().union(*(sc.names(a) for a in _arches(spec)))
     names = sorted({n for n in names if n in present})
     if not names:
@@ -189,6 +271,13 @@ def _enosys_rule(
         errno=k.ENOSYS,
         comment=_comment(origins, "denied with ENOSYS so callers fall back"),
     )
+
+
+def _socket_operations(plan: _Plan) -> bool:
+    """Whether a socket operation is allowed (then x86's socketcall is filtered by call
+    number for those operations, not answered ENOSYS)."""
+    names = {n for sub in k.SOCKETCALL_CALLS.values() for n in SOCKETCALL_DIRECT.get(sub, (sub,))}
+    return not names.isdisjoint(plan.allowed)
 
 
 def _arches(spec: WorkloadSpec) -> list[Arch]:

@@ -18,7 +18,7 @@ DEFAULT_PROFILE_PATHS: tuple[Path, ...] = (
     Path("/usr/share/containers/seccomp.json"),
     Path("/etc/docker/seccomp.json"),
 )
-BUILTIN_NAMES = ("docker-default",)
+BUILTIN_NAMES = ("docker-default", "containers-common")
 
 
 def resolve(arg: str) -> tuple[str, Profile]:

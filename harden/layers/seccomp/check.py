@@ -9,7 +9,6 @@ seccomp.json was edited after they were compiled.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 
@@ -22,6 +21,7 @@ from harden.layers.seccomp.model import Profile
 from harden.layers.seccomp.parse import parse_profile
 from harden.layers.seccomp.render import SECCOMP_FILE
 from harden.layers.seccomp.simulate import SimulationReport, simulate
+from harden.system.yaml import parse_json
 
 CHECKER = "libseccomp+simulation"
 
@@ -54,7 +54,7 @@ def _caps(files: Mapping[str, bytes]) -> frozenset[str]:
     """The whitelist the rules' includes/excludes see (none when capabilities.json is
     missing or unreadable: the capability check reports that file)."""
     try:
-        return frozenset(parse_capabilities(json.loads(files[CAPS_FILE]), CAPS_FILE)[0])
+        return frozenset(parse_capabilities(parse_json(files[CAPS_FILE], CAPS_FILE), CAPS_FILE)[0])
     except (KeyError, ValueError, HardenError):
         return frozenset()
 

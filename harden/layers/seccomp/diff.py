@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from harden.kernel.syscalls import Arch
@@ -77,9 +78,14 @@ def diff_profiles(
 
 
 def compare(
-    profile_a: str, profile_b: str, caps: frozenset[str], arches: tuple[Arch, ...] | None = None
+    profile_a: str,
+    profile_b: str,
+    caps: frozenset[str],
+    arches: tuple[Arch, ...] | None = None,
+    resolver: Callable[[str], tuple[str, Profile]] = resolve,
 ) -> ProfileDiff:
-    """Each profile from a file, a bundle directory or a built-in name, then the diff."""
-    label_a, a = resolve(profile_a)
-    label_b, b = resolve(profile_b)
+    """Each profile from a file, a bundle directory or a built-in name (through
+    ``resolver``: the CLI's also asks the running engine), then the diff."""
+    label_a, a = resolver(profile_a)
+    label_b, b = resolver(profile_b)
     return ProfileDiff(label_a, label_b, tuple(diff_profiles(a, b, caps, arches)))

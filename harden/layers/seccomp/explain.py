@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from harden.kernel import syscalls as sc
@@ -54,6 +55,13 @@ def _reason(origin: str, name: str) -> str:
     return ""
 
 
+_MULTIPLEXER_REASON = (
+    "the 32-bit x86 multiplexer: each call number allowed stands for the direct syscall "
+    "of its name, which the profile allows; the call's own arguments are in memory"
+)
+_COLLAPSE_FROM = 5  # argument rules with one note read as one decision
+
+
 def _cond_text(cond: ArgCond) -> str:
     if cond.op is Op.MASKED_EQ:
         return f"arg{cond.index} & {cond.value:#x} == {cond.value_two:#x}"
@@ -74,11 +82,18 @@ def _decision(rule: SyscallRule, note: str) -> str:
 def explain(profile: Profile, caps: frozenset[str] = frozenset()) -> list[Entry]:
     """One entry per syscall named by a rule that applies, in name order."""
     merged: dict[str, dict[str, list[str]]] = {}
-    for rule in profile.rules:
-        if not any(rule.applies(g.native, caps) for g in profile.arch_map):
-            continue
+    applying = [
+        r for r in profile.rules if any(r.applies(g.native, caps) for g in profile.arch_map)
+    ]
+    notes = Counter(
+        (name, _origins(r)[1]) for r in applying if r.args and _origins(r)[1] for name in r.names
+    )
+    for rule in applying:
         origins, note = _origins(rule)
         decision = _decision(rule, note)
+        many = [n for n in rule.names if notes[(n, note)] >= _COLLAPSE_FROM]
+        if rule.action is Action.ALLOW and rule.args and many:
+            decision = f"allow if {note} ({notes[(many[0], note)]} argument rules)"
         for name in rule.names:
             slot = merged.setdefault(name, {"decisions": [], "origins": [], "reasons": []})
             if decision not in slot["decisions"]:
@@ -87,6 +102,8 @@ def explain(profile: Profile, caps: frozenset[str] = frozenset()) -> list[Entry]
                 if origin not in slot["origins"]:
                     slot["origins"].append(origin)
                 reason = _reason(origin, name)
+                if name in ("socketcall", "ipc") and rule.args:
+                    reason = _MULTIPLEXER_REASON
                 if reason and reason not in slot["reasons"]:
                     slot["reasons"].append(reason)
     entries = []

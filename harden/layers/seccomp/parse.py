@@ -5,7 +5,6 @@ Reading is strict: unknown keys, unknown actions and operators are located error
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,7 +23,7 @@ from harden.layers.seccomp.model import (
     SyscallRule,
 )
 from harden.system.validation import problems_from_validation
-from harden.system.yaml import parse_documents, read_text
+from harden.system.yaml import parse_documents, parse_json, read_text
 
 MAX_PROFILE_BYTES = 4 << 20
 
@@ -87,12 +86,7 @@ def load_profile(path: Path) -> Profile:
 
 
 def parse_profile(text: str, source: str) -> Profile:
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FileProblems(
-            source, [Problem(f"not valid JSON: {exc.msg}", line=exc.lineno)]
-        ) from None
+    raw = parse_json(text, source)
     if not isinstance(raw, dict):
         raise FileProblems(source, [Problem("a seccomp profile must be a JSON object", line=1)])
     try:

@@ -26,7 +26,7 @@ from pathlib import Path
 from harden.errors import CheckFailed, ToolMissing
 from harden.resources import cache_dir
 from harden.system import tools
-from harden.system.files import write_tree
+from harden.system.files import marked, write_tree
 
 POLICY_DIR = Path("/usr/share/selinux/default")
 PP_TOOL = Path("/usr/libexec/selinux/hll/pp")
@@ -121,7 +121,7 @@ def convert_base(cache: Path | None = None, policy_dir: Path = POLICY_DIR) -> Se
         facts = facts_from_cil(converted.values(), _describe(policy_dir, len(modules)))
         files = {**converted, FACTS: json.dumps(_facts_json(facts), indent=1).encode()}
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_tree(target, files, marker=FACTS)
+        write_tree(target, files, replaceable=marked(FACTS))
     facts = _facts_from_json(json.loads((target / FACTS).read_text()))
     cil = tuple(sorted(p for p in target.glob("*.cil")))
     return SelinuxBase(target, cil, facts)

@@ -19,6 +19,7 @@ from harden.errors import FileProblems, HardenError, Problem
 from harden.layers.interface import Checked, Verdict, judge
 from harden.layers.userns.parse import parse_pool
 from harden.layers.userns.render import USERNS_FILE
+from harden.system.yaml import parse_json
 
 CHECKER = "schema+ranges"
 SCHEMA = Path(__file__).with_name("userns.schema.json")
@@ -30,10 +31,7 @@ def _validator() -> Draft202012Validator:
 
 
 def _check(text: str) -> Checked:
-    try:
-        doc: Any = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise HardenError(f"not valid JSON: {exc}") from None
+    doc: Any = parse_json(text, USERNS_FILE)
     errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:
         raise HardenError("; ".join(f"{_where(e.absolute_path)}: {e.message}" for e in errors[:5]))

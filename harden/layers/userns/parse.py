@@ -45,7 +45,13 @@ def parse_pool(
         problems.append(Problem(f"no subordinate ID ranges{which}"))
     if problems:
         problems.sort(key=lambda p: p.line or 0)
-        raise FileProblems(source, problems, hint="lines are owner:start:count, as in /etc/subuid")
+        hint = "lines are owner:start:count, as in /etc/subuid"
+        if not entries:
+            hint += (
+                "; a pool for the tenants is one such line, e.g. "
+                "echo harden:1000000:10000000 > pool.subuid, then --from pool.subuid"
+            )
+        raise FileProblems(source, problems, hint=hint)
     return Pool(tuple(entries), source)
 
 

@@ -16,19 +16,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harden.kernel import capabilities as capmod
-from harden.kernel import syscalls as sc
+from harden.kernel.syscalls import audited_syscall
 from harden.layers.seccomp.model import Action
+from harden.progress import Progress
 from harden.runtime.prove.attempt import (
     BUNDLE,
     Attempt,
     AttemptLog,
-    Progress,
     ProveTarget,
     Variant,
     attempt,
     with_changes,
 )
-from harden.runtime.record.kmsg import KernelLog, SeccompRecord, unlimited_printk
+from harden.system.kmsg import KernelLog, SeccompRecord, unlimited_printk
 
 # Docker's default capability set (what a container has without --cap-drop), kernel order.
 ENGINE_DEFAULT_CAPS: tuple[str, ...] = tuple(
@@ -63,18 +63,13 @@ class Diagnosis:
 
 def _names(records: list[SeccompRecord], pids: frozenset[int], diag: Diagnosis,
            allowed: set[str]) -> None:  # fmt: skip
-    by_token = {a.audit_arch: a for a in sc.Arch if a is not sc.Arch.X32}
     for rec in records:
         if rec.pid not in pids:
             continue  # another container's process: not ours to report
-        found = by_token.get(rec.arch)
+        found = audited_syscall(rec.arch, rec.nr)
         if found is None:
             continue
-        nr = rec.nr
-        arch: sc.Arch = found
-        if found is sc.Arch.X86_64 and nr & sc.X32_SYSCALL_BIT:
-            arch = sc.Arch.X32
-        name = sc.table(arch).get(nr, f"syscall {nr} ({arch})")
+        name = found[1]
         if name in allowed and name in _FILTERED:
             diag.filtered[name] = _FILTERED[name]
         elif rec.comm.startswith("runc"):
@@ -111,6 +106,22 @@ class _Runs:
         return result
 
 
+LOGGING = with_changes(BUNDLE, label="the bundle, seccomp logging instead of denying",
+                       seccomp_default=Action.LOG, track_pids=True)  # fmt: skip
+
+
+def silent_denials(
+    client: Any, target: ProveTarget, progress: Progress, log: AttemptLog
+) -> Diagnosis:
+    """After a pass: run again with unlisted syscalls logged instead of denied; any record
+    of the workload's pids is a call the bundle denies without the check noticing."""
+    runs = _Runs(client, target, progress, log, Diagnosis())
+    audit = with_changes(LOGGING, label="the bundle, logging what it would deny")
+    if not runs.logged(audit).passed:
+        runs.diag.notes.append("the workload failed when unlisted syscalls were only logged")
+    return runs.diag
+
+
 def diagnose(client: Any, target: ProveTarget, progress: Progress, log: AttemptLog) -> Diagnosis:
     """Find what the bundle lacks; every attempt made is appended to ``log``."""
     runs = _Runs(client, target, progress, log, Diagnosis())
@@ -118,8 +129,7 @@ def diagnose(client: Any, target: ProveTarget, progress: Progress, log: AttemptL
     if not runs.plain(Variant("no bundle (engine defaults)", unconfined=True)).passed:
         diag.broken_check = True
         return diag
-    logging = with_changes(BUNDLE, label="the bundle, seccomp logging instead of denying",
-                           seccomp_default=Action.LOG, track_pids=True)  # fmt: skip
+    logging = LOGGING
     if runs.logged(logging).passed:
         if not diag.found_something:
             diag.notes.append(

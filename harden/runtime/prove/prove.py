@@ -11,16 +11,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from harden.errors import CheckFailed
+from harden.progress import Progress
 from harden.runtime.prove.attempt import (
     BUNDLE,
     Attempt,
     AttemptLog,
-    Progress,
     ProveTarget,
     attempt,
     with_changes,
 )
-from harden.runtime.prove.diagnose import ENGINE_DEFAULT_CAPS, Diagnosis, diagnose
+from harden.runtime.prove.diagnose import (
+    ENGINE_DEFAULT_CAPS,
+    Diagnosis,
+    diagnose,
+    silent_denials,
+)
 
 
 @dataclass(frozen=True)
@@ -29,14 +34,29 @@ class Proof:
     passed: bool
     attempts: tuple[Attempt, ...]
     diagnosis: Diagnosis | None
+    silent: Diagnosis | None = None  # denials the check did not notice (--audit-denials)
+
+    @property
+    def quiet(self) -> bool:
+        """No call was denied behind the check's back (or it was not looked for)."""
+        return self.silent is None or not (self.silent.found_something or self.silent.notes)
 
 
-def prove(client: Any, target: ProveTarget, progress: Progress, *, explain: bool = True) -> Proof:
-    """Run the workload under the whole bundle and its check; diagnose a failure."""
+def prove(
+    client: Any,
+    target: ProveTarget,
+    progress: Progress,
+    *,
+    explain: bool = True,
+    audit_denials: bool = False,
+) -> Proof:
+    """Run the workload under the whole bundle and its check; diagnose a failure. With
+    ``audit_denials``, a pass is followed by a run that logs what the bundle would deny."""
     log = AttemptLog()
     first = log.add(attempt(client, target, BUNDLE, progress))
     if first.passed:
-        return Proof(target, True, tuple(log.attempts), None)
+        silent = silent_denials(client, target, progress, log) if audit_denials else None
+        return Proof(target, True, tuple(log.attempts), None, silent)
     diag = diagnose(client, target, progress, log) if explain else None
     return Proof(target, False, tuple(log.attempts), diag)
 

@@ -45,8 +45,24 @@ def render_proof(proof: Proof) -> str:
         f"bundle {target.bundle.path} on image {target.image}, check {target.check!r} "
         f"({target.check_where.value})"
     )
-    if proof.passed:
+    if target.load:
+        head += f", load {target.load!r}"
+        if target.load_duration:
+            head += f" for {target.load_duration:g} s"
+    if target.restart:
+        head += ", restarted"
+    if proof.passed and proof.quiet:
         return f"PASS: {clean(head)}\n" + "\n".join(_attempt_lines(proof)) + "\n"
+    if proof.passed:
+        assert proof.silent is not None
+        lines = [f"FAIL (silent denials): {clean(head)}", "attempts:", *_attempt_lines(proof)]
+        lines.append("the check passed, but the kernel log shows calls the bundle denies:")
+        lines += _findings(proof.silent)
+        text = additions_yaml(proof.silent, target.bundle.spec.syscalls.deny)
+        if text:
+            lines += ["add to the spec, then regenerate the bundle (harden generate):", ""]
+            lines += ["  " + line for line in text.splitlines()]
+        return "\n".join(lines) + "\n"
     lines = [f"FAIL: {clean(head)}", "attempts:", *_attempt_lines(proof)]
     diag = proof.diagnosis
     if diag is None:

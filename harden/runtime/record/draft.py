@@ -113,6 +113,7 @@ class Draft:
     notes: dict[Path_, Note] = field(default_factory=dict)
     comments: dict[Path_, list[str]] = field(default_factory=dict)  # shown above a key
     header: list[str] = field(default_factory=list)
+    advice: list[str] = field(default_factory=list)  # what the recording could not decide
 
     def note(self, path: Path_, origin: Origin, detail: str = "") -> None:
         new = Note((origin,), detail)

@@ -16,17 +16,24 @@ COLLAPSE_OVER = 6  # more files than this in one directory become "dir/*"
 NEVER_COLLAPSE = frozenset({"/", "/etc", "/root", "/home", "/proc", "/sys", "/dev", "/run"})
 _PER_PROCESS = (
     (re.compile(r"^/proc/\d+/task/\d+(?=/|$)"), "/proc/*/task/*"),
+    (re.compile(r"^/proc/self/task/\d+(?=/|$)"), "/proc/self/task/*"),
     (re.compile(r"^/proc/\d+(?=/|$)"), "/proc/*"),
     (re.compile(r"^/dev/pts/\d+$"), "/dev/pts/*"),
+    # names made per run (PostgreSQL's /dev/shm/PostgreSQL.<random>, mkstemp-style files)
+    (re.compile(r"^(?P<keep>/(?:dev/shm|tmp|run|var/tmp)/(?:[^/]*/)*[^/]*?)\d{6,}$"), r"\g<keep>*"),
 )
 _NOT_ROOTFS = ("/dev/", "/proc/", "/sys/")
 _ENGINE_FILES = frozenset({"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"})
 
 
 def normalise(path: str) -> str:
-    """A path with per-process parts (``/proc/123``, ``/dev/pts/4``) as globs."""
+    """A path with per-process parts (``/proc/123``, ``/dev/pts/4``) as globs, and /sys
+    components naming a device address (``0000:00:1f.2``, per host, and a ':' no SPO
+    profile can hold) as ``*``."""
     for pattern, replacement in _PER_PROCESS:
         path = pattern.sub(replacement, path)
+    if path.startswith("/sys/") and ":" in path:
+        path = "/".join("*" if ":" in part else part for part in path.split("/"))
     return path
 
 

@@ -21,13 +21,14 @@ from typing import Any
 
 from harden.errors import InputError
 from harden.kernel.syscalls import Arch
+from harden.progress import Progress, no_progress, step
 from harden.runtime.container import DEFAULT_PREFIX, ClientResult, Where
+from harden.runtime.record.backend import Backend
 from harden.runtime.record.observe import Observations, Observer
 from harden.runtime.record.strace import Tracer, terminate_command
 from harden.runtime.record.trace import TraceParser
 from harden.system import proc, tools
 
-Progress = Callable[[str], None]
 POLL_SECONDS = 0.1
 
 
@@ -42,7 +43,9 @@ class RecordOptions:
     ready_timeout: float = 30.0
     prefix: str = DEFAULT_PREFIX
     user: str | None = None
-    progress: Progress = field(default=lambda _m: None)
+    backend: Backend = Backend.AUTO
+    ready: str | None = None  # a command that succeeds once the workload is ready
+    progress: Progress = no_progress
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ class Recording:
     problems: tuple[str, ...]  # non-empty: the recording may miss something
     exercise: ClientResult | None
     unparsed_lines: int
+    backend: str = "strace"
+    details: tuple[str, ...] = ()  # what the recorder saw beyond the spec's fields
 
     @property
     def complete(self) -> bool:
@@ -79,6 +84,7 @@ class Session:
     skip_until_exec: set[int] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    notes: list[str] = field(default_factory=list)
 
     def trace_file(self) -> Path:
         return self.opts.work / f"trace.{len(self.tracers)}"
@@ -95,7 +101,7 @@ class Session:
         fresh = [p for p in proc.members(init_pid) if proc.tracer_of(p) == 0]
         fresh = [p for p in fresh if p not in self.programs]
         if fresh:
-            self.opts.progress(f"attaching to {len(fresh)} new process(es)")
+            step(self.opts.progress, f"attaching to {len(fresh)} new process(es)")
             self.attach(fresh)
 
     def stop(self) -> None:
@@ -122,23 +128,28 @@ class Session:
         obs = observer.finish()
         if not obs.calls:
             self.problems.append("no system call was traced")
-        exercise = facts.get("exercise")
-        if isinstance(exercise, ClientResult) and not exercise.ok:
-            status = "timed out" if exercise.exit_code is None else f"exit {exercise.exit_code}"
-            self.problems.append(
-                f"the exercise failed ({status}): {exercise.output.strip()[-300:] or 'no output'}"
-            )
+        self.problems += exercise_problems(facts.get("exercise"))
         return Recording(
             observations=obs,
             arch=native,
             seconds=time.monotonic() - self.started,
             problems=tuple(self.problems),
             unparsed_lines=unparsed,
+            details=tuple(self.notes),
             **facts,
         )
 
 
-def _check_command(command: Sequence[str]) -> None:
+def exercise_problems(exercise: object) -> list[str]:
+    """Why a recording is incomplete because of its exercise (none when it passed)."""
+    if not isinstance(exercise, ClientResult) or exercise.ok:
+        return []
+    status = "timed out" if exercise.exit_code is None else f"exit {exercise.exit_code}"
+    return [f"the exercise failed ({status}): {exercise.output.strip()[-300:] or 'no output'}"]
+
+
+def _check_command(command: Sequence[str]) -> tuple[str, ...]:
+    """The command with its program as an absolute path (the spec's files are absolute)."""
     if not command:
         raise InputError("no command to record", hint="give it after --: harden record -- CMD")
     program = command[0]
@@ -148,11 +159,12 @@ def _check_command(command: Sequence[str]) -> None:
             f"command not found or not executable: {program!r}",
             hint="give a program on PATH or a path to an executable",
         )
+    return (str(Path(found).absolute()), *command[1:])
 
 
 def record_command(command: Sequence[str], opts: RecordOptions) -> Recording:
     """Run ``command`` under strace until it exits, the duration passes, or Ctrl-C."""
-    _check_command(command)
+    command = _check_command(command)
     tools.require("strace")
     session = Session(opts)
     tracer = Tracer.command(session.trace_file(), command)
@@ -215,7 +227,7 @@ def record_pid(pid: int, opts: RecordOptions) -> Recording:
     try:
         _wait(lambda: proc.alive(pid), opts.duration)
     except KeyboardInterrupt:
-        opts.progress("interrupted: finishing the recording")
+        step(opts.progress, "interrupted: finishing the recording")
     return session.finish(
         source=f"process {pid} ({program})",
         runtime="runc",

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import platform
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from harden.kernel import syscalls as sc
-from harden.runtime.record.kmsg import KernelLog, SeccompRecord, unlimited_printk
+from harden.progress import Progress, no_progress, step
+from harden.runtime.container import unique_name
+from harden.system.kmsg import KernelLog, SeccompRecord, unlimited_printk
 
 VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "root": {},
@@ -74,16 +76,19 @@ def measure(
     image: str,
     runtime: str,
     rounds: int = 3,
-    progress: Callable[[str], None] = lambda _msg: None,
+    progress: Progress = no_progress,
+    *,
+    prefix: str = "harden-",
 ) -> RuntimeMeasurement:
-    """Run the variants ``rounds`` times each and collect the runtime's calls."""
+    """Run the variants ``rounds`` times each and collect the runtime's calls (each
+    container named ``<prefix>measure-<random>``)."""
     native = sc.Arch.X86_64 if platform.machine() == "x86_64" else sc.Arch.AARCH64
     seen: dict[str, set[str]] = {}
     profile = json.dumps(_LOG_EVERYTHING)
     with unlimited_printk():
         for variant, options in VARIANTS.items():
             for round_ in range(rounds):
-                progress(f"{runtime}: {variant} ({round_ + 1}/{rounds})")
+                step(progress, f"{runtime}: {variant} ({round_ + 1}/{rounds})")
                 opts = dict(options)
                 opts["security_opt"] = [*opts.get("security_opt", []), f"seccomp={profile}"]
                 with KernelLog() as log:
@@ -91,6 +96,7 @@ def measure(
                         image,
                         [_ENTRYPOINT],
                         remove=True,
+                        name=unique_name(prefix, "measure"),
                         network_mode="none",
                         runtime=runtime,
                         **opts,

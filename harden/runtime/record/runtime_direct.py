@@ -23,11 +23,11 @@ from typing import Any
 
 from harden.errors import CheckFailed
 from harden.kernel import syscalls as sc
-from harden.runtime.record.kmsg import KernelLog, unlimited_printk
+from harden.progress import Progress, no_progress, step
 from harden.runtime.record.runtime_base import RuntimeMeasurement, _names
 from harden.system import tools
+from harden.system.kmsg import KernelLog, unlimited_printk
 
-Progress = Callable[[str], None]
 _HIDE_V2 = 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"'
 
 
@@ -84,8 +84,8 @@ def _template(binary: str, folder: Path) -> dict[str, Any]:
     return config
 
 
-def _run(binary: str, runtime: str, bundle: Path) -> None:
-    name = f"harden-measure-{uuid.uuid4().hex[:10]}"
+def _run(binary: str, runtime: str, bundle: Path, prefix: str) -> None:
+    name = f"{prefix}measure-{uuid.uuid4().hex[:10]}"
     manager = ["--cgroup-manager=disabled"] if runtime == "crun" else []
     argv = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", _HIDE_V2, "sh",
             binary, *manager, "run", "--bundle", str(bundle), name]  # fmt: skip
@@ -98,7 +98,13 @@ def _run(binary: str, runtime: str, bundle: Path) -> None:
 
 
 def measure_direct(
-    client: Any, image: str, runtime: str, rounds: int = 3, progress: Progress = lambda _m: None
+    client: Any,
+    image: str,
+    runtime: str,
+    rounds: int = 3,
+    progress: Progress = no_progress,
+    *,
+    prefix: str = "harden-",
 ) -> RuntimeMeasurement:
     """Run the variants ``rounds`` times each with the runtime itself, no engine."""
     binary = tools.require(runtime)
@@ -112,12 +118,12 @@ def measure_direct(
         with unlimited_printk():
             for variant, change in VARIANTS.items():
                 for round_ in range(rounds):
-                    progress(f"{runtime} (direct): {variant} ({round_ + 1}/{rounds})")
+                    step(progress, f"{runtime} (direct): {variant} ({round_ + 1}/{rounds})")
                     config = json.loads(json.dumps(template))
                     change(config)
                     (bundle / "config.json").write_text(json.dumps(config))
                     with KernelLog() as log:
-                        _run(binary, runtime, bundle)
+                        _run(binary, runtime, bundle, prefix)
                         records = list(log.records())
                     for name in _names(records, native):
                         seen.setdefault(name, set()).add(variant)

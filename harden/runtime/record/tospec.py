@@ -10,11 +10,13 @@ calls that need one (``setuid``, ``chown``, a bind below 1024): prove them with
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from typing import Any
 
 from harden.kernel import syscalls as sc
 from harden.kernel.constants import ADDRESS_FAMILIES
+from harden.layers.seccomp.build import IO_URING
 from harden.profile.catalog import capability_facts, syscall_sets
 from harden.profile.spec import WorkloadSpec
 from harden.profile.triggers import triggers
@@ -32,8 +34,15 @@ def who(programs: Iterable[str]) -> str:
     return f"{shown} and {more} more" if more > 0 else shown
 
 
-def draft_from_recording(rec: Recording, *, name: str, when: str = "") -> Draft:
-    """The annotated spec of one recording."""
+FLOOR = "floor"
+
+
+def draft_from_recording(
+    rec: Recording, *, name: str, when: str = "", strict: bool = False
+) -> Draft:
+    """The annotated spec of one recording. Nothing is denied that was not seen to fail:
+    the implied sets and the safety floor stay whole, unless ``strict`` trims the
+    implied sets to what was recorded (``syscalls.deny``)."""
     draft = Draft({"name": name})
     _header(draft, rec, when)
     draft.note(("name",), Origin.USER, "from --name")
@@ -52,16 +61,37 @@ def draft_from_recording(rec: Recording, *, name: str, when: str = "") -> Draft:
     draft.note(
         ("no_new_privileges",), Origin.RECORDED, "harden record's default; prove runs with it"
     )
-    _syscalls(draft, rec)
+    _syscalls(draft, rec, strict=strict)
+    _undecided(draft, rec)
     return draft
+
+
+def _undecided(draft: Draft, rec: Recording) -> None:
+    """What a recording cannot decide, said in the spec and by the command: a workload
+    that ran as root (or as an unknown user) and with no limits (a trace sees none)."""
+    if rec.user is None or rec.user[0] == 0:
+        who_ran = "as root" if rec.user is not None else "as a user it could not see"
+        draft.advice.append(
+            f"the workload ran {who_ran}: if it can run as another user, set user: "
+            "{uid: N, gid: N} (root in a container is root on the host's files it reaches)"
+        )
+    if "resources" not in draft.data:
+        draft.advice.append(
+            "no resource limits were recorded (a trace cannot measure them): set resources: "
+            "{memory: 256Mi, cpus: 0.5, pids: 128} to what the workload needs"
+        )
+    lines = [ln for text in draft.advice for ln in textwrap.wrap(f"TO DECIDE: {text}", 92)]
+    draft.header[-4:-4] = lines  # before the how-to-read lines
 
 
 def _header(draft: Draft, rec: Recording, when: str) -> None:
     obs = rec.observations
+    processes = f"{len(obs.pids)} processes " if obs.pids else ""
+    recorder = "eBPF (bpftrace)" if rec.backend == "ebpf" else "strace"
     draft.header += [
         f"Recorded by harden record{' on ' + when if when else ''} from {rec.source}",
-        f"{rec.seconds:.0f} s, {len(obs.pids)} processes ({who(obs.programs())}), "
-        f"{obs.calls} system calls traced on {rec.arch.value}.",
+        f"{rec.seconds:.0f} s, {processes}({who(obs.programs())}), "
+        f"{obs.calls} system calls recorded on {rec.arch.value} with {recorder}.",
     ]
     if rec.exercise is not None:
         status = "passed" if rec.exercise.ok else f"FAILED (exit {rec.exercise.exit_code})"
@@ -141,6 +171,10 @@ def _files(draft: Draft, rec: Recording) -> None:
     files: dict[str, Any] = {}
     for key, facts in (("read", obs.reads), ("write", obs.writes), ("exec", obs.execs)):
         grouped = paths.collapse(facts)
+        relative = sorted(p for p in grouped if not p.startswith("/"))
+        if relative:  # a path relative to a working directory the trace did not keep
+            draft.comment(("files",), f"seen as relative paths ({key}): {', '.join(relative)}")
+            grouped = {p: who_ran for p, who_ran in grouped.items() if p.startswith("/")}
         if grouped:
             files[key] = sorted(grouped)
             for path, programs in grouped.items():
@@ -215,19 +249,24 @@ def _unseen(spec: WorkloadSpec, seen: set[str]) -> dict[str, str]:
     return unseen
 
 
-def _syscalls(draft: Draft, rec: Recording) -> None:
+def _syscalls(draft: Draft, rec: Recording, *, strict: bool) -> None:
     spec = WorkloadSpec.model_validate(draft.data)
     covered = _covered(spec)
-    syscalls: dict[str, Any] = {}
+    for name in syscall_sets()[FLOOR].syscalls:
+        covered.setdefault(name, FLOOR)
+    syscalls: dict[str, Any] = {"sets": [FLOOR]}
+    draft.note(("syscalls", "sets", FLOOR), Origin.RECORDED, "harden record's default: calls "
+               "that grant nothing and read only the caller's own state")  # fmt: skip
     by_set: dict[str, set[str]] = {}
     unknown: set[str] = set()
+    _io_uring_note(draft, rec)
     for arch, names in sorted(rec.observations.syscalls.items()):
         table = sc.names(arch)
         unknown.update(n for n in names if n not in table)
         for name in names:
             if name in covered:
                 by_set.setdefault(covered[name], set()).add(name)
-        extra = sorted(n for n in names if n in table and n not in covered)
+        extra = sorted(n for n in names if n in table and n not in covered and n not in IO_URING)
         if not extra:
             continue
         path = ("syscalls", "allow") if arch is rec.arch else (
@@ -244,14 +283,34 @@ def _syscalls(draft: Draft, rec: Recording) -> None:
     if unknown:
         draft.comment(("syscalls",), "recorded but unknown to libseccomp (left out): "
                       + ", ".join(sorted(unknown)))  # fmt: skip
+    for line in rec.details:
+        draft.comment(("capabilities",) if line.startswith("capabilities") else ("syscalls",), line)
+    if strict:
+        _deny_unseen(draft, rec, spec, syscalls)
+    draft.data["syscalls"] = syscalls
+
+
+def _io_uring_note(draft: Draft, rec: Recording) -> None:
+    uring = {n: w for names in rec.observations.syscalls.values() for n, w in names.items()
+             if n in IO_URING}  # fmt: skip
+    if uring:
+        draft.comment(("syscalls",), f"recorded {', '.join(sorted(uring))} by "
+                      f"{who(set().union(*uring.values()))}: not allowed unless you set "
+                      "syscalls.io_uring: true (io_uring operations bypass seccomp); "
+                      "most programs fall back to epoll and threads")  # fmt: skip
+
+
+def _deny_unseen(
+    draft: Draft, rec: Recording, spec: WorkloadSpec, syscalls: dict[str, Any]
+) -> None:
+    """``--strict``: deny what the implied sets allow but the recording never saw."""
     seen = set().union(*(set(n) for n in rec.observations.syscalls.values()))
     unseen = _unseen(spec, seen)
-    if unseen:
-        syscalls["deny"] = sorted(unseen)
-        for name, origin in unseen.items():
-            draft.note(("syscalls", "deny", name), Origin.RECORDED, f"not seen; from {origin}")
-        draft.comment(("syscalls",), "deny: syscalls the implied sets would allow but the "
-                      "workload never made (core and the runtime base set are kept whole); "
-                      "delete a line to allow it again")  # fmt: skip
-    if syscalls:
-        draft.data["syscalls"] = syscalls
+    if not unseen:
+        return
+    syscalls["deny"] = sorted(unseen)
+    for name, origin in unseen.items():
+        draft.note(("syscalls", "deny", name), Origin.RECORDED, f"not seen; from {origin}")
+    draft.comment(("syscalls",), "deny (--strict): syscalls the implied sets would allow but "
+                  "the workload never made (core and the runtime base set are kept whole); "
+                  "delete a line to allow it again")  # fmt: skip

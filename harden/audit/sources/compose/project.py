@@ -9,7 +9,6 @@ the image (the user, a HEALTHCHECK) is *unavailable*, never assumed.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ from harden.audit.state.model import (
     build_state,
 )
 from harden.errors import HardenError
-from harden.system.yaml import Located, read_text
+from harden.system.yaml import Located, parse_json, read_text
 
 _D = ("deploy", "resources", "limits")
 FACT_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -163,11 +162,9 @@ def _seccomp_file(reader: Reader, value: str) -> tuple[str, str]:
     path = Path(reader.doc.source).parent / value
     try:
         text = read_text(path, max_bytes=MAX_SECCOMP_BYTES, what="seccomp profile")
-        json.loads(text)
+        parse_json(text, str(path))
     except HardenError as exc:
         return "", f"{reader.doc.source}:{reader.line('security_opt')}: {exc.message}"
-    except ValueError as exc:
-        return "", f"{reader.doc.source}:{reader.line('security_opt')}: {path}: not JSON: {exc}"
     return text, ""
 
 

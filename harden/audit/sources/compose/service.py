@@ -94,7 +94,7 @@ def _ports(reader: Reader) -> dict[str, list[dict[str, str]]]:
         else:
             raise BadField(where, f"is not a port: {item!r}")
         target_text, published_text = str(target).split("-")[0], str(published).split("-")[0]
-        if not target_text.isdigit() or (published_text and not published_text.isdigit()):
+        if not _digits(target_text) or (published_text and not _digits(published_text)):
             raise BadField(where, f"is not a port mapping: {item!r}")
         key = f"{target_text}/{proto or 'tcp'}"
         out.setdefault(key, []).append({"HostIp": host_ip, "HostPort": published_text})
@@ -163,11 +163,16 @@ def _devices(reader: Reader) -> list[dict[str, str]]:
     return out
 
 
+def _digits(text: str) -> bool:
+    """Decimal ASCII digits only: "²" and "٣" are digits to str.isdigit, not to an engine."""
+    return text.isascii() and text.isdigit()
+
+
 def _restart(reader: Reader) -> dict[str, Any]:
     policy = reader.get(("restart",), str, "")
     if policy:
         name, _, count = policy.partition(":")
-        return {"Name": name, "MaximumRetryCount": int(count) if count.isdigit() else 0}
+        return {"Name": name, "MaximumRetryCount": int(count) if _digits(count) else 0}
     deploy = ("deploy", "restart_policy")
     if reader.has(*deploy):
         condition = reader.get((*deploy, "condition"), str, "any")

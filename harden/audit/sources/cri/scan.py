@@ -24,7 +24,7 @@ from typing import Any
 from harden.audit.sources.cri import declared as cri_declared
 from harden.audit.sources.cri import volumes
 from harden.audit.sources.cri.declared import CRIContainer
-from harden.audit.sources.interface import Progress, Read, Scan, unreadable
+from harden.audit.sources.interface import Read, Scan, unreadable
 from harden.audit.sources.proc import kernel
 from harden.audit.sources.proc.host import HostContext, host_context
 from harden.audit.state.model import (
@@ -37,6 +37,7 @@ from harden.audit.state.model import (
     TargetState,
     build_state,
 )
+from harden.progress import Progress
 from harden.system.cri import CRIClient, NotCRI, Runtime, Status
 from harden.system.engine import EngineError, Failure
 

@@ -1,12 +1,18 @@
 """The host target: dockerd's arguments and daemon.json (declared) and its /info (effective).
 
-The arguments come from /proc/<dockerd>/cmdline, so they are only read when the engine
-is local. A flag wins over daemon.json (dockerd refuses to start when both set one).
+The daemon rules judge the engine that is audited, whatever DOCKER_HOST names. The
+arguments come from /proc/<dockerd>/cmdline, so they are read only when the engine is a
+dockerd on this host: the process serving the engine's unix socket (SO_PEERCRED), or a
+dockerd that listens on that socket. A remote engine, a socket no local dockerd serves,
+an engine that cannot be used and Podman (no dockerd arguments; its Docker-compatible
+API reports ExperimentalBuild always) each say why the arguments are not read; for
+Podman the daemon rules do not apply. A flag wins over daemon.json (dockerd refuses to
+start when both set one).
 """
 
 from __future__ import annotations
 
-import json
+import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +30,10 @@ from harden.audit.state.model import (
     TargetState,
     build_state,
 )
+from harden.errors import HardenError
+from harden.system.engine import DEFAULT_SOCKET
 from harden.system.proc import ProcFS, ProcUnreadable
+from harden.system.yaml import parse_json
 
 DECLARED_PATHS = tuple(p for p, f in FACTS[TargetKind.HOST].items() if Layer.DECLARED in f.layers)
 DEFAULT_CONFIG = Path("/etc/docker/daemon.json")
@@ -154,22 +163,76 @@ def find_dockerd(proc: ProcFS) -> int | None:
     return None
 
 
-def _declared(proc: ProcFS, layer: LayerBuilder) -> bool:
+@dataclass(frozen=True)
+class Audited:
+    """Which daemon the host target describes (see the module's docstring)."""
+
+    dockerd: int | None  # the dockerd whose arguments and daemon.json are read
+    running: bool | None  # the audited engine is a Docker daemon (None: unknown)
+    why: str  # the reason, when no dockerd's arguments are read
+    podman: bool = False
+
+
+def local_daemon(proc: ProcFS) -> Audited:
+    """``--source proc``: whatever dockerd runs on this host."""
     pid = find_dockerd(proc)
-    if pid is None:
-        for path in DECLARED_PATHS:
-            layer.unavailable(path, "no dockerd process runs on this host")
+    return Audited(pid, pid is not None, "no dockerd process runs on this host")
+
+
+def engine_daemon(endpoint: str, peer: int | None, info: dict[str, Any], proc: ProcFS) -> Audited:
+    """The daemon behind the engine API at ``endpoint`` that answered ``info``."""
+    if "BuildahVersion" in info:  # only Podman's compatible API has it
+        return Audited(None, False, f"{endpoint} is Podman: no dockerd arguments", podman=True)
+    if not endpoint.startswith("unix://"):
+        return Audited(None, True, "the engine is remote: its arguments are not readable here")
+    socket_path = endpoint.removeprefix("unix://")
+    if peer is not None and _comm(proc, peer) == "dockerd":
+        return Audited(peer, True, "")
+    pid = find_dockerd(proc)
+    if pid is not None and _listens_on(proc, pid, socket_path):
+        return Audited(pid, True, "")
+    return Audited(None, True, f"no dockerd on this host serves {endpoint}")
+
+
+def unusable_daemon(endpoint: str, problem: str) -> Audited:
+    """The engine could not be used: nothing is known of the daemon behind it."""
+    return Audited(None, None, f"the engine {endpoint or 'named'} cannot be used: {problem}")
+
+
+def _comm(proc: ProcFS, pid: int) -> str:
+    try:
+        return proc.read(pid, "comm").strip()
+    except ProcUnreadable:
+        return ""
+
+
+def _listens_on(proc: ProcFS, pid: int, socket_path: str) -> bool:
+    """Whether dockerd ``pid`` listens on ``socket_path`` (its -H flags, else the default
+    socket; fd:// is the systemd socket, the default one)."""
+    try:
+        argv = proc.read(pid, "cmdline").split("\x00")
+    except ProcUnreadable:
         return False
+    hosts = parse_args([a for a in argv if a]).get("--host") or ["unix://" + DEFAULT_SOCKET]
+    paths = {
+        DEFAULT_SOCKET if h.startswith("fd://") else h.removeprefix("unix://")
+        for h in hosts
+        if h.startswith(("unix://", "fd://"))
+    }
+    return os.path.realpath(socket_path) in {os.path.realpath(p) for p in paths}
+
+
+def _declared(proc: ProcFS, layer: LayerBuilder, pid: int) -> None:
     try:
         argv = proc.read(pid, "cmdline").split("\x00")
     except ProcUnreadable as exc:
         layer.fail_all(DECLARED_PATHS, exc.reason)
-        return True
+        return
     flags = parse_args([a for a in argv if a])
     config_path = Path(flags.get("--config-file", [str(DEFAULT_CONFIG)])[-1])
     config: dict[str, Any] = {}
     try:
-        loaded = json.loads(config_path.read_text())
+        loaded = parse_json(config_path.read_text(), str(config_path))
         if not isinstance(loaded, dict):
             raise ValueError("not a JSON object")
         config = loaded
@@ -177,7 +240,11 @@ def _declared(proc: ProcFS, layer: LayerBuilder) -> bool:
         pass
     except (OSError, ValueError) as exc:
         layer.fail_all(DECLARED_PATHS, f"{config_path}: cannot be read: {exc}")
-        return True
+        return
+    except HardenError as exc:
+        where = exc.message.removeprefix(f"{config_path}:")
+        layer.fail_all(DECLARED_PATHS, f"{config_path}: cannot be read:{where}")
+        return
     for s in SETTINGS:
         if s.flag in flags:
             values = flags[s.flag]
@@ -189,7 +256,20 @@ def _declared(proc: ProcFS, layer: LayerBuilder) -> bool:
             layer.set(s.fact, s.default, f"dockerd default (not set in arguments or {config_path})")
     bridge = flags.get("--bridge", [str(config.get("bridge", ""))])[-1]
     layer.set("daemon.default_bridge", bridge != "none", "dockerd --bridge / daemon.json bridge")
-    return True
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """An object of the engine's answer, or {} for anything else (the engine is untrusted)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list_of(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def security_options(info: dict[str, Any]) -> list[str]:
+    """/info's SecurityOptions (``name=seccomp,profile=default``, ...)."""
+    return [str(o) for o in _list_of(info.get("SecurityOptions"))]
 
 
 def _effective(info: dict[str, Any] | None, layer: LayerBuilder, info_gap: Gap) -> None:
@@ -198,7 +278,7 @@ def _effective(info: dict[str, Any] | None, layer: LayerBuilder, info_gap: Gap) 
             if Layer.EFFECTIVE in spec.layers and path != "daemon.running":
                 layer.gaps[f"{layer.layer}.{path}"] = info_gap
         return
-    options = [str(o) for o in info.get("SecurityOptions") or []]
+    options = security_options(info)
     names = {o.split(",")[0].removeprefix("name=") for o in options}
     layer.set("daemon.version", str(info.get("ServerVersion", "")), "engine /info: ServerVersion")
     layer.set("daemon.rootless", "rootless" in names, "engine /info: SecurityOptions")
@@ -217,16 +297,17 @@ def _effective(info: dict[str, Any] | None, layer: LayerBuilder, info_gap: Gap) 
     )
     layer.set("daemon.seccomp_profile", profile, "engine /info: SecurityOptions")
     layer.set("daemon.live_restore", bool(info.get("LiveRestoreEnabled")), "engine /info")
-    plugins = (info.get("Plugins") or {}).get("Authorization") or []
+    plugins = _list_of(_object(info.get("Plugins")).get("Authorization"))
     layer.set("daemon.authorization_plugins", [str(p) for p in plugins], "engine /info: Plugins")
     layer.set("daemon.storage_driver", str(info.get("Driver", "")), "engine /info: Driver")
     layer.set("daemon.log_driver", str(info.get("LoggingDriver", "")), "engine /info")
     layer.set("daemon.experimental", bool(info.get("ExperimentalBuild")), "engine /info")
-    registry = info.get("RegistryConfig") or {}
-    insecure = [str(c) for c in registry.get("InsecureRegistryCIDRs") or [] if c != "127.0.0.0/8"]
+    registry = _object(info.get("RegistryConfig"))
+    cidrs = _list_of(registry.get("InsecureRegistryCIDRs"))
+    insecure = [str(c) for c in cidrs if c != "127.0.0.0/8"]
     insecure += [
         str(n)
-        for n, c in (registry.get("IndexConfigs") or {}).items()
+        for n, c in _object(registry.get("IndexConfigs")).items()
         if isinstance(c, dict) and c.get("Secure") is False
     ]
     layer.set("daemon.insecure_registries", sorted(set(insecure)), "engine /info: RegistryConfig")
@@ -235,27 +316,35 @@ def _effective(info: dict[str, Any] | None, layer: LayerBuilder, info_gap: Gap) 
 def host_target(
     source: SourceKind,
     info: dict[str, Any] | None,
+    audited: Audited,
     *,
-    local: bool,
     info_gap: Gap | None = None,
     proc: ProcFS | None = None,
 ) -> TargetState:
-    """The host's engine as a target. ``local``: dockerd runs here (read its arguments).
+    """The audited engine's daemon as a target (``audited``: which daemon that is).
 
     ``info`` is the engine's /info; when it is None, ``info_gap`` says why.
     """
     declared = LayerBuilder(Layer.DECLARED)
     effective = LayerBuilder(Layer.EFFECTIVE)
-    running = False
-    if local:
-        running = _declared(proc or ProcFS(), declared)
+    if audited.dockerd is not None:
+        _declared(proc or ProcFS(), declared, audited.dockerd)
     else:
         for path in DECLARED_PATHS:
-            declared.unavailable(path, "the engine is remote: its arguments are not readable here")
+            declared.unavailable(path, audited.why)
     _effective(info, effective, info_gap or Gap(GapKind.FAILED, "the engine API did not answer"))
-    if local:  # a local engine without a dockerd process is Podman (or hidden): no daemon rules
-        effective.set("daemon.running", running, "a dockerd process on this host")
+    if audited.podman:  # not a setting: Podman's compatible API always says so
+        effective.facts.pop("daemon.experimental", None)
+        effective.unavailable("daemon.experimental", "Podman always reports ExperimentalBuild")
+    if audited.running is None:
+        effective.fail("daemon.running", audited.why)
     else:
-        effective.set("daemon.running", info is not None, "the remote engine API answered")
+        effective.set("daemon.running", audited.running, _RUNNING_ORIGIN[audited.running])
     name = str((info or {}).get("Name") or socket.gethostname())
     return build_state(TargetKind.HOST, name, name, source, declared, effective)
+
+
+_RUNNING_ORIGIN = {
+    True: "the engine audited is a Docker daemon",
+    False: "no Docker daemon is audited (none runs here, or the engine is Podman)",
+}

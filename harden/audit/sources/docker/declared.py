@@ -250,17 +250,24 @@ def _ports(raw: Raw) -> list[dict[str, Any]]:
     out = []
     for key, hosts in sorted(bindings.items()):
         port, _, proto = str(key).partition("/")
+        if not isinstance(hosts, list | None):
+            raise BadField(f"NetworkSettings.Ports.{key}", "is not a list of bindings")
         for host in hosts or []:
             host_port = get(host, "HostPort", str, "")
             out.append(
                 {
-                    "container_port": int(port) if port.isdigit() else 0,
+                    "container_port": _number(port),
                     "protocol": proto or "tcp",
                     "host_ip": get(host, "HostIp", str, ""),
-                    "host_port": int(host_port) if host_port.isdigit() else 0,
+                    "host_port": _number(host_port),
                 }
             )
     return out
+
+
+def _number(text: str) -> int:
+    """A port number, or 0 for text that is none ("²" is a digit, but no number)."""
+    return int(text) if text.isascii() and text.isdigit() else 0
 
 
 def runtime(layer: LayerBuilder, raw: Raw, origin: str, _d: EngineDefaults) -> None:

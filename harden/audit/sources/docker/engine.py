@@ -13,10 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from harden.audit.sources.docker import declared as declared_layer
-from harden.audit.sources.docker.daemon import host_target
+from harden.audit.sources.docker.daemon import (
+    engine_daemon,
+    host_target,
+    security_options,
+    unusable_daemon,
+)
 from harden.audit.sources.docker.fields import EngineDefaults
 from harden.audit.sources.docker.resolve import resolve_shared_namespaces
-from harden.audit.sources.interface import Progress, Read, Scan, unreadable
+from harden.audit.sources.interface import Read, Scan, unreadable
 from harden.audit.sources.proc import kernel
 from harden.audit.sources.proc.host import HostContext, host_context
 from harden.audit.state.model import (
@@ -30,7 +35,9 @@ from harden.audit.state.model import (
     build_state,
 )
 from harden.errors import InputError
+from harden.progress import Progress
 from harden.system.engine import (
+    DEFAULT_TIMEOUT,
     Early,
     EngineAPI,
     EngineError,
@@ -39,16 +46,18 @@ from harden.system.engine import (
     connect,
     container_path,
 )
+from harden.system.proc import ProcFS
 
 
 @dataclass(frozen=True)
 class EngineScan:
     names: tuple[str, ...] = ()  # empty: every running container
     include_host: bool = True
+    timeout: float = DEFAULT_TIMEOUT  # seconds to connect, and for each whole answer
 
 
 def engine_defaults(info: dict[str, Any], daemon: TargetState | None) -> EngineDefaults:
-    names = {str(o).split(",")[0].removeprefix("name=") for o in info.get("SecurityOptions") or []}
+    names = {str(o).split(",")[0].removeprefix("name=") for o in security_options(info)}
     nnp = daemon.declared.get("daemon.no_new_privileges") if daemon else None
     cgroup_version = str(info.get("CgroupVersion", ""))
     return EngineDefaults(
@@ -138,15 +147,21 @@ def finish(prepared: Prepared, item: Pending, api: Callable[[], EngineAPI]) -> T
     )
 
 
+def _listed_name(item: dict[str, Any]) -> str:
+    """The first of a listed container's Names, without its slash (its Id if it has none)."""
+    names = item.get("Names")
+    if isinstance(names, list) and names and isinstance(names[0], str):
+        return names[0].lstrip("/")
+    return str(item["Id"])
+
+
 def _targets_to_scan(api: EngineAPI, request: EngineScan, listed: Any) -> list[tuple[str, str]]:
     """(id, name) pairs; a named container that does not exist is an input error."""
     if not request.names:
         if not isinstance(listed, list):
             raise EngineError(Failure.OTHER, "the engine's container list is not a list")
         return [
-            (str(c["Id"]), str((c.get("Names") or ["/"])[0]).lstrip("/"))
-            for c in listed
-            if isinstance(c, dict) and "Id" in c
+            (str(c["Id"]), _listed_name(c)) for c in listed if isinstance(c, dict) and "Id" in c
         ]
     out = []
     for name in request.names:
@@ -158,6 +173,8 @@ def _targets_to_scan(api: EngineAPI, request: EngineScan, listed: Any) -> list[t
                     f"no container named {name!r}", hint="`docker ps` lists the running containers"
                 ) from None
             raise
+        if not isinstance(raw, dict):
+            raise EngineError(Failure.OTHER, f"the engine's answer for {name!r} is not an object")
         out.append((str(raw.get("Id", name)), str(raw.get("Name", name)).lstrip("/")))
     return out
 
@@ -179,7 +196,12 @@ class EngineSource:
         self.request = request
         self.socket = socket  # detection: a unix socket found (Podman's), not DOCKER_HOST's
         self._pid = os.getpid()
-        self._early = Early(listing=not request.names, background=background, socket=socket)
+        self._early = Early(
+            listing=not request.names,
+            background=background,
+            socket=socket,
+            timeout=request.timeout,
+        )
         self._prepared: Prepared | None = None
         self._failed: Scan | None = None
         self._api: EngineAPI | None = None
@@ -215,7 +237,9 @@ class EngineSource:
         if pid == self._pid and self._api is not None:
             return self._api
         if pid not in self._own:
-            self._own[pid] = UnixSocketAPI(self.socket) if self.socket else connect()
+            timeout = self.request.timeout
+            own = UnixSocketAPI(self.socket, timeout) if self.socket else connect(timeout=timeout)
+            self._own[pid] = own
         return self._own[pid]
 
     def finish(self, reads: Sequence[Read]) -> Scan:
@@ -243,15 +267,18 @@ def _unavailable(request: EngineScan, exc: EngineError, endpoint: str) -> Scan:
     targets: tuple[TargetState, ...] = ()
     if request.include_host and not request.names:
         gap = Gap(GapKind.FAILED, problem)
-        targets = (host_target(SourceKind.ENGINE, None, local=True, info_gap=gap),)
+        audited = unusable_daemon(endpoint, exc.reason)
+        targets = (host_target(SourceKind.ENGINE, None, audited, info_gap=gap),)
     return Scan(SourceKind.ENGINE, targets, (problem,), engine_unavailable=True, endpoint=endpoint)
 
 
 def prepare(api: EngineAPI, request: EngineScan, info: Any, listed: Any) -> Prepared:
     if not isinstance(info, dict):
         raise EngineError(Failure.OTHER, "the engine's /info answer is not an object")
-    local = api.endpoint.startswith("unix://")
-    daemon = host_target(SourceKind.ENGINE, info, local=local) if request.include_host else None
+    daemon = None
+    if request.include_host:
+        audited = engine_daemon(api.endpoint, api.peer, info, ProcFS())
+        daemon = host_target(SourceKind.ENGINE, info, audited)
     defaults = engine_defaults(info, daemon)
     wanted = _targets_to_scan(api, request, listed)
     pending: list[Pending] = []
@@ -260,10 +287,16 @@ def prepare(api: EngineAPI, request: EngineScan, info: Any, listed: Any) -> Prep
     answers = api.get_many([container_path(cid) for cid, _name in wanted])
     for (cid, name), raw in zip(wanted, answers, strict=True):
         names[cid] = name
+        if isinstance(raw, EngineError) and raw.failure is Failure.BROKEN:
+            raise raw  # the engine cannot be trusted with the rest either
         if isinstance(raw, EngineError):
             reason = raw.reason
             if raw.failure is Failure.NOT_FOUND:
                 reason = "the container was removed during the scan"
+            failed[cid] = unreadable(cid, name, SourceKind.ENGINE, reason)
+            continue
+        if not isinstance(raw, dict):
+            reason = "the engine's inspect answer is not an object"
             failed[cid] = unreadable(cid, name, SourceKind.ENGINE, reason)
             continue
         state = raw.get("State")

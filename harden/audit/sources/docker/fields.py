@@ -10,11 +10,12 @@ off the hot path of ``harden audit``.)
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from harden.errors import HardenError
 from harden.kernel.capabilities import CAPABILITIES, DOCKER_DEFAULT, normalise
+from harden.system.yaml import parse_json
 
 _MISSING = object()
 ALLOWING = frozenset({"SCMP_ACT_ALLOW", "SCMP_ACT_LOG"})
@@ -82,7 +83,7 @@ def parse_user(user: str) -> int | None:
     name = user.split(":", 1)[0]
     if name in ("", "root"):
         return 0
-    return int(name) if name.isdigit() else None
+    return int(name) if name.isascii() and name.isdigit() else None
 
 
 def security_opts(opts: list[Any]) -> dict[str, str]:
@@ -108,9 +109,9 @@ def seccomp_facts(opts: dict[str, str], privileged: bool) -> tuple[str, str, boo
     if value in ("", "builtin", "default"):
         return "default", "filter", False
     try:
-        profile = json.loads(value)
-    except ValueError as exc:
-        raise BadField("HostConfig.SecurityOpt", f"seccomp profile is not JSON: {exc}") from None
+        profile = parse_json(value, "seccomp profile")
+    except HardenError as exc:
+        raise BadField("HostConfig.SecurityOpt", exc.message) from None
     if not isinstance(profile, dict):
         raise BadField("HostConfig.SecurityOpt", "seccomp profile is not a JSON object")
     rules = profile.get("syscalls") or []

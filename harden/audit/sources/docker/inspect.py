@@ -7,7 +7,6 @@ built from it failed (see :mod:`harden.audit.sources.docker.declared`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from harden.audit.sources.docker import declared as declared_layer
 from harden.audit.sources.docker.fields import EngineDefaults
 from harden.audit.sources.docker.resolve import resolve_shared_namespaces
-from harden.audit.sources.interface import Progress, Read, Scan
+from harden.audit.sources.interface import Read, Scan
 from harden.audit.state.model import (
     Gap,
     GapKind,
@@ -27,7 +26,8 @@ from harden.audit.state.model import (
     build_state,
 )
 from harden.errors import FileProblems, Problem
-from harden.system.yaml import read_text
+from harden.progress import Progress
+from harden.system.yaml import parse_json, read_text
 
 MAX_INPUT_BYTES = 256 << 20
 
@@ -35,14 +35,7 @@ MAX_INPUT_BYTES = 256 << 20
 def load_objects(path: Path) -> list[dict[str, Any]]:
     source = str(path)
     text = read_text(path, max_bytes=MAX_INPUT_BYTES, what="inspect file")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FileProblems(
-            source,
-            [Problem(f"not valid JSON: {exc.msg}", line=exc.lineno)],
-            hint="save it with `docker inspect NAME... > FILE`",
-        ) from None
+    data = parse_json(text, source, hint="save it with `docker inspect NAME... > FILE`")
     return checked_objects(data, source)
 
 

@@ -40,9 +40,11 @@ class _Lookup:
         if self.api is None:
             raise LookupError(f"container {ref!r} is not in this scan")
         try:
-            raw: dict[str, Any] = self.api.get(container_path(ref))
+            raw: Any = self.api.get(container_path(ref))
         except EngineError as exc:
             raise LookupError(f"container {ref!r} cannot be inspected: {exc.reason}") from None
+        if not isinstance(raw, dict):
+            raise LookupError(f"the engine's answer for container {ref!r} is not an object")
         cid = str(raw.get("Id", ref))
         self.names[cid] = str(raw.get("Name", ref)).lstrip("/")
         self.declared[cid] = declared_layer.collect(raw, "engine", self.defaults)

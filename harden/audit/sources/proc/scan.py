@@ -12,8 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harden.audit.sources.docker.daemon import host_target
-from harden.audit.sources.interface import Progress, Read, Scan
+from harden.audit.sources.docker.daemon import host_target, local_daemon
+from harden.audit.sources.interface import Read, Scan
 from harden.audit.sources.proc import kernel
 from harden.audit.sources.proc.host import HostContext, host_context
 from harden.audit.state.model import (
@@ -26,6 +26,7 @@ from harden.audit.state.model import (
     TargetState,
     build_state,
 )
+from harden.progress import Progress
 from harden.system.proc import ProcFS, ProcUnreadable, parse_cgroup, parse_status
 
 _HEX = r"([0-9a-f]{64})"
@@ -120,7 +121,8 @@ class ProcSource:
     def finish(self, reads: Sequence[Read]) -> Scan:
         assert self._host is not None
         no_api = Gap(GapKind.UNAVAILABLE, "--source proc does not ask the engine API")
-        host = host_target(SourceKind.PROC, None, local=True, info_gap=no_api, proc=self.proc)
+        audited = local_daemon(self.proc)
+        host = host_target(SourceKind.PROC, None, audited, info_gap=no_api, proc=self.proc)
         targets = [*(t for r in reads for t in r.targets), host]
         problem = self._host.namespace_problem
         problems = (f"host namespaces: {problem}",) if problem else ()

@@ -21,6 +21,8 @@ _RECORD = re.compile(
     r"\barch=(?P<arch>[0-9a-f]+) syscall=(?P<nr>\d+)"
 )
 _RATELIMIT = Path("/proc/sys/kernel/printk_ratelimit")
+# What the kernel prints when it drops records: audit's own count, or printk's.
+_LOST = re.compile(r"audit_lost=(?P<lost>\d+)|audit: (?P<suppressed>\d+) callbacks suppressed")
 
 
 @dataclass(frozen=True)
@@ -32,14 +34,17 @@ class SeccompRecord:
 
 
 class KernelLog:
-    """A reader positioned at the end of /dev/kmsg when opened."""
+    """A reader of /dev/kmsg, positioned at its end when opened (or at the oldest record
+    the ring buffer still holds, with ``from_start``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, from_start: bool = False) -> None:
         try:
             self._fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
         except PermissionError:
             raise PermissionProblem("reading the kernel log (/dev/kmsg) needs root") from None
-        os.lseek(self._fd, 0, os.SEEK_END)
+        if not from_start:
+            os.lseek(self._fd, 0, os.SEEK_END)
+        self.dropped = 0  # records the kernel said it dropped (rate limits, backlog)
 
     def close(self) -> None:
         os.close(self._fd)
@@ -61,7 +66,11 @@ class KernelLog:
                 continue
             if not raw:
                 return
-            match = _RECORD.search(raw.decode("utf-8", "replace"))
+            text = raw.decode("utf-8", "replace")
+            lost = _LOST.search(text)
+            if lost:
+                self.dropped += int(lost["suppressed"] or 0) or 1
+            match = _RECORD.search(text)
             if match:
                 yield SeccompRecord(
                     int(match["pid"]),

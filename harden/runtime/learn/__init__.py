@@ -1,0 +1,1 @@
+"""Learning safely, then enforcing: what a complain-mode bundle's kernel records ask for."""
