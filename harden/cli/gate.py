@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from harden.audit.rules.model import Severity
+from harden.audit.rules.versions import KNOWN
 from harden.cli.output import Output, render_to, report_options
 
 _FAIL_ON = ("critical", "high", "medium", "low", "info", "never")
@@ -25,6 +26,14 @@ _FAIL_ON = ("critical", "high", "medium", "low", "info", "never")
     type=click.Choice(_FAIL_ON),
     default=None,
     help="Exit 1 when a rule of this severity or worse fails [policy's, else high].",
+)
+@click.option(
+    "--k8s-version",
+    "k8s_version",
+    metavar="VERSION",
+    default="",
+    help=f"Judge the Pod Security packs as of this Kubernetes version, {KNOWN} "
+    "[policy's, else the newest].",
 )
 @click.option(
     "--baseline",
@@ -46,6 +55,7 @@ def gate(
     paths: tuple[Path, ...],
     policy: Path | None,
     fail_on: str | None,
+    k8s_version: str,
     fmt: str,
     outputs: tuple[Output, ...],
     baseline: Path | None,
@@ -61,6 +71,7 @@ def gate(
     \b
     harden gate k8s/ compose.yaml --policy policy.yaml
     harden gate k8s/ --format sarif -o harden.sarif
+    harden gate k8s/ --k8s-version v1.29                  Pod Security as of v1.29
     harden gate k8s/ --baseline .harden-baseline.json      fail only on new findings
     harden gate k8s/ --write-baseline .harden-baseline.json
     helm template app ./chart | harden gate -          standard input
@@ -82,6 +93,7 @@ def gate(
         today=now.date(),
         policy=policy,
         fail_on=parse_fail_on(fail_on) if fail_on is not None else "policy",
+        kubernetes_version=k8s_version,
         baseline=baseline,
         write_baseline=write_baseline,
         allow_empty=allow_empty,

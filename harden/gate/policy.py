@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harden.audit.rules import versions
 from harden.audit.rules.model import Severity
-from harden.errors import FileProblems, Problem
+from harden.errors import FileProblems, InputError, Problem
 from harden.system.yaml import Located, PathKey, load_single
 
 MAX_POLICY_BYTES = 1 << 20
@@ -43,7 +44,7 @@ class Policy:
     only: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     fail_on: Severity | None = Severity.HIGH
-    kubernetes_version: tuple[int, int] | None = None
+    kubernetes_version: versions.Version = versions.NEWEST  # the PSS packs judge as of it
     ignore_kinds: frozenset[str] = frozenset()
     waivers: tuple[Waiver, ...] = ()
     baseline: Path | None = None
@@ -72,12 +73,15 @@ class Policy:
             return False
         if any(fnmatch.fnmatchcase(rule_id, p) for p in self.exclude):
             return False
-        return not (since and self.kubernetes_version and version(since) > self.kubernetes_version)
+        return not (since and versions.parse(since) > self.kubernetes_version)
 
 
-def version(text: str) -> tuple[int, int]:
-    major, _, minor = text.removeprefix("v").partition(".")
-    return int(major), int(minor)
+def kubernetes_version(text: str) -> versions.Version:
+    """``--k8s-version`` / ``GateRequest.kubernetes_version``: an unknown one is an input error."""
+    try:
+        return versions.parse(text)
+    except ValueError as exc:
+        raise InputError(str(exc), hint="see harden gate --help") from None
 
 
 def fail_on(text: str) -> Severity | None:
@@ -116,9 +120,9 @@ def load_policy(path: Path) -> Policy:
         only=parsed.rules.only,
         exclude=parsed.rules.exclude,
         fail_on=fail_on(parsed.fail_on),
-        kubernetes_version=version(parsed.kubernetes_version)
+        kubernetes_version=versions.parse(parsed.kubernetes_version)
         if parsed.kubernetes_version
-        else None,
+        else versions.NEWEST,
         ignore_kinds=frozenset(parsed.ignore_kinds),
         waivers=waivers,
         baseline=baseline,

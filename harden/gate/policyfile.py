@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from harden.audit.rules import versions
 
 FailOn = Literal["critical", "high", "medium", "low", "info", "never"]
 RULE_PATTERN = r"^[A-Za-z0-9*?\[\]-]+$"
@@ -58,8 +60,11 @@ class PolicyIn(_Strict):
     )
     kubernetes_version: str = Field(
         default="",
-        pattern=r"^(v?1\.\d{1,2})?$",
-        description="PSS controls newer than this Kubernetes version are not run",
+        json_schema_extra={"pattern": r"^(v?1\.\d{1,2})?$"},  # checked by _known_version
+        description=(
+            f"the Kubernetes version whose Pod Security Standards apply ({versions.KNOWN}; "
+            "default the newest): controls newer than it are not run, allowed sets follow it"
+        ),
     )
     ignore_kinds: tuple[str, ...] = Field(
         default=(), description="custom kinds that run no containers (not scan problems)"
@@ -68,3 +73,10 @@ class PolicyIn(_Strict):
     baseline: str = Field(
         default="", description="baseline file of accepted findings, relative to this file"
     )
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _known_version(cls, value: str) -> str:
+        if value:
+            versions.parse(value)  # ValueError names the known range
+        return value

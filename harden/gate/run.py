@@ -20,13 +20,13 @@ from harden.audit.report import (
 )
 from harden.audit.rules.catalog import load_catalog
 from harden.audit.rules.evaluator import Evaluator
-from harden.audit.rules.model import Severity, Status
+from harden.audit.rules.model import RulePack, Severity, Status
 from harden.audit.run import Parallel, collect, select_packs
 from harden.audit.sources.interface import Scan
 from harden.audit.state.model import TargetKind
 from harden.errors import ExitCode, FileProblems
 from harden.gate import baseline as baseline_file
-from harden.gate.policy import Policy, load_policy
+from harden.gate.policy import Policy, kubernetes_version, load_policy
 from harden.gate.waivers import Accepting, accept, judge, label_waivers
 from harden.progress import Progress, no_progress
 from harden.report.locate import fingerprint
@@ -41,6 +41,7 @@ class GateRequest:
     today: datetime.date  # for waiver expiry, given by the caller
     policy: Path | None = None
     fail_on: Severity | str | None = _UNSET  # overrides the policy's threshold when given
+    kubernetes_version: str = ""  # "v1.30": overrides the policy's version when given
     baseline: Path | None = None  # overrides the policy's baseline when given
     write_baseline: Path | None = None
     rules_dir: Path | None = None
@@ -60,7 +61,17 @@ def _policy(request: GateRequest) -> Policy:
     policy = policy_for(request.policy, request.fail_on)
     if request.baseline is not None:
         policy = dataclasses.replace(policy, baseline=request.baseline)
+    if request.kubernetes_version:
+        version = kubernetes_version(request.kubernetes_version)
+        policy = dataclasses.replace(policy, kubernetes_version=version)
     return policy
+
+
+def evaluators(packs: Iterable[RulePack], policy: Policy) -> dict[TargetKind, Evaluator]:
+    """The rules of ``packs`` the policy selects, compiled as of its Kubernetes version
+    (the gate's judge; the PSA conformance test judges its fixtures with it too)."""
+    rules = [r for p in packs for r in p.rules if policy.selects(r.id, r.since)]
+    return {kind: Evaluator(rules, kind, policy.kubernetes_version) for kind in TargetKind}
 
 
 def gate(request: GateRequest, progress: Progress = no_progress) -> tuple[Report, str | None]:
@@ -75,12 +86,10 @@ def gate(request: GateRequest, progress: Progress = no_progress) -> tuple[Report
         where = policy.source or "the policy"
         raise FileProblems(where, wrong, hint="harden rules list shows the packs and rules")
     packs = select_packs(catalog, policy.packs)
-    rules = [r for p in packs for r in p.rules if policy.selects(r.id, r.since)]
     accepted = {}
     if policy.baseline is not None and (request.baseline is not None or policy.baseline.exists()):
         # a baseline the policy names may not exist yet: --write-baseline makes it
         accepted = baseline_file.load(policy.baseline)
-    evaluators = {kind: Evaluator(rules, kind) for kind in TargetKind}
     parallel = Parallel(
         jobs=request.jobs or workers(),
         from_items=request.parallel_from,
@@ -88,7 +97,7 @@ def gate(request: GateRequest, progress: Progress = no_progress) -> tuple[Report
         most=CHUNK_MOST,
     )
     source = FilesSource(request.paths, policy.ignore_kinds, request.contents)
-    found, results = collect(source, evaluators, parallel, progress)
+    found, results = collect(source, evaluators(packs, policy), parallel, progress)
     if not found.targets and not request.allow_empty:
         found = dataclasses.replace(found, problems=(*found.problems, _nothing(found)))
     known = frozenset(r.id for r in catalog.rules())

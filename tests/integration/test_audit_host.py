@@ -305,3 +305,30 @@ def test_the_cli_audits_every_container_and_the_engine(
     names = {t["name"] for t in document["targets"]}
     assert set(risky_host.values()) <= names
     assert any(t["kind"] == "host" for t in document["targets"])
+
+
+# Pod Security on live containers: the rule ids the gate uses, judged from what each
+# container asked the engine for (privileged-free scenarios; one cause, one finding).
+PSS_RISKS: dict[str, set[str]] = {
+    "hardened-a": set(),
+    "cap-sys-admin": {"PSSB-004", "PSSR-006"},
+    "pid-host": {"PSSB-002"},
+    "seccomp-off": {"PSSB-010", "PSSR-005"},
+    "unmasked": {"PSSB-009", "PSSR-007"},
+    "no-nnp": {"PSSR-002"},
+}
+
+
+def test_pod_security_judges_live_containers_with_the_gates_rules(
+    risky_host: dict[str, str],
+) -> None:
+    names = tuple(risky_host[scenario] for scenario in PSS_RISKS)
+    packs = ("pss-baseline", "pss-restricted")
+    report = audit(AuditRequest(_now(), SourceKind.ENGINE, names=names, packs=packs))
+    by_name = {t.name: t for t in report.targets}
+    for scenario, expected in PSS_RISKS.items():
+        target = by_name[risky_host[scenario]]
+        assert _failing(target) == expected, scenario
+        assert not [f.rule.id for f in target.findings if f.status is Status.ERROR], scenario
+        skipped = {f.rule.id for f in target.findings if f.status is Status.SKIPPED}
+        assert skipped == {"PSSB-005", "PSSR-001", "PSSR-003"}, scenario  # pod-only fields

@@ -32,7 +32,7 @@ EXAMPLES = [(rule, i) for rule in RULES for i in range(len(rule.examples))]
 )
 def test_rule_example(rule: Rule, index: int) -> None:
     example = rule.examples[index]
-    finding = run_example(rule, example.values)
+    finding = run_example(rule, example.values, example.kubernetes)
     assert finding.status is example.expect, (
         f"{rule.source}:{example.line}: {rule.id} gave {finding.status}: {finding.message}"
     )

@@ -239,3 +239,31 @@ def test_join_reports_a_container_seen_twice_once_from_the_cri() -> None:
         ("a", SourceKind.ENGINE),
     ]
     assert not both.engine_unavailable
+
+
+def test_the_requests_pod_security_judges_are_the_kubelets() -> None:
+    """The PSS rules read what was asked (the gate reads it from the manifest): names as
+    the kubelet passed them, the seccomp profile it asked for whatever privileged implies,
+    no /proc unmasking, no user namespace of its own."""
+    facts = _facts(_recorded("sys-admin"))
+    assert facts["caps.added_as_written"] == ["SYS_ADMIN"]
+    assert facts["caps.dropped_as_written"] == ["ALL"]
+    assert facts["seccomp.requested"] == ["default"]
+    assert facts["apparmor.requested"] == facts["selinux.requested"] == []
+    assert facts["proc_mount"] == ""
+    assert facts["userns.requested"] is False
+    assert facts["user.requested_uids"] == [1000]
+    assert facts["os"] == "linux"
+    defaults = _facts(_recorded("defaults"))
+    assert defaults["seccomp.requested"] == ["unconfined"]  # also sent for an unset profile
+    assert defaults["user.requested_uids"] == [0]  # the image's uid, passed on by the kubelet
+
+
+def test_what_the_cri_cannot_carry_is_unavailable_for_pod_security() -> None:
+    layer = collect(_recorded("sys-admin"))
+    for fact in ("probe_hosts", "seccomp.annotated"):
+        assert layer.gaps[f"declared.{fact}"].kind is GapKind.UNAVAILABLE, fact
+    crio = collect(_recorded("sys-admin", config=False))  # the spec, no kubelet request
+    assert crio.facts["caps.added_as_written"].value == ["SYS_ADMIN"]
+    for fact in ("seccomp.requested", "user.requested_uids"):
+        assert crio.gaps[f"declared.{fact}"].kind is GapKind.UNAVAILABLE, fact

@@ -30,12 +30,14 @@ FIELD = {
     "PSSB-009": "procMount",
     "PSSB-010": "seccompProfile",
     "PSSB-011": "sysctls",
+    "PSSB-012": "host",
     "PSSR-001": "nfs",
     "PSSR-002": "securityContext",
     "PSSR-003": "securityContext",
     "PSSR-004": "runAsUser",
     "PSSR-005": "securityContext",
     "PSSR-006": "drop",
+    "PSSR-007": "procMount",
 }
 
 

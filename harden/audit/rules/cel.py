@@ -1,13 +1,16 @@
 """harden's CEL dialect: fact references checked and flattened, constants written out, compiled.
 
 A rule reads facts as ``container.caps.bounding`` (the merged view), ``declared.<fact>`` or
-``effective.<fact>``, and the lists harden keeps as data as ``capabilities.critical`` and
-``capabilities.pss_baseline`` (from ``profiles/capabilities.yaml``). References are found
-outside string literals; each must name a registered fact that the variable's layer can
-hold, or a known constant. :func:`flatten` turns an expression into what the runtime
-compiles: fact references become the flat identifiers the CEL context holds (see
-:mod:`harden.audit.state.view`) and constants become list literals, so the per-target
-context never carries them.
+``effective.<fact>``, the lists harden keeps as data as ``capabilities.critical`` and
+``capabilities.pss_baseline`` (from ``profiles/capabilities.yaml``), and the settings of
+one run as ``kubernetes.minor`` (the Kubernetes version judged against, see
+:mod:`.versions`). References are found outside string literals; each must name a
+registered fact that the variable's layer can hold, or a known constant. :func:`flatten`
+turns an expression into what the runtime compiles: fact references become the flat
+identifiers the CEL context holds (see :mod:`harden.audit.state.view`) and constants
+become list literals, so the per-target context never carries them. Run constants stay
+as written until the evaluator compiles the rule for its run (:func:`bind`): the cached
+packs are the same for every version.
 
 The runtime is the ``common-expression-language`` package. ``import cel`` runs the
 package's ``__init__``, which imports its interactive command line (typer,
@@ -29,6 +32,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from harden.audit.rules.versions import NEWEST, run_constants
 from harden.audit.state.facts import FACTS, VIEW_NAME, groups, spec_for
 from harden.audit.state.model import Layer, TargetKind
 from harden.audit.state.view import cel_name, merged_expression
@@ -38,6 +42,8 @@ _STRINGS = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")
 _REFERENCE = re.compile(r"(?<![\w.])([a-z_]+)((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
 HAS = re.compile(r"(?<![\w.])has\s*\(")
 CONSTANTS_VARIABLE = "capabilities"
+RUN_VARIABLE = "kubernetes"
+RUN_CONSTANTS = frozenset(run_constants(NEWEST))
 _VARIABLES = ("container", "host", Layer.DECLARED.value, Layer.EFFECTIVE.value)
 
 # Constants: "capabilities.critical" -> the list it stands for.
@@ -69,7 +75,7 @@ def references(expression: str) -> list[tuple[str, str, int]]:
     return [
         (m.group(1), m.group(2)[1:], m.start())
         for m in _REFERENCE.finditer(code)
-        if m.group(1) in _VARIABLES or m.group(1) == CONSTANTS_VARIABLE
+        if m.group(1) in _VARIABLES or m.group(1) in (CONSTANTS_VARIABLE, RUN_VARIABLE)
     ]
 
 
@@ -87,7 +93,7 @@ def flatten(expression: str, kind: TargetKind, values: Constants) -> str:
                 literal = json.dumps(list(values[name]))
                 out = out[:start] + literal + out[start + len(name) :]
             continue
-        spec = spec_for(kind, path)
+        spec = spec_for(kind, path) if variable != RUN_VARIABLE else None
         if spec is None:
             continue
         end = start + len(variable) + 1 + len(spec.path)
@@ -97,6 +103,16 @@ def flatten(expression: str, kind: TargetKind, values: Constants) -> str:
             else cel_name(f"{variable}.{spec.path}")
         )
         out = out[:start] + flat + out[end:]
+    return out
+
+
+def bind(text: str, run: Mapping[str, int]) -> str:
+    """A flattened expression with its run constants (``kubernetes.minor``) written out."""
+    out = text
+    for variable, path, start in reversed(references(text)):
+        if variable == RUN_VARIABLE:
+            name = f"{variable}.{path}"
+            out = out[:start] + str(run[name]) + out[start + len(name) :]
     return out
 
 
@@ -143,6 +159,11 @@ def check_reference(
         name = _constant(path)
         if name not in values:
             return None, f"unknown constant {name} (known: {', '.join(sorted(values))})"
+        return None, ""
+    if variable == RUN_VARIABLE:
+        name = f"{variable}.{path}"
+        if name not in RUN_CONSTANTS:
+            return None, f"unknown run constant {name} (known: {', '.join(sorted(RUN_CONSTANTS))})"
         return None, ""
     view = VIEW_NAME[kind]
     if variable not in (view, Layer.DECLARED.value, Layer.EFFECTIVE.value):

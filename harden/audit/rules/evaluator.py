@@ -6,6 +6,9 @@
   declared layer under ``--source proc``), SKIPPED. Never a PASS: rules may not use
   ``has()``, so a false result is always decided by facts that were read.
 * ``applies_if`` false -> SKIPPED (not applicable); manual rules -> MANUAL with evidence.
+
+An evaluator judges as of one Kubernetes version: the run constant ``kubernetes.minor``
+is written into every expression when it compiles them (:func:`harden.audit.rules.cel.bind`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from harden.audit.rules import cel
 from harden.audit.rules.model import Evidence, Finding, Flat, Mode, Rule, Status
+from harden.audit.rules.versions import NEWEST, Version, run_constants
 from harden.audit.state.facts import VIEW_NAME
 from harden.audit.state.model import GapKind, Layer, TargetKind, TargetState
 from harden.audit.state.view import MISSING, Values, lookup
@@ -87,9 +91,11 @@ class Programs:
     evidence: Any
 
     @classmethod
-    def of(cls, flat: Flat) -> Programs:
+    def of(cls, flat: Flat, kubernetes: Version = NEWEST) -> Programs:
+        run = run_constants(kubernetes)
+
         def one(text: str) -> Any:
-            return cel.program(text) if text else None
+            return cel.program(cel.bind(text, run)) if text else None
 
         return cls(one(flat.condition), one(flat.applies_if), one(flat.evidence))
 
@@ -144,13 +150,15 @@ def _failure(
 
 
 class Evaluator:
-    """The rules for one kind of target, evaluated against one target after another. It
-    owns the rules' compiled programs (compiled CEL is not data: it stays in the process
-    that compiled it, and a forked worker inherits it)."""
+    """The rules for one kind of target, evaluated against one target after another, as of
+    one Kubernetes version. It owns the rules' compiled programs (compiled CEL is not
+    data: it stays in the process that compiled it, and a forked worker inherits it)."""
 
-    def __init__(self, rules: Iterable[Rule], kind: TargetKind) -> None:
+    def __init__(
+        self, rules: Iterable[Rule], kind: TargetKind, kubernetes: Version = NEWEST
+    ) -> None:
         self.rules = tuple(r for r in rules if r.target is kind)
-        self._programs = {r.id: Programs.of(r.flat) for r in self.rules}
+        self._programs = {r.id: Programs.of(r.flat, kubernetes) for r in self.rules}
         index = {r.id: i for i, r in enumerate(self.rules)}
         # (the cause's index, the indexes of the rules it covers) for causes that cover any
         self._covering = [
@@ -238,7 +246,7 @@ def run_rules(rules: Iterable[Rule], state: TargetState) -> tuple[Finding, ...]:
     return Evaluator(rules, state.kind).run(state)
 
 
-def run_example(rule: Rule, values: Values) -> Finding:
+def run_example(rule: Rule, values: Values, kubernetes: Version = NEWEST) -> Finding:
     """A rule against one of its examples (no state: missing facts are errors)."""
     context = cel.context(values.variables(rule.facts))
-    return evaluate(rule, Programs.of(rule.flat), values, context, None)
+    return evaluate(rule, Programs.of(rule.flat, kubernetes), values, context, None)

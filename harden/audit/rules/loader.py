@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harden.audit.rules import versions
 from harden.audit.rules.cel import (
     CONSTANTS_VARIABLE,
     HAS,
@@ -39,6 +40,7 @@ from harden.audit.rules.model import (
     RulePack,
     Status,
 )
+from harden.audit.rules.versions import NEWEST, Version
 from harden.audit.state.facts import FACTS, VIEW_NAME, groups
 from harden.audit.state.model import TargetKind
 from harden.audit.state.view import Values
@@ -88,20 +90,30 @@ def _unknown_paths(kind: TargetKind, nested: Any, prefix: str = "") -> list[str]
     return out
 
 
-def _example(kind: TargetKind, raw: Mapping[str, Any]) -> tuple[Values, list[str]]:
-    """The fact values of an example target, and any unknown keys it uses."""
+def _example(kind: TargetKind, raw: Mapping[str, Any]) -> tuple[Values, Version, list[str]]:
+    """The fact values of an example target, the Kubernetes version it is judged as of,
+    and any unknown keys it uses."""
     view = VIEW_NAME[kind]
     problems = [
-        f"unknown key {k!r} (use {view}, declared, effective)"
+        f"unknown key {k!r} (use {view}, declared, effective, {_VERSION_KEY})"
         for k in raw
-        if k not in (view, "declared", "effective")
+        if k not in (view, "declared", "effective", _VERSION_KEY)
     ]
     for key in (view, "declared", "effective"):
         problems += [f"unknown fact {key}.{p}" for p in _unknown_paths(kind, raw.get(key, {}))]
     values = Values.example(
         kind, raw.get(view, {}), raw.get("declared", {}), raw.get("effective", {})
     )
-    return values, problems
+    version = NEWEST
+    if _VERSION_KEY in raw:
+        try:
+            version = versions.parse(str(raw[_VERSION_KEY]))
+        except ValueError as exc:
+            problems.append(f"{_VERSION_KEY}: {exc}")
+    return values, version, problems
+
+
+_VERSION_KEY = "kubernetes_version"
 
 
 @dataclass(frozen=True)
@@ -157,10 +169,10 @@ def _examples(raw: Any, kind: TargetKind, at: _Place, problems: list[Problem]) -
                 at.problem(f"needs at least one {name} example", "examples", "examples")
             )
         for i, item in enumerate(items):
-            values, unknown = _example(kind, item)
+            values, version, unknown = _example(kind, item)
             line = at.line("examples", name, i)
             problems += [Problem(m, f"{at.where}.examples.{name}[{i}]", line) for m in unknown]
-            examples.append(Example(Status(name), values, line))
+            examples.append(Example(Status(name), values, line, version))
     return examples
 
 
@@ -213,6 +225,11 @@ def _rule(
     if raw.mode is Mode.MANUAL and (raw.condition or not raw.evidence):
         problems.append(at.problem("a manual rule has evidence and no condition"))
     facts, flat = _expressions(raw, pack.target, at, values, problems)
+    if raw.since:
+        try:
+            versions.parse(raw.since)
+        except ValueError as exc:
+            problems.append(at.problem(str(exc), "since", "since"))
     for kind in ("cis", "nist", "pss"):
         for item in getattr(raw.references, kind):
             if item not in refs[kind]:

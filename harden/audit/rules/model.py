@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harden.audit.rules.versions import NEWEST, Version
 from harden.audit.state.model import TargetKind
 from harden.audit.state.view import Values
 
@@ -126,6 +127,7 @@ class Example:
     expect: Status
     values: Values  # the example target's facts
     line: int | None
+    kubernetes: Version = NEWEST  # the version the example is judged as of
 
 
 @dataclass(frozen=True)

@@ -48,10 +48,37 @@ _CONTAINER: tuple[FactSpec, ...] = (
     FactSpec("user.name", S, _D, "configured user (Config.User), '' means the image default"),
     FactSpec("user.uid", N, _DE, "uid of the main process inside the container's user namespace"),
     FactSpec("user.host_uid", N, _E, "uid of the main process as the host sees it"),
-    FactSpec("user.run_as_non_root", B, _D, "Kubernetes: runAsNonRoot (container, else pod)"),
+    FactSpec(
+        "user.run_as_non_root",
+        B,
+        _D,
+        "Kubernetes: runAsNonRoot is true (the container's, else the pod's) and the pod does "
+        "not set it false",
+    ),
+    FactSpec(
+        "user.requested_uids",
+        L,
+        _D,
+        "the uids the configuration asks for, pod level first (Kubernetes: runAsUser of the pod "
+        "and of the container; engines: the configured user's uid, when it names one)",
+    ),
     FactSpec("privileged", B, _D, "started with --privileged"),
     FactSpec("caps.added", L, _D, "capabilities in CapAdd (names without CAP_, ALL kept)"),
     FactSpec("caps.dropped", L, _D, "capabilities in CapDrop (names without CAP_, ALL kept)"),
+    FactSpec(
+        "caps.added_as_written",
+        L,
+        _D,
+        "capabilities to add exactly as written (Kubernetes: `chown` and `CAP_CHOWN` are not "
+        "`CHOWN`); engines: as the engine normalised them, without CAP_",
+    ),
+    FactSpec(
+        "caps.dropped_as_written",
+        L,
+        _D,
+        "capabilities to drop exactly as written (Kubernetes: `all` is not `ALL`); engines: as "
+        "the engine normalised them, without CAP_",
+    ),
     FactSpec("caps.bounding", L, _DE, "bounding set: CapBnd, or engine defaults + added - dropped"),
     FactSpec("caps.effective", L, _DE, "effective set of the main process (CapEff)"),
     FactSpec("caps.permitted", L, _E, "permitted set of the main process (CapPrm)"),
@@ -65,6 +92,21 @@ _CONTAINER: tuple[FactSpec, ...] = (
         "default, unconfined, custom, or unset (Kubernetes: no seccompProfile at all)",
     ),
     FactSpec("seccomp.allows_all", B, _D, "the declared profile filters no syscall at all"),
+    FactSpec(
+        "seccomp.requested",
+        L,
+        _D,
+        "the seccomp profiles the configuration sets, pod level first: default, custom or "
+        "unconfined (Kubernetes: seccompProfile.type of the pod and of the container; engines: "
+        "the seccomp security option, default when none)",
+    ),
+    FactSpec(
+        "seccomp.annotated",
+        L,
+        _D,
+        "Kubernetes: the profiles the pod's alpha seccomp annotations set for the container, "
+        "the pod's first, in the same words (engines: none)",
+    ),
     FactSpec("no_new_privs", B, _DE, "no_new_privs is set (--security-opt no-new-privileges)"),
     FactSpec(
         "apparmor.profile",
@@ -72,10 +114,26 @@ _CONTAINER: tuple[FactSpec, ...] = (
         _D,
         "AppArmor profile name ('' or unconfined: none; Kubernetes RuntimeDefault: runtime/default)",  # noqa: E501
     ),
+    FactSpec(
+        "apparmor.requested",
+        L,
+        _D,
+        "the AppArmor profiles the configuration sets, pod level first: runtime/default, "
+        "localhost/<name> or unconfined (Kubernetes: appArmorProfile of the pod and of the "
+        "container, then the container's annotation; engines: the apparmor security option)",
+    ),
     FactSpec("selinux.label", S, _D, "SELinux process label ('disabled' for label=disable)"),
     FactSpec("selinux.user", S, _D, "user part of the SELinux label ('' when not set)"),
     FactSpec("selinux.role", S, _D, "role part of the SELinux label ('' when not set)"),
     FactSpec("selinux.type", S, _D, "type part of the SELinux label ('' when not set)"),
+    FactSpec(
+        "selinux.requested",
+        L,
+        _D,
+        "the SELinux options the configuration sets, pod level first: {user, role, type} "
+        "(Kubernetes: seLinuxOptions of the pod and of the container, each as written; engines: "
+        "the label options, when any)",
+    ),
     FactSpec("lsm.label", S, _E, "/proc/PID/attr/current of the main process"),
     FactSpec("lsm.apparmor_enabled", B, _DE, "the host enforces AppArmor"),
     FactSpec("lsm.selinux_enabled", B, _DE, "the host enforces SELinux"),
@@ -87,6 +145,14 @@ _CONTAINER: tuple[FactSpec, ...] = (
     FactSpec("namespaces.cgroup", S, _DE, "host or private"),
     FactSpec("namespaces.mnt", S, _DE, "host or private"),
     FactSpec("userns.mode", S, _D, "UsernsMode as configured ('' or host)"),
+    FactSpec(
+        "userns.requested",
+        B,
+        _D,
+        "the configuration asks for a user namespace of its own (Kubernetes: hostUsers: false; "
+        "engines: a UsernsMode such as podman's auto, keep-id or private; a daemon-wide remap is "
+        "no request)",
+    ),
     FactSpec("userns.uid_map", L, _E, "uid_map lines: {inside, outside, count}"),
     FactSpec("userns.gid_map", L, _E, "gid_map lines: {inside, outside, count}"),
     FactSpec("resources.memory", N, _DE, "memory limit in bytes, 0 = unlimited"),
@@ -106,6 +172,13 @@ _CONTAINER: tuple[FactSpec, ...] = (
         "them with ('' for a mount of its own); the ones that add nothing to it are left out",
     ),
     FactSpec("masked_paths", L, _DE, "kernel paths hidden from the container (/proc/kcore, ...)"),
+    FactSpec(
+        "proc_mount",
+        S,
+        _D,
+        "the /proc mount type the configuration asks for: Default, Unmasked or '' when not set "
+        "(Kubernetes: the container's procMount; engines: Unmasked for systempaths=unconfined)",
+    ),
     FactSpec("readonly_paths", L, _DE, "kernel paths made read-only (/proc/sys, ...)"),
     FactSpec(
         "devices.passed", L, _DE, "host devices given: {host_path, container_path, permissions}"
@@ -118,13 +191,33 @@ _CONTAINER: tuple[FactSpec, ...] = (
     FactSpec("restart.policy", S, _D, "restart policy: no, always, unless-stopped, on-failure"),
     FactSpec("restart.max_retries", N, _D, "on-failure maximum retry count (0 = unlimited)"),
     FactSpec("healthcheck.configured", B, _D, "a health check is configured and not NONE"),
+    FactSpec(
+        "probe_hosts",
+        L,
+        _D,
+        "Kubernetes: the host fields of the container's httpGet and tcpSocket probes and "
+        "lifecycle handlers, where set (engines: none, a health check is a command)",
+    ),
     FactSpec("exec_sessions", L, _D, "docker exec sessions: {id, user, privileged, running}"),
     FactSpec("processes", L, _E, "every process in the container: {pid, name, uid, host_uid}"),
     FactSpec("sysctls", M, _D, "namespaced sysctls set for the container"),
     FactSpec(
         "volume_types", L, _D, "Kubernetes: the source kind of every pod volume (hostPath, ...)"
     ),
-    FactSpec("windows.host_process", B, _D, "Kubernetes: a Windows HostProcess container"),
+    FactSpec(
+        "windows.host_process",
+        B,
+        _D,
+        "Kubernetes: a Windows HostProcess container (hostProcess: true on the pod or the "
+        "container)",
+    ),
+    FactSpec(
+        "os",
+        S,
+        _D,
+        "the operating system the pod is for: linux, windows or '' (Kubernetes: spec.os.name, '' "
+        "when not set; engines: the container's platform, linux when not shown)",
+    ),
 )
 
 _HOST: tuple[FactSpec, ...] = (

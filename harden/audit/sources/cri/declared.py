@@ -21,7 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harden.audit.sources.cri import volumes
-from harden.audit.sources.docker.declared import NAMESPACE_FACTS, RESOURCE_FACTS, SECURITY_FACTS
+from harden.audit.sources.docker.declared import (
+    CAPABILITY_FACTS,
+    NAMESPACE_FACTS,
+    RESOURCE_FACTS,
+    SECURITY_FACTS,
+)
 from harden.audit.sources.docker.fields import ALLOWING, BadField, cap_names, get, selinux_parts
 from harden.audit.state.model import Layer, LayerBuilder
 from harden.kernel.capabilities import CAPABILITIES, DOCKER_DEFAULT
@@ -87,6 +92,7 @@ class CRIContainer:
 
 
 Step = Callable[[LayerBuilder, CRIContainer, Raw, Raw], None]
+_CAP_LISTS = ("caps.added", "caps.dropped", "caps.added_as_written", "caps.dropped_as_written")
 
 
 def _spec(c: CRIContainer) -> Raw:
@@ -122,8 +128,11 @@ def user(layer: LayerBuilder, c: CRIContainer, spec: Raw, config: Raw) -> None:
         if asked is not None and group is not None:
             name = f"{asked}:{group}"
         layer.set("user.name", name, f"CRI: ContainerConfig.{SC}.run_as_user")
+        asked_uids = [] if asked is None else [asked]
+        layer.set("user.requested_uids", asked_uids, f"CRI: ContainerConfig.{SC}.run_as_user")
     else:
         layer.set("user.name", str(uid), where)
+        layer.unavailable("user.requested_uids", "only the kubelet's request says")
     if uid == 0:
         layer.set(
             "user.run_as_non_root",
@@ -136,6 +145,7 @@ def user(layer: LayerBuilder, c: CRIContainer, spec: Raw, config: Raw) -> None:
             "user.run_as_non_root", "the kubelet enforces runAsNonRoot; the CRI does not carry it"
         )
     layer.set("windows.host_process", False, "OCI spec: a Linux container")
+    layer.set("os", "linux", "OCI spec: a Linux container")
 
 
 def _privileged(c: CRIContainer, config: Raw) -> bool | None:
@@ -161,19 +171,24 @@ def capabilities(layer: LayerBuilder, c: CRIContainer, spec: Raw, config: Raw) -
     )
     if config:
         where = f"CRI: ContainerConfig.{SC}.capabilities"
-        added = cap_names(get(config, f"{SC}.capabilities.add_capabilities", list, []))
-        dropped = cap_names(get(config, f"{SC}.capabilities.drop_capabilities", list, []))
+        add = [str(n) for n in get(config, f"{SC}.capabilities.add_capabilities", list, [])]
+        drop = [str(n) for n in get(config, f"{SC}.capabilities.drop_capabilities", list, [])]
+        added, dropped = cap_names(add), cap_names(drop)
+        layer.set("caps.added_as_written", add, where)  # the kubelet passes them on as written
+        layer.set("caps.dropped_as_written", drop, where)
     else:
         defaults = RUNTIME_DEFAULT_CAPS.get(c.runtime)
         if defaults is None:
             reason = f"the default capabilities of {c.runtime!r} are not known to harden"
-            layer.unavailable("caps.added", reason)
-            layer.unavailable("caps.dropped", reason)
+            for fact in _CAP_LISTS:
+                layer.unavailable(fact, reason)
             return
         where = f"OCI spec {caps}.bounding against {c.runtime}'s default capabilities"
         added = [name for name in bounding if name not in defaults]
         kept = defaults & set(bounding)
         dropped = ["ALL"] if not kept else [n for n in CAPABILITIES if n in defaults - kept]
+        layer.set("caps.added_as_written", added, where)  # the runtime's own names
+        layer.set("caps.dropped_as_written", dropped, where)
     layer.set("caps.added", added, where)
     layer.set("caps.dropped", dropped, where)
 
@@ -181,6 +196,11 @@ def capabilities(layer: LayerBuilder, c: CRIContainer, spec: Raw, config: Raw) -
 def _seccomp_profile(c: CRIContainer, spec: Raw, config: Raw) -> tuple[str | None, str]:
     if _privileged(c, config):
         return "unconfined", f"CRI: ContainerConfig.{SC}.privileged"
+    return _seccomp_request(spec, config)
+
+
+def _seccomp_request(spec: Raw, config: Raw) -> tuple[str | None, str]:
+    """The profile the kubelet asked for (privileged aside), None when unknown."""
     if not config:
         if get(spec, "linux.seccomp", dict, None) is None:
             return "unconfined", "OCI spec: no linux.seccomp"
@@ -201,6 +221,51 @@ def _seccomp_profile(c: CRIContainer, spec: Raw, config: Raw) -> tuple[str | Non
     return _SECCOMP_PATHS.get(path, path), where
 
 
+_APPARMOR_TYPES = {0: "runtime/default", 1: "unconfined"}  # CRI SecurityProfile; 2 Localhost
+
+
+def _requests(layer: LayerBuilder, c: CRIContainer, spec: Raw, config: Raw) -> None:
+    """What Pod Security judges, as the kubelet asked the runtime (it merged the pod's and
+    the container's fields: a level each container overrides is not seen here)."""
+    request, where = _seccomp_request(spec, config)
+    if request is None:
+        layer.unavailable("seccomp.requested", where)
+    else:
+        layer.set("seccomp.requested", [request], where)
+    layer.unavailable("seccomp.annotated", "the kubelet passes no alpha seccomp annotations")
+    asked = get(config, f"{SC}.apparmor", dict, None) if config else None
+    legacy = get(config, f"{SC}.apparmor_profile", str, "") if config else ""
+    where = f"CRI: ContainerConfig.{SC}.apparmor"
+    if asked is not None:
+        kind = get(asked, "profile_type", int, 0)
+        ref = "localhost/" + get(asked, "localhost_ref", str, "")
+        layer.set("apparmor.requested", [_APPARMOR_TYPES.get(kind, ref)], where)
+    elif legacy or config:
+        layer.set("apparmor.requested", [legacy] if legacy else [], where)
+    else:
+        applied = get(spec, "process.apparmorProfile", str, "")
+        value = applied if applied in ("", "unconfined") else f"localhost/{applied}"
+        layer.set(
+            "apparmor.requested", [value] if value else [], "OCI spec process.apparmorProfile"
+        )
+    options = get(config, f"{SC}.selinux_options", dict, None) if config else None
+    if options is not None:
+        parts = {k: get(options, k, str, "") for k in ("user", "role", "type")}
+        where = f"CRI: ContainerConfig.{SC}.selinux_options"
+    else:  # the runtime's own label: only its type says what was asked
+        label = get(spec, "process.selinuxLabel", str, "")
+        parts = {"user": "", "role": "", "type": selinux_parts(label)["type"]}
+        where = "OCI spec process.selinuxLabel (its type)"
+    layer.set("selinux.requested", [parts] if any(parts.values()) else [], where)
+    masked = get(config, f"{SC}.masked_paths", list, []) if config else None
+    if masked is None:
+        masked, where = get(spec, "linux.maskedPaths", list, []), "OCI spec linux.maskedPaths"
+    else:
+        where = f"CRI: ContainerConfig.{SC}.masked_paths"
+    unmasked = not masked and not _privileged(c, config)  # privileged is its own finding
+    layer.set("proc_mount", "Unmasked" if unmasked else "", where + (" (none)" if unmasked else ""))
+
+
 def security(layer: LayerBuilder, c: CRIContainer, spec: Raw, config: Raw) -> None:
     filters = get(spec, "linux.seccomp", dict, None)
     where = "OCI spec linux.seccomp"
@@ -219,6 +284,7 @@ def security(layer: LayerBuilder, c: CRIContainer, spec: Raw, config: Raw) -> No
         layer.unavailable("seccomp.profile", origin)
     else:
         layer.set("seccomp.profile", profile, origin)
+    _requests(layer, c, spec, config)
     layer.set(
         "no_new_privs",
         get(spec, "process.noNewPrivileges", bool, False),
@@ -293,6 +359,11 @@ def namespaces(layer: LayerBuilder, c: CRIContainer, spec: Raw, config: Raw) -> 
         else:
             layer.set(f"namespaces.{fact}", mode, where)
     layer.set("userns.mode", "", "CRI: no daemon-wide remapping to opt out of")
+    userns, where = _namespace("user", spec, c.sandbox, options)
+    if userns is None:
+        layer.fail("userns.requested", where)
+    else:
+        layer.set("userns.requested", userns == "private", where)
     net, where = _namespace("network", spec, c.sandbox, options)
     if net is None:
         layer.fail("network.mode", where)
@@ -432,6 +503,7 @@ def runtime(layer: LayerBuilder, c: CRIContainer, spec: Raw, _config: Raw) -> No
     for fact in ("restart.policy", "restart.max_retries"):
         layer.unavailable(fact, "the kubelet restarts containers with a back-off")
     layer.unavailable("healthcheck.configured", NO_PROBES)
+    layer.unavailable("probe_hosts", NO_PROBES)
     layer.unavailable("exec_sessions", "the CRI does not list exec sessions")
     sysctls = dict(get(spec, "linux.sysctl", dict, {}))
     where = "OCI spec linux.sysctl"
@@ -445,8 +517,18 @@ def runtime(layer: LayerBuilder, c: CRIContainer, spec: Raw, _config: Raw) -> No
 
 STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
     (("id", "name", "image", "labels", "annotations", "runtime"), identity),
-    (("user.uid", "user.name", "user.run_as_non_root", "windows.host_process"), user),
-    (("privileged", "caps.added", "caps.dropped", "caps.bounding", "caps.effective"), capabilities),
+    (
+        (
+            "user.uid",
+            "user.name",
+            "user.run_as_non_root",
+            "user.requested_uids",
+            "windows.host_process",
+            "os",
+        ),
+        user,
+    ),
+    (CAPABILITY_FACTS, capabilities),
     (SECURITY_FACTS, security),
     ((*NAMESPACE_FACTS, "network.mode"), namespaces),
     (RESOURCE_FACTS, resources),
@@ -458,6 +540,7 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
             "restart.policy",
             "restart.max_retries",
             "healthcheck.configured",
+            "probe_hosts",
             "exec_sessions",
             "sysctls",
         ),

@@ -40,12 +40,15 @@ def identity(layer: LayerBuilder, raw: Raw, origin: str, _d: EngineDefaults) -> 
     layer.set("labels", {str(k): str(v) for k, v in labels.items()}, f"{origin}: Config.Labels")
     podman = "OCIRuntime" in raw or "EffectiveCaps" in raw
     layer.set("runtime", "podman" if podman else "docker", f"{origin}: inspect format")
+    layer.set("os", get(raw, "Platform", str, "") or "linux", f"{origin}: Platform")
 
 
 def user(layer: LayerBuilder, raw: Raw, origin: str, _d: EngineDefaults) -> None:
     name = get(raw, "Config.User", str, "")
     layer.set("user.name", name, f"{origin}: Config.User")
     uid = parse_user(name)
+    asked = [uid] if name and uid is not None else []  # '' is the image's user
+    layer.set("user.requested_uids", asked, f"{origin}: Config.User {name!r}")
     if uid is None:
         layer.unavailable(
             "user.uid",
@@ -63,6 +66,9 @@ def capabilities(layer: LayerBuilder, raw: Raw, origin: str, _d: EngineDefaults)
     layer.set("privileged", privileged, f"{origin}: HostConfig.Privileged")
     layer.set("caps.added", added, f"{origin}: HostConfig.CapAdd")
     layer.set("caps.dropped", dropped, f"{origin}: HostConfig.CapDrop")
+    # the engine accepts any spelling: what it stored is what it grants
+    layer.set("caps.added_as_written", added, f"{origin}: HostConfig.CapAdd")
+    layer.set("caps.dropped_as_written", dropped, f"{origin}: HostConfig.CapDrop")
     if isinstance(raw.get("BoundingCaps"), list):  # podman reports the sets it computed
         bounding = cap_names(raw["BoundingCaps"])
         where = f"{origin}: BoundingCaps"
@@ -88,6 +94,9 @@ def security(layer: LayerBuilder, raw: Raw, origin: str, d: EngineDefaults) -> N
     layer.set("seccomp.profile", profile, where)
     layer.set("seccomp.mode", mode, where)
     layer.set("seccomp.allows_all", allows_all, where)
+    asked = seccomp_facts(opts, privileged=False)[0]  # what privileged implies is its own fact
+    layer.set("seccomp.requested", [asked], where + ("" if "seccomp" in opts else " (not set)"))
+    layer.set("seccomp.annotated", [], f"{origin}: an engine has no seccomp annotations")
     nnp = opts.get("no-new-privileges")
     if nnp is not None:
         layer.set("no_new_privs", nnp in ("true", ""), where)
@@ -95,6 +104,12 @@ def security(layer: LayerBuilder, raw: Raw, origin: str, d: EngineDefaults) -> N
         layer.set("no_new_privs", d.no_new_privileges, f"{origin}: daemon no-new-privileges")
     else:
         layer.set("no_new_privs", False, where)
+    asked_apparmor = opts.get("apparmor")
+    if asked_apparmor is None:
+        layer.set("apparmor.requested", [], f"{where} (not set)")
+    else:
+        value = asked_apparmor if asked_apparmor == "unconfined" else f"localhost/{asked_apparmor}"
+        layer.set("apparmor.requested", [value], where)
     apparmor = opts.get("apparmor") or get(raw, "AppArmorProfile", str, "")
     layer.set(
         "apparmor.profile", "unconfined" if privileged else apparmor, f"{origin}: AppArmorProfile"
@@ -106,6 +121,14 @@ def security(layer: LayerBuilder, raw: Raw, origin: str, d: EngineDefaults) -> N
     parts = selinux_parts(selinux, labels)
     for part in ("user", "role", "type"):
         layer.set(f"selinux.{part}", parts[part], f"{origin}: ProcessLabel / label options")
+    # the docker CLI turns systempaths=unconfined into empty MaskedPaths (privileged: null)
+    masked = get(raw, "HostConfig.MaskedPaths", list, None)
+    unmasked = opts.get("systempaths") == "unconfined" or (masked == [] and not privileged)
+    layer.set(
+        "proc_mount", "Unmasked" if unmasked else "", where + ("" if unmasked else " (not set)")
+    )
+    label_options = selinux_parts("", labels)  # the options alone, not the engine's label
+    layer.set("selinux.requested", [label_options] if any(label_options.values()) else [], where)
     for fact, known in (("lsm.apparmor_enabled", d.apparmor), ("lsm.selinux_enabled", d.selinux)):
         if known is None:
             layer.unavailable(fact, "the engine's security options are not known to this source")
@@ -126,6 +149,8 @@ def namespaces(layer: LayerBuilder, raw: Raw, origin: str, d: EngineDefaults) ->
     layer.set("namespaces.mnt", "private", f"{origin}: every container has a mount namespace")
     userns = get(raw, f"{hc}.UsernsMode", str, "")
     layer.set("userns.mode", userns, f"{origin}: {hc}.UsernsMode")
+    own = userns not in ("", "host") and not userns.startswith("container:")  # podman: auto, ...
+    layer.set("userns.requested", own, f"{origin}: {hc}.UsernsMode {userns!r}")
     if userns == "host" or d.userns_remap is False:
         layer.set("namespaces.user", "host", f"{origin}: {hc}.UsernsMode {userns!r}, no remap")
     elif d.userns_remap:
@@ -256,21 +281,36 @@ def runtime(layer: LayerBuilder, raw: Raw, origin: str, _d: EngineDefaults) -> N
     test = get(raw, "Config.Healthcheck.Test", list, [])
     configured = bool(test) and str(test[0]).upper() != "NONE"
     layer.set("healthcheck.configured", configured, f"{origin}: Config.Healthcheck")
+    layer.set("probe_hosts", [], f"{origin}: Config.Healthcheck (a command, no host)")
     sysctls = get(raw, f"{hc}.Sysctls", dict, {})
     layer.set("sysctls", {str(k): str(v) for k, v in sysctls.items()}, f"{origin}: {hc}.Sysctls")
 
 
-# Groups of declared facts set by one step (the CRI's declared layer sets the same groups).
+def pod_only(layer: LayerBuilder, _raw: Raw, origin: str, _d: EngineDefaults) -> None:
+    """Facts only a Kubernetes pod spec holds: the Pod Security rules that need them are
+    skipped for an engine's container, not left unknown."""
+    for fact in ("volume_types", "user.run_as_non_root"):
+        layer.unavailable(fact, "a Kubernetes pod field: an engine's container has none")
+    layer.set("windows.host_process", False, f"{origin}: an engine runs no HostProcess container")
+
+
+# Groups of declared facts set by one step (the CRI's declared layer and the Kubernetes
+# source set the same groups).
 SECURITY_FACTS = (
     "seccomp.profile",
     "seccomp.mode",
     "seccomp.allows_all",
+    "seccomp.requested",
+    "seccomp.annotated",
     "no_new_privs",
     "apparmor.profile",
+    "apparmor.requested",
     "selinux.label",
     "selinux.user",
     "selinux.role",
     "selinux.type",
+    "selinux.requested",
+    "proc_mount",
     "lsm.apparmor_enabled",
     "lsm.selinux_enabled",
 )
@@ -283,6 +323,7 @@ NAMESPACE_FACTS = (
     "namespaces.user",
     "namespaces.cgroup",
     "userns.mode",
+    "userns.requested",
 )
 RESOURCE_FACTS = (
     "resources.memory",
@@ -292,10 +333,19 @@ RESOURCE_FACTS = (
     "resources.cgroup_parent",
     "resources.ulimits",
 )
+CAPABILITY_FACTS = (
+    "privileged",
+    "caps.added",
+    "caps.dropped",
+    "caps.added_as_written",
+    "caps.dropped_as_written",
+    "caps.bounding",
+    "caps.effective",
+)
 STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
-    (("id", "name", "image", "labels", "runtime"), identity),
-    (("user.name", "user.uid"), user),
-    (("privileged", "caps.added", "caps.dropped", "caps.bounding", "caps.effective"), capabilities),
+    (("id", "name", "image", "labels", "runtime", "os"), identity),
+    (("user.name", "user.uid", "user.requested_uids"), user),
+    (CAPABILITY_FACTS, capabilities),
     (SECURITY_FACTS, security),
     (NAMESPACE_FACTS, namespaces),
     (RESOURCE_FACTS, resources),
@@ -308,10 +358,12 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
             "restart.policy",
             "restart.max_retries",
             "healthcheck.configured",
+            "probe_hosts",
             "sysctls",
         ),
         runtime,
     ),
+    (("volume_types", "user.run_as_non_root", "windows.host_process"), pod_only),
 )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
+from harden.audit.sources.docker.declared import CAPABILITY_FACTS
 from harden.audit.sources.docker.fields import BadField
-from harden.audit.sources.kubernetes import pod, podhost
+from harden.audit.sources.kubernetes import pod, podhost, podsecurity
 from harden.audit.sources.kubernetes.objects import Found, Workload, containers
 from harden.audit.sources.kubernetes.pod import PodContainer
 from harden.audit.sources.located import (
@@ -28,12 +29,25 @@ from harden.audit.state.model import (
 Step = Callable[[PodContainer, LayerBuilder], None]
 
 STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
-    (("user.name", "user.uid", "user.run_as_non_root", "windows.host_process"), pod.user),
     (
-        ("privileged", "caps.added", "caps.dropped", "caps.bounding", "caps.effective"),
-        pod.capabilities,
+        (
+            "user.name",
+            "user.uid",
+            "user.run_as_non_root",
+            "user.requested_uids",
+            "windows.host_process",
+        ),
+        pod.user,
     ),
+    (CAPABILITY_FACTS, pod.capabilities),
     (("seccomp.profile", "seccomp.mode", "seccomp.allows_all", "no_new_privs"), pod.seccomp),
+    (("seccomp.requested",), podsecurity.seccomp),
+    (("seccomp.annotated",), podsecurity.seccomp_annotations),
+    (("apparmor.requested",), podsecurity.apparmor),
+    (("selinux.requested",), podsecurity.selinux),
+    (("proc_mount",), podsecurity.proc_mount),
+    (("probe_hosts",), podsecurity.probe_hosts),
+    (("os",), podsecurity.operating_system),
     (
         (
             "apparmor.profile",
@@ -56,6 +70,7 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
             "namespaces.user",
             "namespaces.cgroup",
             "userns.mode",
+            "userns.requested",
             "network.mode",
         ),
         podhost.namespaces,

@@ -11,8 +11,10 @@ in ``ignore_kinds``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from harden.audit.sources.located import Reader
 from harden.errors import Problem
@@ -99,6 +101,38 @@ class Workload:
 
     def title(self) -> str:
         return f"{self.kind}/{self.namespace}/{self.name}"
+
+    @functools.cached_property
+    def memo(self) -> dict[str, Any]:
+        """What is worked out once per workload for all its containers (by the source)."""
+        return {}
+
+    @functools.cached_property
+    def annotations(self) -> tuple[dict[str, str], dict[str, int | None]]:
+        """The workload's annotations overlaid with its pod template's, with lines (read
+        once per workload: every container of it asks; callers do not change them)."""
+        metas = [Reader(self.doc, (*self.path, "metadata"))]
+        if self.template_meta is not None:
+            metas.append(Reader(self.doc, self.template_meta))
+        return _annotations(metas)
+
+    @functools.cached_property
+    def pod_annotations(self) -> tuple[dict[str, str], dict[str, int | None]]:
+        """The pod's own annotations (a Pod's, or its template's), with lines: what Pod
+        Security reads."""
+        return _annotations([Reader(self.doc, self.template_meta or (*self.path, "metadata"))])
+
+
+def _annotations(metas: list[Reader]) -> tuple[dict[str, str], dict[str, int | None]]:
+    """The annotations of ``metas``, later ones winning, with the line of each."""
+    values: dict[str, str] = {}
+    lines: dict[str, int | None] = {}
+    for meta in metas:
+        found = meta.get(("annotations",), dict, {})
+        for key, value in found.items():
+            values[str(key)] = str(value) if value is not None else ""
+            lines[str(key)] = meta.line("annotations", key)
+    return values, lines
 
 
 @dataclass

@@ -10,6 +10,7 @@ or is *unavailable*; a field with the wrong type makes its facts *failed*.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,10 @@ SC = "securityContext"
 _PROPAGATION = {"Bidirectional": "shared", "HostToContainer": "slave"}
 _ANNOTATION_SECCOMP = "container.seccomp.security.alpha.kubernetes.io/"
 _ANNOTATION_APPARMOR = "container.apparmor.security.beta.kubernetes.io/"
+
+
+# (fact path, value, origin, line) of facts every container of a pod shares
+PodFacts = tuple[tuple[str, Any, str, int | None], ...]
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,25 @@ class PodContainer:
     def title(self) -> str:
         return f"{self.workload.doc.source}: {self.workload.title()} "
 
+    @functools.cached_property
+    def sc_paths(self) -> tuple[str, str]:
+        """The dotted paths of the pod's and the container's securityContext."""
+        return self.pod.dotted(SC), self.c.dotted(SC)
+
+    @functools.cached_property
+    def sc_line(self) -> int | None:
+        """Where a securityContext field the container does not set would go."""
+        return self.c.line(SC) or self.c.line()
+
+    def pod_facts(self, key: str, compute: Callable[[PodContainer], PodFacts]) -> PodFacts:
+        """Facts that depend on the pod alone, worked out once for all its containers (a
+        BadField is raised again for each container, failing each one's facts)."""
+        memo = self.workload.memo
+        if key not in memo:
+            memo[key] = compute(self)
+        facts: PodFacts = memo[key]
+        return facts
+
     def origin(self, reader: Reader, *path: str | int) -> str:
         return self.title + reader.dotted(*path)
 
@@ -53,21 +77,15 @@ class PodContainer:
             value = reader.get((SC, key), kind, None)
             if value is not None:
                 return value, self.origin(reader, SC, key), reader.line(SC, key)
-        return None, self.origin(self.c, SC, key) + " (not set)", self.c.line(SC) or self.c.line()
+        return None, self.origin(self.c, SC, key) + " (not set)", self.sc_line
+
+    def pod_annotations(self) -> tuple[dict[str, str], dict[str, int | None]]:
+        """The pod's own annotations (a Pod's, or its template's), with lines."""
+        return self.workload.pod_annotations
 
     def annotations(self) -> tuple[dict[str, str], dict[str, int | None]]:
         """The workload's annotations overlaid with its pod template's, with lines."""
-        values: dict[str, str] = {}
-        lines: dict[str, int | None] = {}
-        metas = [Reader(self.workload.doc, (*self.workload.path, "metadata"))]
-        if self.workload.template_meta is not None:
-            metas.append(Reader(self.workload.doc, self.workload.template_meta))
-        for meta in metas:
-            found = meta.get(("annotations",), dict, {})
-            for key, value in found.items():
-                values[str(key)] = str(value) if value is not None else ""
-                lines[str(key)] = meta.line("annotations", key)
-        return values, lines
+        return self.workload.annotations
 
 
 def identity(pc: PodContainer, layer: LayerBuilder, target: str) -> None:
@@ -93,20 +111,36 @@ def user(pc: PodContainer, layer: LayerBuilder) -> None:
     else:
         layer.set("user.uid", uid, origin, line)
     non_root, origin, line = pc.inherited("runAsNonRoot", bool)
+    if non_root and pc.pod.get((SC, "runAsNonRoot"), bool, None) is False:
+        # the container's true wins for the kubelet; Pod Security refuses the pod's false
+        where = (SC, "runAsNonRoot")
+        non_root, origin, line = False, pc.origin(pc.pod, *where), pc.pod.line(*where)
     layer.set("user.run_as_non_root", bool(non_root), origin, line)
+    uids = [
+        (uid, reader.line(SC, "runAsUser"))
+        for reader in (pc.pod, pc.c)
+        if (uid := reader.get((SC, "runAsUser"), int, None)) is not None
+    ]
+    zero = [line for uid, line in uids if uid == 0]
+    layer.set(
+        "user.requested_uids",
+        [uid for uid, _ in uids],
+        f"{pc.origin(pc.pod, SC, 'runAsUser')} and {pc.c.dotted(SC, 'runAsUser')}",
+        (zero or [line for _, line in uids] or [pc.sc_line])[0],
+    )
     host_process, origin, line = _windows(pc)
     layer.set("windows.host_process", host_process, origin, line)
 
 
 def _windows(pc: PodContainer) -> tuple[bool, str, int | None]:
-    for reader in (pc.c, pc.pod):
-        value = reader.get((SC, "windowsOptions", "hostProcess"), bool, None)
-        if value is not None:
-            return (
-                value,
-                pc.origin(reader, SC, "windowsOptions", "hostProcess"),
-                reader.line(SC, "windowsOptions", "hostProcess"),
-            )
+    """hostProcess: true on the container or on the pod (the API requires the two to
+    agree; Pod Security refuses either): a true one first, the container's first."""
+    where = (SC, "windowsOptions", "hostProcess")
+    written = [(r, v) for r in (pc.c, pc.pod) if (v := r.get(where, bool, None)) is not None]
+    written.sort(key=lambda found: not found[1])
+    if written:
+        reader, value = written[0]
+        return value, pc.origin(reader, *where), reader.line(*where)
     return False, pc.origin(pc.c, SC, "windowsOptions") + " (not set)", pc.c.line()
 
 
@@ -115,13 +149,17 @@ def capabilities(pc: PodContainer, layer: LayerBuilder) -> None:
     privileged = c.get((SC, "privileged"), bool, False)
     where = (SC, "privileged") if c.has(SC, "privileged") else (SC,)
     layer.set("privileged", privileged, pc.origin(c, *where), c.line(*where))
-    added = cap_names(c.get((SC, "capabilities", "add"), list, []))
-    dropped = cap_names(c.get((SC, "capabilities", "drop"), list, []))
-    has_add = c.has(SC, "capabilities", "add")
-    add_line = c.line(SC, "capabilities", "add") if has_add else None
-    layer.set("caps.added", added, pc.origin(c, SC, "capabilities", "add"), add_line)
+    add_written = [str(n) for n in c.get((SC, "capabilities", "add"), list, [])]
+    drop_written = [str(n) for n in c.get((SC, "capabilities", "drop"), list, [])]
+    added, dropped = cap_names(add_written), cap_names(drop_written)
+    add_line = c.line(SC, "capabilities", "add") if add_written else None
+    origin = pc.origin(c, SC, "capabilities", "add")
+    layer.set("caps.added", added, origin, add_line)
+    layer.set("caps.added_as_written", add_written, origin, add_line)  # what PSS matches
     drop_line = c.line(SC, "capabilities", "drop")
-    layer.set("caps.dropped", dropped, pc.origin(c, SC, "capabilities", "drop"), drop_line)
+    origin = pc.origin(c, SC, "capabilities", "drop")
+    layer.set("caps.dropped", dropped, origin, drop_line)
+    layer.set("caps.dropped_as_written", drop_written, origin, drop_line)
     bounding = bounding_set(privileged, added, dropped)
     origin = pc.origin(c, SC, "capabilities") + " (runtime defaults + add - drop)"
     line = add_line if added else c.line(SC, "capabilities")

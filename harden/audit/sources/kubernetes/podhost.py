@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from harden.audit.sources.docker.fields import BadField
-from harden.audit.sources.kubernetes.pod import SC, PodContainer
+from harden.audit.sources.kubernetes.pod import SC, PodContainer, PodFacts
 from harden.audit.sources.located import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, quantity
 from harden.audit.state.facts import mounts_in_order
 from harden.audit.state.model import LayerBuilder
@@ -20,6 +20,7 @@ _RESTRICTED_VOLUMES = frozenset(
         "downwardAPI",
         "emptyDir",
         "ephemeral",
+        "image",
         "persistentVolumeClaim",
         "projected",
         "secret",
@@ -28,33 +29,42 @@ _RESTRICTED_VOLUMES = frozenset(
 
 
 def namespaces(pc: PodContainer, layer: LayerBuilder) -> None:
-    pod = pc.pod
-    for kind, key in (("net", "hostNetwork"), ("pid", "hostPID"), ("ipc", "hostIPC")):
-        host = pod.get((key,), bool, False)
-        suffix = "" if pod.has(key) else " (not set)"
-        layer.set(
-            f"namespaces.{kind}",
-            "host" if host else "private",
-            pc.origin(pod, key) + suffix,
-            pod.line(key) if pod.has(key) else None,
-        )
-    host_net = pod.get(("hostNetwork",), bool, False)
-    layer.set(
-        "namespaces.uts",
-        "host" if host_net else "private",
-        pc.origin(pod, "hostNetwork") + " (a host-network pod has the host's UTS namespace)",
-        pod.line("hostNetwork") if pod.has("hostNetwork") else None,
-    )
-    layer.set("namespaces.mnt", "private", pc.origin(pod) + ": every container has one")
-    users = pod.get(("hostUsers",), bool, True)
-    origin = pc.origin(pod, "hostUsers") + ("" if pod.has("hostUsers") else " (not set: true)")
-    line = pod.line("hostUsers") if pod.has("hostUsers") else None
-    layer.set("namespaces.user", "host" if users else "private", origin, line)
-    layer.set("userns.mode", "", pc.origin(pod) + ": no daemon-wide remapping to opt out of")
+    for path, value, origin, line in pc.pod_facts("namespaces", _pod_namespaces):
+        layer.set(path, value, origin, line)
     layer.unavailable(
         "namespaces.cgroup", "private on cgroup v2 nodes, shared on v1: the node decides"
     )
-    layer.set("network.mode", "host" if host_net else "pod", pc.origin(pod, "hostNetwork"))
+
+
+def _pod_namespaces(pc: PodContainer) -> PodFacts:
+    pod = pc.pod
+    out: list[tuple[str, Any, str, int | None]] = []
+    written: dict[str, tuple[bool | None, str, int | None]] = {}
+    for key in ("hostNetwork", "hostPID", "hostIPC", "hostUsers"):
+        value = pod.get((key,), bool, None)
+        line = pod.line(key) if value is not None else None
+        written[key] = (value, pc.origin(pod, key), line)
+    for kind, key in (("net", "hostNetwork"), ("pid", "hostPID"), ("ipc", "hostIPC")):
+        value, origin, line = written[key]
+        suffix = "" if value is not None else " (not set)"
+        out.append((f"namespaces.{kind}", "host" if value else "private", origin + suffix, line))
+    host_net, origin, line = written["hostNetwork"]
+    out += [
+        (
+            "namespaces.uts",
+            "host" if host_net else "private",
+            origin + " (a host-network pod has the host's UTS namespace)",
+            line,
+        ),
+        ("network.mode", "host" if host_net else "pod", origin, None),
+        ("namespaces.mnt", "private", pc.origin(pod) + ": every container has one", None),
+        ("userns.mode", "", pc.origin(pod) + ": no daemon-wide remapping to opt out of", None),
+    ]
+    users, origin, line = written["hostUsers"]
+    origin += "" if users is not None else " (not set: true)"
+    out.append(("namespaces.user", "private" if users is False else "host", origin, line))
+    out.append(("userns.requested", users is False, origin, line))  # hostUsers: false asks
+    return tuple(out)
 
 
 def resources(pc: PodContainer, layer: LayerBuilder) -> None:
