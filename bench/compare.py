@@ -53,19 +53,26 @@ def _old_harden(ref: str) -> Path:
 
 
 def _turns(commands: dict[str, list[str]]) -> dict[str, float]:
-    """The best time of each command over REPEAT runs taken in turns."""
+    """The best time of each command over REPEAT runs taken in turns, each harden with a
+    cache directory of its own (sharing one, each would evict the other's rule packs)."""
     best = dict.fromkeys(commands, float("inf"))
-    for argv in commands.values():  # warm-up: rule-pack caches, bytecode
-        _timed(argv)
-    for _ in range(REPEAT):
-        for name, argv in commands.items():
-            best[name] = min(best[name], _timed(argv))
+    with tempfile.TemporaryDirectory() as caches:
+        envs = {name: {**os.environ, "XDG_CACHE_HOME": f"{caches}/{name}"} for name in commands}
+        envs = {
+            name: {k: v for k, v in env.items() if k != "HARDEN_CACHE_DIR"}
+            for name, env in envs.items()
+        }
+        for name, argv in commands.items():  # warm-up: rule-pack caches, bytecode
+            _timed(argv, envs[name])
+        for _ in range(REPEAT):
+            for name, argv in commands.items():
+                best[name] = min(best[name], _timed(argv, envs[name]))
     return best
 
 
-def _timed(argv: list[str]) -> float:
+def _timed(argv: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
     elapsed = time.perf_counter() - start
     if done.returncode not in (0, 1, 3):
         raise SystemExit(f"{argv[:3]} failed ({done.returncode}): {done.stderr[-800:]}")
