@@ -47,12 +47,12 @@ def find_config(start: Path) -> Path | None:
 
 def load_defaults(group: click.Group, ctx: click.Context, path: Path | None) -> dict[str, Any]:
     """The ``default_map`` for ``group`` from ``path`` (or the file found), checked."""
-    from harden.system.yaml import load_single  # noqa: PLC0415
-
     if path is None:
         path = find_config(Path.cwd())
         if path is None:
             return {}
+    from harden.system.yaml import load_single  # noqa: PLC0415 - PyYAML only for a file
+
     doc = load_single(path, what="harden config", max_bytes=1 << 20)
     problems: list[Problem] = []
     defaults = _section(group, ctx, doc.data, (), path.parent, doc, problems)

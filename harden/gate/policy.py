@@ -8,12 +8,14 @@ import fnmatch
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harden.audit.rules import versions
 from harden.audit.rules.model import Severity
 from harden.errors import FileProblems, InputError, Problem
-from harden.system.yaml import Located, PathKey, load_single
+
+if TYPE_CHECKING:
+    from harden.system.yaml import Located, PathKey
 
 MAX_POLICY_BYTES = 1 << 20
 DEFAULT_PACKS = ("container", "pss-baseline")
@@ -93,6 +95,7 @@ def load_policy(path: Path) -> Policy:
 
     from harden.gate.policyfile import PolicyIn  # noqa: PLC0415
     from harden.system.validation import problems_from_validation  # noqa: PLC0415
+    from harden.system.yaml import load_single  # noqa: PLC0415 - PyYAML only for a file
 
     doc = load_single(path, what="policy", max_bytes=MAX_POLICY_BYTES)
     try:

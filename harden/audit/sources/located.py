@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harden.audit.sources.docker.fields import BadField
 from harden.audit.state.model import (
@@ -25,7 +25,9 @@ from harden.audit.state.model import (
     TargetKind,
     TargetState,
 )
-from harden.system.yaml import Located, PathKey
+
+if TYPE_CHECKING:
+    from harden.system.yaml import Located, PathKey
 
 # What runc, crun, containerd and CRI-O mask and make read-only unless told otherwise
 # (the OCI runtime spec defaults moby and containerd both use).
