@@ -147,6 +147,14 @@ def test_shown_escapes_everything_a_terminal_would_interpret() -> None:
     assert shown("x" * 50, limit=10) == "x" * 9 + "…"
 
 
+def test_shown_escapes_what_no_output_can_hold_and_keeps_the_rest() -> None:
+    # bidi overrides, lone surrogates and noncharacters in the first and the last plane
+    assert shown("a\u202eb\ud800c\ufdd0\ufffe\U0010ffff") == (
+        "a\\u202eb\\ud800c\\ufdd0\\ufffe\\U0010ffff"
+    )
+    assert shown("Pod/ns/web/nginx é 漢 \U0001f600") == "Pod/ns/web/nginx é 漢 \U0001f600"
+
+
 def test_exit_codes_follow_the_threshold() -> None:
     report = _offline("podman-4.json")
     assert exit_code(report, Severity.HIGH) is ExitCode.FAILED
