@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from harden.audit.rules import catalog as catalog_module
 from harden.audit.rules.catalog import load_catalog
 from harden.audit.rules.cel import constants, flatten
 from harden.audit.rules.loader import load_pack, load_references, load_strict
@@ -62,9 +63,9 @@ def _copy_packs(tmp_path: Path) -> Path:
 @pytest.fixture
 def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("HARDEN_CACHE_DIR", str(tmp_path / "cache" / "harden"))
-    load_catalog.cache_clear()
+    catalog_module.forget()
     yield tmp_path / "cache" / "harden"
-    load_catalog.cache_clear()
+    catalog_module.forget()
 
 
 def test_unchanged_packs_come_from_the_cache(
@@ -73,7 +74,7 @@ def test_unchanged_packs_come_from_the_cache(
     folder = _copy_packs(tmp_path)
     strict = load_catalog(folder)
     assert len(list(private_cache.glob("audit-packs-*.json"))) == 1
-    load_catalog.cache_clear()
+    catalog_module.forget()
 
     from harden.audit.rules import loader
 
@@ -88,7 +89,7 @@ def test_unchanged_packs_come_from_the_cache(
 def test_a_changed_pack_is_validated_again(tmp_path: Path, private_cache: Path) -> None:
     folder = _copy_packs(tmp_path)
     load_catalog(folder)
-    load_catalog.cache_clear()
+    catalog_module.forget()
     pack = folder / "packs" / "container.yaml"
     pack.write_text(pack.read_text().replace("container.privileged\n", "container.privilegd\n"))
     with pytest.raises(FileProblems) as info:
@@ -99,7 +100,7 @@ def test_a_changed_pack_is_validated_again(tmp_path: Path, private_cache: Path) 
 def test_a_corrupt_cache_file_is_ignored(tmp_path: Path, private_cache: Path) -> None:
     folder = _copy_packs(tmp_path)
     load_catalog(folder)
-    load_catalog.cache_clear()
+    catalog_module.forget()
     for path in private_cache.glob("audit-packs-*.json"):
         path.write_text('{"key": "wrong", "packs": []}')
     assert len(load_catalog(folder).rules()) > 60

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from harden.audit.rules import catalog as catalog_module
 from harden.audit.rules.catalog import load_catalog
 from harden.resources import cache_dir, data_dir
 from tests.conftest import ROOT
@@ -83,9 +84,9 @@ def test_the_suite_runs_harden_without_writing_into_home(tmp_path: Path) -> None
 @pytest.fixture
 def shared_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("HARDEN_CACHE_DIR", str(tmp_path / "cache"))
-    load_catalog.cache_clear()
+    catalog_module.forget()
     yield
-    load_catalog.cache_clear()
+    catalog_module.forget()
 
 
 def test_a_shared_cache_never_names_another_checkouts_files(
@@ -95,7 +96,7 @@ def test_a_shared_cache_never_names_another_checkouts_files(
     shutil.copytree(data_dir("audit"), first)
     shutil.copytree(data_dir("audit"), second)
     load_catalog(first)  # strict, then cached
-    load_catalog.cache_clear()
+    catalog_module.forget()
     sources = {rule.source for rule in load_catalog(second).rules()}
     assert sources
     assert all(source.startswith(str(second)) for source in sources)

@@ -16,10 +16,13 @@ from harden.audit.rules.model import Catalog
 from harden.resources import data_dir
 
 
-@functools.cache
 def load_catalog(directory: Path | None = None) -> Catalog:
     """Every pack in ``directory`` (default: the shipped ``audit/``), once per process."""
-    folder = directory or data_dir("audit")
+    return _load(directory or data_dir("audit"))
+
+
+@functools.cache
+def _load(folder: Path) -> Catalog:
     files = [
         folder / "references.yaml",
         *sorted((folder / "packs").glob("*.yaml")),
@@ -41,3 +44,8 @@ def _strict(folder: Path) -> Catalog:
     from harden.audit.rules import loader  # noqa: PLC0415 - only when the packs changed
 
     return loader.load_strict(folder)
+
+
+def forget() -> None:
+    """Load the packs again on the next call (for tests that change them)."""
+    _load.cache_clear()
