@@ -21,7 +21,7 @@ import json
 import types
 import typing
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -74,26 +74,51 @@ def _plain(value: Any) -> Any:
 def decode(kind: Any, data: Any) -> Any:
     """``data`` (from :func:`encode`) as a value of the type ``kind``, built through the
     dataclasses' own constructors; ValueError/TypeError/KeyError when it does not fit."""
+    return _decoder(kind)(data)
+
+
+Decoder = Callable[[Any], Any]
+
+
+@functools.cache
+def _decoder(kind: Any) -> Decoder:
+    """The decoder of one type, worked out from its annotations once per process (the
+    catalogue holds thousands of values of a dozen types)."""
     origin, args = typing.get_origin(kind), typing.get_args(kind)
     if dataclasses.is_dataclass(kind) and isinstance(kind, type):
-        hints = _hints(kind)
-        return kind(
-            **{f.name: decode(hints[f.name], data[f.name]) for f in dataclasses.fields(kind)}
-        )
+        return _dataclass(kind)
     if origin in (types.UnionType, typing.Union):
-        if data is None and type(None) in args:
-            return None
-        return decode(next(a for a in args if a is not type(None)), data)
+        inner = _decoder(next(a for a in args if a is not type(None)))
+        if type(None) not in args:
+            return inner
+        return lambda data: None if data is None else inner(data)
     if origin is tuple:
-        return tuple(decode(args[0], item) for item in _list(data))
+        item = _decoder(args[0])
+        return lambda data: tuple(item(v) for v in _list(data))
     if origin in (dict, Mapping, collections.abc.Mapping):
-        if not isinstance(data, dict):
-            raise TypeError(f"expected an object, got {type(data).__name__}")
-        return {k: decode(args[1], v) for k, v in data.items()}
+        value = _decoder(args[1])
+        return lambda data: {k: value(v) for k, v in _dict(data).items()}
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
-        return kind(data)
+        return kind
     if kind is Any:
-        return data
+        return lambda data: data
+    return functools.partial(_checked, kind)
+
+
+def _dataclass(kind: type) -> Decoder:
+    hints = typing.get_type_hints(kind)
+    fields: list[tuple[str, Decoder]] = []
+
+    def build(data: Any) -> Any:
+        if not fields:  # filled on first use: a field may be of this very type
+            fields.extend((f.name, _decoder(hints[f.name])) for f in dataclasses.fields(kind))
+        mapping = _dict(data)
+        return kind(**{name: field(mapping[name]) for name, field in fields})
+
+    return build
+
+
+def _checked(kind: type, data: Any) -> Any:
     if not isinstance(data, kind):
         raise TypeError(f"expected {kind.__name__}, got {type(data).__name__}")
     return data
@@ -105,9 +130,10 @@ def _list(data: Any) -> list[Any]:
     return data
 
 
-@functools.cache
-def _hints(kind: type) -> dict[str, Any]:
-    return typing.get_type_hints(kind)
+def _dict(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise TypeError(f"expected an object, got {type(data).__name__}")
+    return data
 
 
 def read(key: str) -> Catalog | None:
