@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import difflib
 import fnmatch
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -64,6 +63,8 @@ class Policy:
         ]
         for where, name, known, what in named:
             if not any(fnmatch.fnmatchcase(k, name) for k in known):
+                import difflib  # noqa: PLC0415 - only for a typo
+
                 close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.5)
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
                 message = f"no {what} named {name!r}{hint}"

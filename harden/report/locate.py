@@ -8,7 +8,6 @@ the baseline and SARIF's partialFingerprints need.
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 from harden.audit.report import TargetResult
@@ -35,4 +34,6 @@ def fingerprint_of(rule: str, target: str, file: str, host: str = "") -> str:
         data = key.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:  # a lone surrogate from a JSON escape (\ud800) is no byte
         data = key.encode("utf-8", "surrogatepass")
+    import hashlib  # noqa: PLC0415 - OpenSSL costs ~5 ms; only baselines and SARIF need it
+
     return hashlib.sha256(data).hexdigest()[:32]
