@@ -139,7 +139,7 @@ def judge(state: _Named, finding: Finding, inline: list[_Inline], ctx: Accepting
         return dataclasses.replace(
             finding, message=f"{finding.message} [waiver expired: {expired_by}]"
         )
-    if fingerprint_of(rule, state.name, state.file) in ctx.baseline:
+    if ctx.baseline and fingerprint_of(rule, state.name, state.file) in ctx.baseline:
         accepted = Accepted(
             Acceptance.BASELINE, "accepted in the baseline", where=ctx.baseline_name
         )
