@@ -20,7 +20,7 @@ from harden.audit.report import (
 )
 from harden.audit.rules.catalog import load_catalog
 from harden.audit.rules.evaluator import Evaluator
-from harden.audit.rules.model import RulePack, Severity, Status
+from harden.audit.rules.model import Finding, RulePack, Severity, Status
 from harden.audit.run import Parallel, collect, select_packs
 from harden.audit.sources.interface import Scan
 from harden.audit.state.model import TargetKind
@@ -177,14 +177,25 @@ def apply_policy(report: Report, policy: Policy, today: datetime.date) -> Report
     if wrong and policy.source:
         raise FileProblems(policy.source, wrong, hint="harden rules list shows the packs and rules")
     ctx = Accepting(policy, {}, today)
+    selected: dict[str, bool] = {}  # rule id -> whether the policy selects it
+
+    def chosen(f: Finding) -> bool:
+        found = selected.get(f.rule.id)
+        if found is None:
+            found = selected[f.rule.id] = policy.selects(f.rule.id, f.rule.since)
+        return found
+
     targets, problems = [], list(report.problems)
     for target in report.targets:
         inline, found = label_waivers(target.labels, known)
         problems += [f"{target.name}: {p}" for p in found]
+        if not (inline or policy.waivers) and all(map(chosen, target.findings)):
+            targets.append(target)  # nothing to waive, nothing left out: as judged
+            continue
         findings = tuple(
             judge(target, f, inline, ctx) if f.status is Status.FAIL else f
             for f in target.findings
-            if policy.selects(f.rule.id, f.rule.since)
+            if chosen(f)
         )
         targets.append(rejudged(target, findings))
     outcome = GateOutcome(
