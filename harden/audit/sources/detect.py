@@ -25,7 +25,7 @@ from typing import Any
 from harden.audit.sources.interface import Read, Scan, Source
 from harden.audit.state.model import SourceKind, TargetKind, TargetState
 from harden.progress import Progress
-from harden.system.engine import DEFAULT_SOCKET, DEFAULT_TIMEOUT
+from harden.system.engine import DEFAULT_SOCKET, DEFAULT_TIMEOUT, Early
 
 PODMAN_SOCKETS = ("/run/podman/podman.sock",)
 CRI_SOCKETS = (
@@ -154,12 +154,18 @@ class DetectedSource:
         *,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        from harden.audit.sources.docker.engine import EngineScan, EngineSource  # noqa: PLC0415
-
         found = find() if engines is None else engines
         found = [e for e in found if not names or e.kind is SourceKind.ENGINE]
         if not found:
             found = [Engine(SourceKind.ENGINE, "docker", "")]
+        # ask the Docker-API engines now, and import their source while they answer
+        early = {
+            e.socket: Early(listing=not names, socket=_own_socket(e), timeout=timeout)
+            for e in found
+            if e.kind is SourceKind.ENGINE
+        }
+        from harden.audit.sources.docker.engine import EngineScan, EngineSource  # noqa: PLC0415
+
         self.namespaces = namespaces
         self._sizes: list[int] = []
         self.parts: list[tuple[Engine, Source[Any]]] = []
@@ -171,9 +177,9 @@ class DetectedSource:
                 request = CRIScan(engine.socket, namespaces)
                 self.parts.append((engine, CRISource(request, quiet_if_not_cri=True)))
             else:
-                socket = engine.socket if engine.name != "docker" else ""
                 scan = EngineScan(names, not names, timeout)
-                self.parts.append((engine, EngineSource(scan, socket=socket)))
+                source = EngineSource(scan, socket=_own_socket(engine), early=early[engine.socket])
+                self.parts.append((engine, source))
 
     def plan(self, progress: Progress) -> list[tuple[int, Any]]:
         items: list[tuple[int, Any]] = []
@@ -208,3 +214,8 @@ class DetectedSource:
             problem = f"no container engine found (sockets that serve none: {looked})"
             return Scan(SourceKind.AUTO, (), (problem,), engine_unavailable=True)
         return join(scans, self.namespaces)
+
+
+def _own_socket(engine: Engine) -> str:
+    """The unix socket to ask (Podman's, found); '' for Docker: DOCKER_HOST or its context."""
+    return engine.socket if engine.name != "docker" else ""

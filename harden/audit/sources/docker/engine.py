@@ -192,16 +192,18 @@ class EngineSource:
 
     kind = SourceKind.ENGINE
 
-    def __init__(self, request: EngineScan, *, background: bool = True, socket: str = "") -> None:
+    def __init__(
+        self,
+        request: EngineScan,
+        *,
+        background: bool = True,
+        socket: str = "",
+        early: Early | None = None,
+    ) -> None:
         self.request = request
         self.socket = socket  # detection: a unix socket found (Podman's), not DOCKER_HOST's
         self._pid = os.getpid()
-        self._early = Early(
-            listing=not request.names,
-            background=background,
-            socket=socket,
-            timeout=request.timeout,
-        )
+        self._early = early or start(request, background=background, socket=socket)
         self._prepared: Prepared | None = None
         self._failed: Scan | None = None
         self._api: EngineAPI | None = None
@@ -270,6 +272,13 @@ def _unavailable(request: EngineScan, exc: EngineError, endpoint: str) -> Scan:
         audited = unusable_daemon(endpoint, exc.reason)
         targets = (host_target(SourceKind.ENGINE, None, audited, info_gap=gap),)
     return Scan(SourceKind.ENGINE, targets, (problem,), engine_unavailable=True, endpoint=endpoint)
+
+
+def start(request: EngineScan, *, background: bool = True, socket: str = "") -> Early:
+    """The engine's first answers for ``request``, asked for now (see :class:`Early`)."""
+    return Early(
+        listing=not request.names, background=background, socket=socket, timeout=request.timeout
+    )
 
 
 def prepare(api: EngineAPI, request: EngineScan, info: Any, listed: Any) -> Prepared:
