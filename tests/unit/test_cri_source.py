@@ -214,6 +214,21 @@ def test_detection_finds_each_socket_once_docker_first() -> None:
     assert [(e.name, e.socket) for e in remote] == [("docker", "")]
 
 
+def test_detection_looks_under_the_hosts_run_mount(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the fleet DaemonSet mounts the node's /run at /host/run: no volume per socket path
+    here = {"/host/run/docker.sock", "/host/run/crio/crio.sock", "/run/containerd/containerd.sock"}
+    found = detect.find({"HARDEN_RUN": "/host/run/"}, is_socket=lambda p: p in here)
+    assert [(e.name, e.socket) for e in found] == [
+        ("docker", "/host/run/docker.sock"),
+        ("crio", "/host/run/crio/crio.sock"),  # the container's own /run is not the node's
+    ]
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    assert detect._own_socket(found[0]) == "/host/run/docker.sock"  # asked there, not at /var/run
+    assert (
+        detect._own_socket(detect.Engine(SourceKind.ENGINE, "docker", "/var/run/docker.sock")) == ""
+    )
+
+
 def _target(id_: str, source: SourceKind) -> TargetState:
     return TargetState(TargetKind.CONTAINER, id_, id_, source)
 

@@ -4,6 +4,10 @@ An engine is found by its socket: Docker (``DOCKER_HOST`` or its default socket)
 Podman's Docker-compatible socket, and the CRI sockets of containerd and CRI-O (and the
 one ``CONTAINER_RUNTIME_ENDPOINT`` names, as crictl reads it). Each is audited through
 its own API, kernel truth through /proc for all; the scans are joined into one.
+``HARDEN_RUN`` names another mount of the host's ``/run`` (the fleet DaemonSet mounts
+the node's at ``/host/run``): the well-known sockets are looked for there, so that no
+runtime's socket path needs a volume of its own (which the kubelet would create as an
+empty directory on a node without that runtime).
 
 A container is reported once. Through the CRI a runtime lists only Kubernetes'
 containers (containerd's ``k8s.io`` namespace), never Docker's own (``moby``), so a
@@ -61,6 +65,14 @@ def find(
     env = os.environ if env is None else env
     found: list[Engine] = []
     seen: set[str] = set()
+    run = env.get("HARDEN_RUN", "").rstrip("/")
+
+    def on_host(path: str) -> str:
+        """A well-known socket path under HARDEN_RUN (/var/run is /run)."""
+        for prefix in ("/run/", "/var/run/"):
+            if run and path.startswith(prefix):
+                return f"{run}/{path.removeprefix(prefix)}"
+        return path
 
     def add(kind: SourceKind, name: str, path: str) -> None:
         real = os.path.realpath(path)
@@ -72,15 +84,15 @@ def find(
     if host and not host.startswith("unix://"):
         found.append(Engine(SourceKind.ENGINE, "docker", ""))  # remote: the user named it
     else:
-        add(SourceKind.ENGINE, "docker", _unix(host) or DEFAULT_SOCKET)
+        add(SourceKind.ENGINE, "docker", _unix(host) or on_host(DEFAULT_SOCKET))
     runtime_dir = env.get("XDG_RUNTIME_DIR", "")
     for path in (*PODMAN_SOCKETS, *((f"{runtime_dir}/podman/podman.sock",) if runtime_dir else ())):
-        add(SourceKind.ENGINE, "podman", path)
+        add(SourceKind.ENGINE, "podman", on_host(path))
     named = _unix(env.get("CONTAINER_RUNTIME_ENDPOINT", ""))
     if named:
         add(SourceKind.CRI, "cri", named)
     for name, path in CRI_SOCKETS:
-        add(SourceKind.CRI, name, path)
+        add(SourceKind.CRI, name, on_host(path))
     return found
 
 
@@ -217,5 +229,11 @@ class DetectedSource:
 
 
 def _own_socket(engine: Engine) -> str:
-    """The unix socket to ask (Podman's, found); '' for Docker: DOCKER_HOST or its context."""
-    return engine.socket if engine.name != "docker" else ""
+    """The unix socket to ask (Podman's, or Docker's found under HARDEN_RUN); '' for
+    Docker at its usual place: DOCKER_HOST or its context decides."""
+    if engine.name == "docker" and engine.socket in (
+        DEFAULT_SOCKET,
+        _unix(os.environ.get("DOCKER_HOST", "")),
+    ):
+        return ""
+    return engine.socket
