@@ -96,7 +96,8 @@ class LazyGroup(click.Group):
 def _quiet(_ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
     from harden.cli.console import set_quiet  # noqa: PLC0415
 
-    set_quiet(value)
+    if value:  # before the command (`harden -q gate`) or after it: a later absence is no "off"
+        set_quiet(True)
     return value
 
 
@@ -160,6 +161,16 @@ Exit codes:
     envvar="HARDEN_COLOR",
     help="Force colour on (even piped, for CI logs) or off [NO_COLOR, else a terminal].",
 )
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_quiet,
+    envvar="HARDEN_QUIET",
+    help="No progress, notes or summaries on stderr, for every command (as each command's -q).",
+)
 @click.pass_context
 def cli(ctx: click.Context, config: Path | None, color: bool | None) -> None:
     """harden: least-privilege profiles for containers, host audit and CI gate.
@@ -190,6 +201,9 @@ def main(argv: list[str] | None = None) -> Any:
 
 
 def _main(argv: list[str] | None) -> Any:
+    from harden.cli.console import set_quiet  # noqa: PLC0415
+
+    set_quiet(False)  # one command line: -q (before or after the command) turns it on
     try:
         code = cli.main(args=argv, prog_name="harden", standalone_mode=False)
     except HardenError as exc:  # raised outside a command (e.g. while parsing options)

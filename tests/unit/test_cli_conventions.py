@@ -37,6 +37,8 @@ def test_quiet_silences_notes_and_summaries_not_results(tmp_path: Path) -> None:
     assert "gate: FAILED" in loud.stdout  # the console summary
     quiet = run_harden("gate", BAD, "-o", f"sarif={tmp_path / 'b.sarif'}", "--quiet")
     assert (quiet.code, quiet.stdout, quiet.stderr) == (1, "", "")
+    before = run_harden("-q", "gate", BAD, "-o", f"sarif={tmp_path / 'c.sarif'}")
+    assert (before.code, before.stdout, before.stderr) == (1, "", "")  # as Trivy's `trivy -q`
     fixed = run_harden("fix", BAD, "-q")
     assert fixed.stderr == ""
     assert fixed.stdout.startswith("---")  # the diff is the result: it stays
