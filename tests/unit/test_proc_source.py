@@ -308,3 +308,21 @@ def test_host_processes_are_not_containers() -> None:
 
     for line in ("0::/user.slice/user-0.slice/session-1.scope", "0::/", "0::/init.scope"):
         assert container_of(line + "\n") is None
+
+
+def test_mounts_are_listed_broadest_host_path_first() -> None:
+    # a report that cuts a finding's evidence short must keep the /etc mount, not a long
+    # harmless one listed before it
+    from harden.audit.state.facts import mounts_in_order
+
+    mounts = [
+        {"source": "/var/lib/app/cache/very/long/harmless/path", "destination": "/cache"},
+        {"source": "/var/../etc", "destination": "/host-etc"},
+        {"source": "/", "destination": "/host"},
+    ]
+    ordered = mounts_in_order(mounts)
+    assert [m["source"] for m in ordered] == [
+        "/",
+        "/etc",  # normalised: /var/../etc is /etc
+        "/var/lib/app/cache/very/long/harmless/path",
+    ]
