@@ -140,12 +140,14 @@ def audit(
         namespaces=namespaces,
         timeout=timeout,
     )
-    with progress_reporter() as progress:
-        report = run_audit(request, progress)
+    from harden.cli.console import batch_run  # noqa: PLC0415
     from harden.gate.policy import fail_on as parse_fail_on  # noqa: PLC0415
     from harden.gate.run import apply_policy, policy_for  # noqa: PLC0415
 
-    chosen = policy_for(policy, parse_fail_on(fail_on) if fail_on is not None else "policy")
-    report = apply_policy(report, chosen, datetime.now(UTC).date())
-    render_to(report, fmt, outputs, details, color, severities)
-    click.get_current_context().exit(int(exit_code(report, chosen.fail_on)))
+    with batch_run():
+        with progress_reporter() as progress:
+            report = run_audit(request, progress)
+        chosen = policy_for(policy, parse_fail_on(fail_on) if fail_on is not None else "policy")
+        report = apply_policy(report, chosen, datetime.now(UTC).date())
+        render_to(report, fmt, outputs, details, color, severities)
+        click.get_current_context().exit(int(exit_code(report, chosen.fail_on)))

@@ -101,27 +101,28 @@ def gate(
     reports = [path for _fmt, path in outputs]
     if write_baseline is not None and any(_same(write_baseline, p) for p in reports):
         raise InputError(f"{write_baseline}: is both a report (-o) and --write-baseline")
-    from harden.cli.console import progress_reporter  # noqa: PLC0415
+    from harden.cli.console import batch_run, progress_reporter  # noqa: PLC0415
 
-    with progress_reporter() as progress:
-        report, baseline_text = run_gate(request, progress)
-    from harden.cli.console import info  # noqa: PLC0415
+    with batch_run():
+        with progress_reporter() as progress:
+            report, baseline_text = run_gate(request, progress)
+        from harden.cli.console import info  # noqa: PLC0415
 
-    also = {write_baseline: baseline_text} if write_baseline and baseline_text else {}
-    if not also and baseline is None and policy is not None:
-        from harden.gate.run import policy_for  # noqa: PLC0415
+        also = {write_baseline: baseline_text} if write_baseline and baseline_text else {}
+        if not also and baseline is None and policy is not None:
+            from harden.gate.run import policy_for  # noqa: PLC0415
 
-        named = policy_for(policy).baseline
-        if named is not None and not named.exists():
-            info(
-                f"note: the policy's baseline {named} does not exist yet, so it accepts "
-                f"nothing; harden gate ... --write-baseline {named} writes it"
-            )
-    render_to(report, fmt, outputs, details, color, severities, also=also)  # all or none
-    if write_baseline is not None and baseline_text is not None:
-        accepted = baseline_text.count('"fingerprint"')
-        info(f"wrote {write_baseline}: {accepted} failing finding(s) accepted from now on")
-    click.get_current_context().exit(int(exit_code(report)))
+            named = policy_for(policy).baseline
+            if named is not None and not named.exists():
+                info(
+                    f"note: the policy's baseline {named} does not exist yet, so it accepts "
+                    f"nothing; harden gate ... --write-baseline {named} writes it"
+                )
+        render_to(report, fmt, outputs, details, color, severities, also=also)  # all or none
+        if write_baseline is not None and baseline_text is not None:
+            accepted = baseline_text.count('"fingerprint"')
+            info(f"wrote {write_baseline}: {accepted} failing finding(s) accepted from now on")
+        click.get_current_context().exit(int(exit_code(report)))
 
 
 def _same(a: Path, b: Path) -> bool:
