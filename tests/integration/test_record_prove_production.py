@@ -59,7 +59,8 @@ def test_capabilities_come_from_the_kernels_checks(
     """memcached starts as root and switches to its user: the recorder saw the kernel
     grant SETUID and SETGID (evidence, not a guess from the syscall name)."""
     spec = tmp_path / "mc.yaml"
-    assert record(MEMCACHED, production_image(MEMCACHED), spec).exit_code == 0
+    recorded = record(MEMCACHED, production_image(MEMCACHED), spec)
+    assert recorded.exit_code == 0, recorded.output
     text = spec.read_text()
     assert "the kernel checked CAP_SETUID and granted it by memcached" in text
     assert "the kernel checked CAP_SETGID and granted it by memcached" in text
@@ -72,7 +73,8 @@ def test_a_silent_denial_is_found_in_the_kernel_log(
     still passes, the kernel log names it, and prove fails."""
     image = production_image(MEMCACHED)
     spec = tmp_path / "mc.yaml"
-    assert record(MEMCACHED, image, spec).exit_code == 0
+    recorded = record(MEMCACHED, image, spec)
+    assert recorded.exit_code == 0, recorded.output
     spec.write_text(spec.read_text().replace("  sets:\n    - floor", "  sets: []", 1))
     bundle = tmp_path / "bundle"
     assert harden("generate", spec, "-o", bundle).exit_code == 0
@@ -104,7 +106,8 @@ def test_learn_proposes_what_a_complain_mode_bundle_logged(
 
     image = production_image(MEMCACHED)
     spec = tmp_path / "mc.yaml"
-    assert record(MEMCACHED, image, spec).exit_code == 0
+    recorded = record(MEMCACHED, image, spec)
+    assert recorded.exit_code == 0, recorded.output
     spec.write_text(spec.read_text().replace("  sets:\n    - floor", "  sets: []", 1))
     bundle = tmp_path / "complain"
     generated = harden("generate", spec, "-o", bundle, "--complain")
