@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
-from harden.audit.sources.docker.declared import CAPABILITY_FACTS
+from harden.audit.sources.docker.declared import CAPABILITY_FACTS, NAMESPACE_FACTS
 from harden.audit.sources.docker.fields import BadField
 from harden.audit.sources.kubernetes import pod, podhost, podsecurity
 from harden.audit.sources.kubernetes.objects import Found, Workload, containers
@@ -61,18 +61,7 @@ STEPS: tuple[tuple[tuple[str, ...], Step], ...] = (
         pod.lsm,
     ),
     (
-        (
-            "namespaces.net",
-            "namespaces.pid",
-            "namespaces.ipc",
-            "namespaces.uts",
-            "namespaces.mnt",
-            "namespaces.user",
-            "namespaces.cgroup",
-            "userns.mode",
-            "userns.requested",
-            "network.mode",
-        ),
+        (*NAMESPACE_FACTS, "network.mode"),
         podhost.namespaces,
     ),
     (
