@@ -10,8 +10,6 @@ never sees a rule, and the rules never see how the facts were read.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,7 +115,7 @@ def collect(
         results = (result for part in _arrived(parts, chunks, source, progress) for result in part)
     reads: list[Read] = []
     found: dict[int, tuple[Finding, ...]] = {}
-    with _no_cycle_collection():
+    with processes.no_cycle_collection():  # workers inherit it
         for read, findings in results:
             reads.append(read)
             found.update((id(t), f) for t, f in zip(read.targets, findings, strict=True))
@@ -127,20 +125,6 @@ def collect(
         (t, found[id(t)] if id(t) in found else evaluators[t.kind].run(t)) for t in scan.targets
     ]
     return scan, judged
-
-
-@contextlib.contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Reading and judging make many small objects and no reference cycles: the cyclic
-    collector's passes over them cost ~15% of a 100-container audit and free nothing
-    (`make bench`, section audit). Workers inherit the setting."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _serial(

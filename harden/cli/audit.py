@@ -140,11 +140,11 @@ def audit(
         namespaces=namespaces,
         timeout=timeout,
     )
-    from harden.cli.console import batch_run  # noqa: PLC0415
     from harden.gate.policy import fail_on as parse_fail_on  # noqa: PLC0415
     from harden.gate.run import apply_policy, policy_for  # noqa: PLC0415
+    from harden.system.parallel import no_cycle_collection  # noqa: PLC0415
 
-    with batch_run():
+    with no_cycle_collection():  # a batch run: see no_cycle_collection
         with progress_reporter() as progress:
             report = run_audit(request, progress)
         chosen = policy_for(policy, parse_fail_on(fail_on) if fail_on is not None else "policy")

@@ -7,7 +7,6 @@ included); rich output is built from Text objects, never from markup strings.
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 from collections.abc import Iterator
@@ -108,24 +107,6 @@ def progress_reporter(enabled: bool = True, *, bar_from: int = 10) -> Iterator[P
                 bar.update(task, completed=0, total=None, description=shown(what, 70), visible=True)
 
         yield update
-
-
-@contextmanager
-def batch_run() -> Iterator[None]:
-    """A batch command's whole run (audit, gate, merge) without the cyclic collector.
-
-    They build hundreds of thousands of small acyclic objects (findings, evidence, report
-    rows) that live until the process exits: each full collection walks all of them and
-    frees nothing (1.3 s of a 10,000-manifest gate went to one). Reference counting still
-    frees everything; the collector's state is given back afterwards.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def warn(message: str) -> None:

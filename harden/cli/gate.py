@@ -101,9 +101,10 @@ def gate(
     reports = [path for _fmt, path in outputs]
     if write_baseline is not None and any(_same(write_baseline, p) for p in reports):
         raise InputError(f"{write_baseline}: is both a report (-o) and --write-baseline")
-    from harden.cli.console import batch_run, progress_reporter  # noqa: PLC0415
+    from harden.cli.console import progress_reporter  # noqa: PLC0415
+    from harden.system.parallel import no_cycle_collection  # noqa: PLC0415
 
-    with batch_run():
+    with no_cycle_collection():  # a batch run: see no_cycle_collection
         with progress_reporter() as progress:
             report, baseline_text = run_gate(request, progress)
         from harden.cli.console import info  # noqa: PLC0415

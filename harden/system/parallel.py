@@ -16,6 +16,9 @@ costs only time: its remaining chunks are done here, so the result is always the
 single process makes. Children exit with ``os._exit``: no atexit handlers, no flushing of
 the parent's buffers.
 
+:func:`no_cycle_collection` keeps the cyclic garbage collector off for a stretch of such
+work (children forked inside it inherit that).
+
 :func:`in_new_session` is the other forked work: one child in a session of its own
 (``harden run``'s confined program), this process waiting for it.
 """
@@ -24,11 +27,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import os
 import pickle
 import signal
 import struct
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -37,6 +41,24 @@ R = TypeVar("R")
 
 _HEADER = struct.Struct("!Q")
 _PIPE_BYTES = 1 << 20  # let a child run a chunk ahead of the reader (Linux default max)
+
+
+@contextlib.contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """The cyclic garbage collector off, then as it was.
+
+    Reading, judging and reporting make hundreds of thousands of small objects with no
+    reference cycles that live until the work is done: each full collection walks all of
+    them and frees nothing (~15% of a 100-container audit; 1.3 s once in a 10,000-manifest
+    gate). Reference counting still frees everything.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def workers(limit: int = 4) -> int:
