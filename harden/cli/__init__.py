@@ -161,16 +161,6 @@ Exit codes:
     envvar="HARDEN_COLOR",
     help="Force colour on (even piped, for CI logs) or off [NO_COLOR, else a terminal].",
 )
-@click.option(
-    "--quiet",
-    "-q",
-    is_flag=True,
-    expose_value=False,
-    is_eager=True,
-    callback=_quiet,
-    envvar="HARDEN_QUIET",
-    help="No progress, notes or summaries on stderr, for every command (as each command's -q).",
-)
 @click.pass_context
 def cli(ctx: click.Context, config: Path | None, color: bool | None) -> None:
     """harden: least-privilege profiles for containers, host audit and CI gate.
@@ -184,6 +174,9 @@ def cli(ctx: click.Context, config: Path | None, color: bool | None) -> None:
     set_color(color)
     assert isinstance(ctx.command, click.Group)
     ctx.default_map = load_defaults(ctx.command, ctx, config)
+
+
+cli.params.append(QUIET_OPTION)  # before the command too: `harden -q gate ...`
 
 
 def main(argv: list[str] | None = None) -> Any:
