@@ -39,7 +39,15 @@ def read_text(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str = "fi
         raise InputError(f"{source}: permission denied") from None
     except OSError as exc:
         raise InputError(f"{source}: cannot read: {exc.strerror}") from None
-    if len(raw) > max_bytes:  # the file grew after stat (or is a special file)
+    return decode_text(raw, source, max_bytes=max_bytes, what=what)
+
+
+def decode_text(
+    raw: bytes, source: str, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str = "file"
+) -> str:
+    """Bytes read from ``source`` (a file that grew after stat, a special file, a pipe) as
+    UTF-8 text within the size limit; a located input error otherwise."""
+    if len(raw) > max_bytes:
         raise InputError(f"{source}: {what} is larger than {max_bytes} bytes")
     try:
         return raw.decode("utf-8")

@@ -43,7 +43,7 @@ from harden.audit.sources.kubernetes import objects as k8s
 from harden.audit.state.model import SourceKind, TargetState
 from harden.errors import FileProblems, HardenError, InputError, Problem
 from harden.progress import Progress, no_progress
-from harden.system.reading import parse_json, read_text
+from harden.system.reading import decode_text, parse_json, read_text
 from harden.system.yaml import Located, parse_documents
 
 MAX_FILE_BYTES = 8 << 20
@@ -337,13 +337,7 @@ class FilesSource:
 
 def _stdin() -> str:
     data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError(f"{STDIN}: standard input is larger than {MAX_FILE_BYTES} bytes")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise FileProblems(STDIN, [Problem("not valid UTF-8 text", line=line)]) from None
+    return decode_text(data, STDIN, max_bytes=MAX_FILE_BYTES, what="standard input")
 
 
 def scan(paths: tuple[Path, ...], ignore_kinds: frozenset[str] = frozenset()) -> Scan:
