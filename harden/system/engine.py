@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from harden.errors import ExitCode, HardenError
+from harden.system.parallel import Ahead
 from harden.system.reading import parse_json
 
 if TYPE_CHECKING:
@@ -460,34 +461,22 @@ class Early:
         self.info: Any = None
         self.listed: Any = None
         self.error: EngineError | None = None
-        self._unexpected: BaseException | None = None
-        self._thread: threading.Thread | None = None
-        if background:
-            self._thread = threading.Thread(target=self._fetch, name="harden-engine", daemon=True)
-            self._thread.start()
-        else:
-            self._fetch()
+        self._ahead = Ahead(self._fetch, name="harden-engine", background=background)
 
     def _fetch(self) -> None:
-        try:
-            if self.socket:
-                self.api = UnixSocketAPI(self.socket, self.timeout)
-            else:
-                self.api = connect(timeout=self.timeout)
-            self.info = self.api.get("/info")
-            if self.listing:
-                self.listed = self.api.get("/containers/json")
-        except EngineError as exc:
-            self.error = exc
-        except BaseException as exc:
-            self._unexpected = exc
+        if self.socket:
+            self.api = UnixSocketAPI(self.socket, self.timeout)
+        else:
+            self.api = connect(timeout=self.timeout)
+        self.info = self.api.get("/info")
+        if self.listing:
+            self.listed = self.api.get("/containers/json")
 
     def wait(self) -> Early:
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        if self._unexpected is not None:
-            raise self._unexpected
+        try:
+            self._ahead.result()
+        except EngineError as exc:
+            self.error = exc
         return self
 
 

@@ -19,6 +19,9 @@ the parent's buffers.
 :func:`no_cycle_collection` keeps the cyclic garbage collector off for a stretch of such
 work (children forked inside it inherit that).
 
+:class:`Ahead` is the thread counterpart for waiting, not computing: a question to an
+engine or runtime sent while this process goes on loading its rules.
+
 :func:`in_new_session` is the other forked work: one child in a session of its own
 (``harden run``'s confined program), this process waiting for it.
 """
@@ -32,9 +35,10 @@ import os
 import pickle
 import signal
 import struct
+import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -59,6 +63,37 @@ def no_cycle_collection() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+class Ahead(Generic[T]):
+    """``fetch()`` started now, on a thread of its own (or here, without ``background``);
+    :meth:`result` hands its value over on the caller's thread and raises there what it
+    raised, so that no error of the fetching thread is lost."""
+
+    def __init__(self, fetch: Callable[[], T], *, name: str, background: bool = True) -> None:
+        self._fetch = fetch
+        self._value: T | None = None
+        self._raised: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+            self._thread.start()
+        else:
+            self._run()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._fetch()
+        except BaseException as exc:  # raised on the caller's thread by result()
+            self._raised = exc
+
+    def result(self) -> T:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._raised is not None:
+            raise self._raised
+        return self._value  # type: ignore[return-value]  # set by _run when nothing raised
 
 
 def workers(limit: int = 4) -> int:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +39,7 @@ from harden.audit.state.model import (
 from harden.progress import Progress
 from harden.system.cri import CRIClient, NotCRI, Runtime, Status
 from harden.system.engine import EngineError, Failure
+from harden.system.parallel import Ahead
 
 # Where each runtime serves the CRI (the kubelet's --container-runtime-endpoint).
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
@@ -131,13 +131,7 @@ class CRISource:
         self._host: HostContext | None = None
         self._answers: _Answers | None = None
         self._error: EngineError | None = None
-        self._unexpected: BaseException | None = None
-        self._thread: threading.Thread | None = None
-        if background:
-            self._thread = threading.Thread(target=self._fetch, name="harden-cri", daemon=True)
-            self._thread.start()
-        else:
-            self._fetch()
+        self._ahead = Ahead(self._fetch, name="harden-cri", background=background)
 
     def _fetch(self) -> None:
         try:
@@ -148,15 +142,9 @@ class CRISource:
                 client.close()
         except EngineError as exc:
             self._error = exc
-        except BaseException as exc:  # raised on the caller's thread by plan()
-            self._unexpected = exc
 
     def plan(self, progress: Progress) -> list[Item]:
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        if self._unexpected is not None:
-            raise self._unexpected
+        self._ahead.result()  # the answers, or what went wrong fetching them
         if isinstance(self._error, NotCRI) and self.quiet_if_not_cri:
             self.not_cri = True
             self._failed = Scan(SourceKind.CRI, ())
