@@ -19,6 +19,7 @@ import pytest
 from harden.audit.sources import detect
 from harden.audit.sources.cri import volumes
 from harden.audit.sources.cri.declared import CRIContainer, collect
+from harden.audit.sources.cri.scan import default_socket
 from harden.audit.sources.interface import Scan
 from harden.audit.state.model import GapKind, SourceKind, TargetKind, TargetState
 from harden.system.cri import CRIClient, NotCRI
@@ -282,3 +283,18 @@ def test_what_the_cri_cannot_carry_is_unavailable_for_pod_security() -> None:
     assert crio.facts["caps.added_as_written"].value == ["SYS_ADMIN"]
     for fact in ("seccomp.requested", "user.requested_uids"):
         assert crio.gaps[f"declared.{fact}"].kind is GapKind.UNAVAILABLE, fact
+
+
+def test_the_cri_source_finds_its_socket_as_detection_does(tmp_path: Path) -> None:
+    # --source cri without --cri-socket looks where --source auto looks, HARDEN_RUN too
+    import socket
+
+    (tmp_path / "crio").mkdir()
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(str(tmp_path / "crio" / "crio.sock"))
+        assert default_socket({"HARDEN_RUN": str(tmp_path)}) == f"{tmp_path}/crio/crio.sock"
+        named = {"HARDEN_RUN": str(tmp_path), "CONTAINER_RUNTIME_ENDPOINT": "unix:///x.sock"}
+        assert default_socket(named) == "/x.sock"  # the kubelet's setting wins
+    finally:
+        server.close()

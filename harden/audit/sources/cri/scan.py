@@ -41,22 +41,21 @@ from harden.system.cri import CRIClient, NotCRI, Runtime, Status
 from harden.system.engine import EngineError, Failure
 from harden.system.parallel import Ahead
 
-# Where each runtime serves the CRI (the kubelet's --container-runtime-endpoint).
-CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
-CRIO_SOCKET = "/var/run/crio/crio.sock"
 _RUNTIME_NAMES = {"cri-o": "crio"}
 
 
 def default_socket(env: Mapping[str, str] | None = None) -> str:
-    """CONTAINER_RUNTIME_ENDPOINT (as crictl reads it), else the first CRI socket here."""
+    """CONTAINER_RUNTIME_ENDPOINT (as crictl reads it), else the first CRI socket that
+    detection finds here (the same list and ``HARDEN_RUN`` as ``--source auto``), else
+    containerd's."""
+    from harden.audit.sources.detect import CRI_SOCKETS, find  # noqa: PLC0415 - a cycle
+
     env = os.environ if env is None else env
     named = env.get("CONTAINER_RUNTIME_ENDPOINT", "")
     if named.startswith(("unix://", "/")):
         return named.removeprefix("unix://")
-    for path in (CONTAINERD_SOCKET, CRIO_SOCKET):
-        if os.path.exists(path):  # noqa: PTH110 - str paths like the rest of the socket code
-            return path
-    return CONTAINERD_SOCKET
+    found = [e.socket for e in find(env) if e.kind is SourceKind.CRI]
+    return found[0] if found else CRI_SOCKETS[0][1]
 
 
 @dataclass(frozen=True)
