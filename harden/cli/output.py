@@ -64,8 +64,10 @@ class Severities(click.ParamType[frozenset[Severity]]):
                 ) -> frozenset[Severity]:  # fmt: skip
         if isinstance(value, frozenset):
             return value
+        # a config file may list them (severity: [high, critical])
+        text = ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
         chosen = set()
-        for part in str(value).replace(" ", ",").split(","):
+        for part in text.replace(" ", ",").split(","):
             if not part:
                 continue
             try:

@@ -78,6 +78,16 @@ def test_a_config_file_is_found_up_to_the_repository_root(
     assert run_harden("gate", BAD, "--fail-on", "high").code == 1  # the command line wins
 
 
+def test_a_config_file_may_list_the_severities(tmp_path: Path) -> None:
+    config = tmp_path / "ci.yaml"
+    config.write_text("gate:\n  severity: [critical, high]\n")
+    listed = run_harden("--config", str(config), "gate", BAD)
+    assert listed.code == 1, listed.stderr
+    flagged = run_harden("gate", BAD, "--severity", "critical,high")
+    # the same table, after the title line (it holds the time of the run)
+    assert listed.stdout.splitlines()[1:] == flagged.stdout.splitlines()[1:]
+
+
 def test_a_config_file_typo_is_a_located_error(tmp_path: Path) -> None:
     config = tmp_path / "ci.yaml"
     config.write_text("gate:\n  fail-on: high\n  polcy: p.yaml\n")
