@@ -95,7 +95,18 @@ def _section(
             message = f"{command.name} has no option {key!r}; it has: {', '.join(sorted(options))}"
             problems.append(Problem(message, ".".join(at), doc.line_of(at)))
             continue
-        out[param.name or name] = _relative(param, value, base)
+        default = _relative(param, value, base)
+        try:  # checked here, so that a bad value is named with its line in this file
+            param.type_cast_value(ctx, default)
+        except click.BadParameter as exc:
+            problems.append(Problem(exc.message, ".".join(at), doc.line_of(at)))
+            continue
+        except (AttributeError, TypeError, ValueError):  # click's types expect text: a
+            # YAML list or map where the option takes one value fails inside them
+            message = f"{_short(value)} is not a value {long_flag(param)} takes"
+            problems.append(Problem(message, ".".join(at), doc.line_of(at)))
+            continue
+        out[param.name or name] = default
     return out
 
 
@@ -113,3 +124,12 @@ def _one(kind: click.ParamType[Any], value: Any, base: Path) -> Any:
         return str(base / value)
     rebase = getattr(kind, "rebase", None)
     return rebase(value, base) if rebase is not None else value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def long_flag(param: click.Option) -> str:
+    return next((o for o in param.opts if o.startswith("--")), param.opts[0])

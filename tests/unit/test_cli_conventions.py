@@ -88,6 +88,15 @@ def test_a_config_file_may_list_the_severities(tmp_path: Path) -> None:
     assert listed.stdout.splitlines()[1:] == flagged.stdout.splitlines()[1:]
 
 
+def test_a_bad_value_in_a_config_file_is_a_located_error(tmp_path: Path) -> None:
+    config = tmp_path / "ci.yaml"
+    config.write_text("gate:\n  fail_on: 1e400\n  allow_empty: [false]\n")
+    bad = run_harden("--config", str(config), "gate", BAD)
+    assert bad.code == 2
+    assert f"{config}:2: gate.fail_on: '1e400' is not one of" in bad.stderr
+    assert f"{config}:3: gate.allow_empty: [False] is not a value --allow-empty takes" in bad.stderr
+
+
 def test_a_config_file_typo_is_a_located_error(tmp_path: Path) -> None:
     config = tmp_path / "ci.yaml"
     config.write_text("gate:\n  fail-on: high\n  polcy: p.yaml\n")
