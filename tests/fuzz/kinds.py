@@ -104,6 +104,20 @@ KINDS: dict[str, Kind] = {
             ],
             ROOT / "audit" / "policy.schema.json",
         ),
+        Kind(  # .harden.yaml: option defaults for every command (harden --config FILE)
+            "config",
+            "harden.yaml",
+            lambda: _seeds([DATA / "config" / "harden.yaml"], "yaml"),
+            lambda p, f, o: [
+                "--config",
+                str(p),
+                "gate",
+                str(CORPUS_K8S),
+                "--format",
+                f,
+                *_output(o),
+            ],
+        ),
         Kind(
             "manifest",
             "manifest.yaml",
