@@ -228,3 +228,18 @@ def test_compose_variables_extends_and_bind_paths_are_resolved(
     code, report = _gate_json(str(project / "compose.yaml"), "--fail-on", "critical")
     assert code == ExitCode.INCOMPLETE  # an unset variable: the deployment decides
     assert "variable MAYBE is not set" in report["scan"]["problems"][0]
+
+
+def test_a_compose_env_file_that_cannot_be_read_is_a_located_error(tmp_path: Path) -> None:
+    # python-dotenv would skip the line with a log message and leave PRIVILEGED unset
+    (tmp_path / ".env").write_text("TAG=1.2\nPRIVILEGED='true\n")
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  web:\n    image: app:${TAG}\n    privileged: ${PRIVILEGED:-false}\n"
+    )
+    result = run_harden("gate", str(tmp_path / "compose.yaml"))
+    assert result.code == ExitCode.INPUT
+    assert f"{tmp_path / '.env'}:2: not a KEY=VALUE line" in result.output
+    (tmp_path / ".env").write_bytes(b"TAG=1.2\n\xff\n")
+    result = run_harden("gate", str(tmp_path / "compose.yaml"))
+    assert result.code == ExitCode.INPUT
+    assert f"{tmp_path / '.env'}:2: not valid UTF-8 text" in result.output

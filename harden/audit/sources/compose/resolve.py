@@ -18,6 +18,7 @@ Inherited values keep the line of the base service in the same file, or of the
 
 from __future__ import annotations
 
+import io
 import os
 import posixpath
 import re
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from harden.errors import FileProblems, InputError, Problem
+from harden.system.reading import read_text
 from harden.system.yaml import Located, PathKey, load_single
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -63,13 +65,25 @@ def variables(folder: Path, environ: Mapping[str, str]) -> dict[str, str]:
     values: dict[str, str] = {}
     dotenv = folder / ".env"
     if dotenv.is_file():
+        text = read_text(dotenv, what=".env file")  # size limit, located UTF-8 errors
         from dotenv import dotenv_values  # noqa: PLC0415 - only for projects with a .env
+        from dotenv.parser import parse_stream  # noqa: PLC0415
 
-        try:
-            values = {k: v for k, v in dotenv_values(dotenv).items() if v is not None}
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"{dotenv}: cannot read: {exc}") from None
+        # python-dotenv skips a line it cannot parse with a log message; compose refuses
+        # the file, and a variable silently unset would judge a value nobody wrote
+        bad = [_first_line(b.original) for b in parse_stream(io.StringIO(text)) if b.error]
+        if bad:
+            problems = [Problem("not a KEY=VALUE line", line=line) for line in bad]
+            raise FileProblems(str(dotenv), problems, hint="see the compose .env file syntax")
+        parsed = dotenv_values(stream=io.StringIO(text))
+        values = {k: v for k, v in parsed.items() if v is not None}
     return {**values, **environ}
+
+
+def _first_line(original: Any) -> int:
+    """The line of a statement's text, past the blank lines python-dotenv counts in it."""
+    text = str(original.string)
+    return int(original.line) + len(text) - len(text.lstrip("\n"))
 
 
 def _interpolate(
