@@ -56,6 +56,19 @@ def _derived(what: str) -> tuple[Seed, ...]:
         return tuple(seeds)
 
 
+_ENV_PROJECT = (
+    "services:\n  web:\n    image: ${IMAGE:-app}:${TAG}\n    privileged: ${PRIVILEGED:-false}\n"
+    "    cap_add: ['${EXTRA_CAP:-CHOWN}']\n    volumes: ['${DATA_DIR:-./d}:/data']\n"
+)
+
+
+def _env_project(dotenv: Path) -> Path:
+    """The compose file beside a .env under test (it reads the .env's variables)."""
+    compose = dotenv.parent / "compose.yaml"
+    compose.write_text(_ENV_PROJECT)
+    return compose
+
+
 def _manifests() -> tuple[Seed, ...]:
     files = [*(DATA / "gate" / "corpus" / "k8s").glob("*.yaml")]
     files += sorted((DATA / "gate" / "pss").glob("*/*.yaml"))[::4]
@@ -117,6 +130,12 @@ KINDS: dict[str, Kind] = {
                 f,
                 *_output(o),
             ],
+        ),
+        Kind(  # a compose project's .env, next to a compose file that reads its variables
+            "dotenv",
+            ".env",
+            lambda: _seeds([DATA / "compose" / "project.env"], "text"),
+            lambda p, f, o: ["gate", str(_env_project(p)), "--format", f, *_output(o)],
         ),
         Kind(
             "manifest",

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from hypothesis import strategies as st
 
-Syntax = Literal["yaml", "json"]
+Syntax = Literal["yaml", "json", "text"]  # text: lines of KEY=VALUE (.env), no tree
 PathKey = tuple[str | int, ...]
 
 # Text an attacker or a careless author puts in names, labels, paths and reasons.
@@ -228,7 +228,7 @@ def mutated_text(draw: st.DrawFn, text: str, syntax: Syntax) -> str:
 
 
 def _replace_a_value(draw: st.DrawFn, text: str, value: str, syntax: Syntax) -> str:
-    marker = '": ' if syntax == "json" else ": "
+    marker = {"json": '": ', "yaml": ": ", "text": "="}[syntax]
     spots = [i for i in range(len(text)) if text.startswith(marker, i)]
     if not spots:
         return value
@@ -258,7 +258,8 @@ class Seed:
 def mutated(draw: st.DrawFn, seeds: Sequence[Seed]) -> tuple[Seed, bytes]:
     """A seed and the bytes of one mutation of it."""
     seed = draw(st.sampled_from(seeds))
-    mode = draw(st.sampled_from(("tree", "tree", "tree", "text", "both", "bytes")))
+    trees = ("tree", "tree", "tree", "both") if seed.syntax != "text" else ("text",) * 3
+    mode = draw(st.sampled_from((*trees, "text", "bytes")))
     text = seed.text
     if mode in ("tree", "both"):
         docs = seed.parsed()
